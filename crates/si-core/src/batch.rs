@@ -1,0 +1,192 @@
+//! The state type integrators and fields work on: a batch of n points in R^d.
+//!
+//! [`Batch`] is implemented here for [`Points`] (host memory, nalgebra); a tensor implementation living
+//! on a GPU implements the same trait in `si-nn`, so integrators never copy the state to the host.
+
+use nalgebra::{DMatrix, DVector, DVectorView};
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+use crate::error::{CoreError, Result};
+
+/// A batch of n points in R^d that integrators can update in place.
+///
+/// `Rows` holds one scalar per point (divergences, log-likelihoods) on the same device as the batch.
+pub trait Batch: Clone + Send + Sized {
+    /// One scalar per point.
+    type Rows: Clone + Send;
+
+    /// Number of points n.
+    fn len(&self) -> usize;
+    /// Whether the batch has no points.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Dimension d.
+    fn dim(&self) -> usize;
+    /// self ← self + a·x.
+    fn axpy(&mut self, a: f64, x: &Self) -> Result<()>;
+    /// self ← self + a·ξ with ξ ~ N(0, I) drawn from a generator seeded by `rng`.
+    fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> Result<()>;
+    /// A copy in host memory.
+    fn to_points(&self) -> Result<Points>;
+    /// A `Rows` of zeros, one per point.
+    fn rows_zeros(&self) -> Self::Rows;
+    /// acc ← acc + a·x.
+    fn rows_axpy(acc: &mut Self::Rows, a: f64, x: &Self::Rows) -> Result<()>;
+    /// The per-point values in host memory.
+    fn rows_to_vec(rows: &Self::Rows) -> Result<Vec<f64>>;
+}
+
+/// n points in R^d in host memory, stored as a d × n column-major matrix (one column per point).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Points {
+    data: DMatrix<f64>,
+}
+
+impl Points {
+    /// n points of dimension d from a row-major buffer `[x_00, x_01, ..., x_0(d-1), x_10, ...]`.
+    pub fn from_row_major(n: usize, d: usize, values: &[f64]) -> Result<Self> {
+        if values.len() != n * d {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("{n} x {d} = {} values", n * d),
+                got: format!("{} values", values.len()),
+            });
+        }
+        Self::from_matrix(DMatrix::from_column_slice(d, n, values))
+    }
+
+    /// From a d × n matrix whose columns are points; checks every value is finite.
+    pub fn from_matrix(data: DMatrix<f64>) -> Result<Self> {
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(CoreError::NonFinite { what: "points" });
+        }
+        Ok(Self { data })
+    }
+
+    /// From a d × n matrix without the finiteness check (values computed by the library itself).
+    pub fn from_matrix_unchecked(data: DMatrix<f64>) -> Self {
+        Self { data }
+    }
+
+    /// n zero points of dimension d.
+    pub fn zeros(n: usize, d: usize) -> Self {
+        Self {
+            data: DMatrix::zeros(d, n),
+        }
+    }
+
+    /// n points with independent N(0, 1) coordinates.
+    pub fn standard_normal<R: Rng + ?Sized>(n: usize, d: usize, rng: &mut R) -> Self {
+        Self {
+            data: DMatrix::from_fn(d, n, |_, _| rng.sample(StandardNormal)),
+        }
+    }
+
+    /// The d × n matrix (columns are points).
+    pub fn matrix(&self) -> &DMatrix<f64> {
+        &self.data
+    }
+
+    /// Mutable access to the d × n matrix.
+    pub fn matrix_mut(&mut self) -> &mut DMatrix<f64> {
+        &mut self.data
+    }
+
+    /// Consumes into the d × n matrix.
+    pub fn into_matrix(self) -> DMatrix<f64> {
+        self.data
+    }
+
+    /// Point i as a column view.
+    pub fn point(&self, i: usize) -> DVectorView<'_, f64> {
+        self.data.column(i)
+    }
+
+    /// Coordinates of the points as a row-major `Vec` (n·d values).
+    pub fn to_row_major(&self) -> Vec<f64> {
+        self.data.as_slice().to_vec()
+    }
+
+    /// Column-major storage: point i occupies `[i·d, (i+1)·d)`.
+    pub fn as_slice(&self) -> &[f64] {
+        self.data.as_slice()
+    }
+
+    /// Mutable column-major storage.
+    pub fn as_mut_slice(&mut self) -> &mut [f64] {
+        self.data.as_mut_slice()
+    }
+
+    /// Sample mean (length d).
+    pub fn mean(&self) -> DVector<f64> {
+        self.data.column_mean()
+    }
+
+    /// Unbiased sample covariance (d × d).
+    pub fn covariance(&self) -> DMatrix<f64> {
+        let n = self.len();
+        let m = self.mean();
+        let mut c = DMatrix::zeros(self.dim(), self.dim());
+        for p in self.data.column_iter() {
+            let r = p - &m;
+            c += &r * r.transpose();
+        }
+        c / (n.max(2) - 1) as f64
+    }
+
+    fn check_same_shape(&self, other: &Self) -> Result<()> {
+        if self.data.shape() == other.data.shape() {
+            Ok(())
+        } else {
+            Err(CoreError::ShapeMismatch {
+                expected: format!("{} points of dimension {}", self.len(), self.dim()),
+                got: format!("{} points of dimension {}", other.len(), other.dim()),
+            })
+        }
+    }
+}
+
+impl Batch for Points {
+    type Rows = DVector<f64>;
+
+    fn len(&self) -> usize {
+        self.data.ncols()
+    }
+    fn dim(&self) -> usize {
+        self.data.nrows()
+    }
+    fn axpy(&mut self, a: f64, x: &Self) -> Result<()> {
+        self.check_same_shape(x)?;
+        for (u, v) in self.data.iter_mut().zip(x.data.iter()) {
+            *u += a * v;
+        }
+        Ok(())
+    }
+    fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> Result<()> {
+        for v in self.data.iter_mut() {
+            let xi: f64 = rng.sample(StandardNormal);
+            *v += a * xi;
+        }
+        Ok(())
+    }
+    fn to_points(&self) -> Result<Points> {
+        Ok(self.clone())
+    }
+    fn rows_zeros(&self) -> DVector<f64> {
+        DVector::zeros(self.len())
+    }
+    fn rows_axpy(acc: &mut DVector<f64>, a: f64, x: &DVector<f64>) -> Result<()> {
+        if acc.len() != x.len() {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("{} values", acc.len()),
+                got: format!("{} values", x.len()),
+            });
+        }
+        acc.axpy(a, x, 1.0);
+        Ok(())
+    }
+    fn rows_to_vec(rows: &DVector<f64>) -> Result<Vec<f64>> {
+        Ok(rows.as_slice().to_vec())
+    }
+}

@@ -1,0 +1,95 @@
+//! Samplers of densities and couplings ν of (ρ0, ρ1) (arXiv 2310.03725, §2).
+
+use rand::RngCore;
+
+use crate::batch::{Batch, Points};
+use crate::error::{CoreError, Result};
+
+/// Something that draws i.i.d. points from a density.
+pub trait Sampler {
+    /// Dimension of the points.
+    fn dim(&self) -> usize;
+    /// Draws n points using `rng`.
+    fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<Points>;
+}
+
+/// A sampler from a closure, handy for data sets defined by a generator (e.g. the checkerboard).
+pub struct FnSampler<F> {
+    dim: usize,
+    f: F,
+}
+
+impl<F: Fn(usize, &mut dyn RngCore) -> Result<Points>> FnSampler<F> {
+    /// Wraps `f(n, rng)`, which must return n points of dimension `dim`.
+    pub fn new(dim: usize, f: F) -> Self {
+        Self { dim, f }
+    }
+}
+
+impl<F: Fn(usize, &mut dyn RngCore) -> Result<Points>> Sampler for FnSampler<F> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<Points> {
+        let p = (self.f)(n, rng)?;
+        if p.len() != n || p.dim() != self.dim {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("{n} points of dimension {}", self.dim),
+                got: format!("{} points of dimension {}", p.len(), p.dim()),
+            });
+        }
+        Ok(p)
+    }
+}
+
+/// N(0, I_d).
+#[derive(Clone, Copy, Debug)]
+pub struct StandardNormal {
+    /// Dimension.
+    pub dim: usize,
+}
+
+impl Sampler for StandardNormal {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<Points> {
+        Ok(Points::standard_normal(n, self.dim, rng))
+    }
+}
+
+/// A coupling ν: draws pairs (x0, x1) whose marginals are ρ0 and ρ1.
+pub trait Coupling {
+    /// Dimension of the points.
+    fn dim(&self) -> usize;
+    /// Draws n pairs (x0 column i paired with x1 column i).
+    fn sample_pairs(&self, n: usize, rng: &mut dyn RngCore) -> Result<(Points, Points)>;
+}
+
+/// The independent coupling ν = ρ0 × ρ1.
+pub struct Independent<S0, S1> {
+    rho0: S0,
+    rho1: S1,
+}
+
+impl<S0: Sampler, S1: Sampler> Independent<S0, S1> {
+    /// Couples two samplers of the same dimension independently.
+    pub fn new(rho0: S0, rho1: S1) -> Result<Self> {
+        if rho0.dim() != rho1.dim() {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("rho1 of dimension {}", rho0.dim()),
+                got: format!("dimension {}", rho1.dim()),
+            });
+        }
+        Ok(Self { rho0, rho1 })
+    }
+}
+
+impl<S0: Sampler, S1: Sampler> Coupling for Independent<S0, S1> {
+    fn dim(&self) -> usize {
+        self.rho0.dim()
+    }
+    fn sample_pairs(&self, n: usize, rng: &mut dyn RngCore) -> Result<(Points, Points)> {
+        Ok((self.rho0.sample(n, rng)?, self.rho1.sample(n, rng)?))
+    }
+}

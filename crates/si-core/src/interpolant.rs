@@ -1,0 +1,279 @@
+//! Stochastic interpolants x_t = α(t) x0 + β(t) x1 + γ(t) z (arXiv 2303.08797, eq. 2.1 and §3.2).
+
+use crate::coefficients::{AlphaBeta, Coefficients};
+use crate::error::{check_time, CoreError, Result};
+use crate::gamma::Gamma;
+
+/// Which endpoints the interpolant bridges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sidedness {
+    /// ρ0 and ρ1 arbitrary, x_t = α x0 + β x1 + γ z with γ(0) = γ(1) = 0.
+    TwoSided,
+    /// ρ0 = N(0, I): x_t = α(t) x0 + β(t) x1 with x0 ~ N(0, I) the only noise (γ ≡ 0).
+    OneSided,
+    /// ρ0 = ρ1: x_t = x1 + γ(t) z (arXiv 2303.08797, §3.4).
+    Mirror,
+}
+
+/// Every coefficient of an interpolant at one time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Schedule {
+    /// The time.
+    pub t: f64,
+    /// α(t).
+    pub alpha: f64,
+    /// α̇(t).
+    pub dalpha: f64,
+    /// α(t)α̇(t) (closed form).
+    pub alpha_dalpha: f64,
+    /// β(t).
+    pub beta: f64,
+    /// β̇(t).
+    pub dbeta: f64,
+    /// γ(t).
+    pub gamma: f64,
+    /// γ̇(t) (infinite at the ends for γ = √(a t(1−t))).
+    pub dgamma: f64,
+    /// γ(t)γ̇(t) (closed form, finite on [0, 1]).
+    pub gamma_dgamma: f64,
+    /// The scale σ of the latent noise that the denoiser η estimates: γ (two-sided, mirror) or α (one-sided),
+    /// so that s = −η/σ.
+    pub noise_scale: f64,
+    /// The time derivative of `noise_scale`.
+    pub dnoise_scale: f64,
+}
+
+/// A validated spatially linear stochastic interpolant.
+///
+/// ```
+/// use si_core::{Gamma, Interpolant};
+/// let it = Interpolant::linear(Gamma::brownian()).unwrap();
+/// let s = it.schedule(0.25).unwrap();
+/// assert!((s.alpha - 0.75).abs() < 1e-15);
+/// assert!((s.gamma_dgamma - 0.25).abs() < 1e-15); // a(1 − 2t)/2
+/// ```
+#[derive(Clone, Debug)]
+pub struct Interpolant {
+    sidedness: Sidedness,
+    coefficients: Coefficients,
+    gamma: Gamma,
+}
+
+/// Tolerance of the boundary-condition checks.
+const BC_TOL: f64 = 1e-9;
+/// Points at which γ ≥ 0 and finiteness are checked.
+const CHECK_POINTS: usize = 257;
+
+fn expect(condition: &'static str, got: f64, expected: f64) -> Result<()> {
+    if (got - expected).abs() <= BC_TOL {
+        Ok(())
+    } else {
+        Err(CoreError::BoundaryCondition {
+            condition,
+            got,
+            expected,
+        })
+    }
+}
+
+impl Interpolant {
+    /// Builds and validates an interpolant: I(0) = x0, I(1) = x1, γ(0) = γ(1) = 0 (two-sided and mirror),
+    /// γ ≥ 0 and finite on [0, 1], γ ≤ 1 for the trigonometric family, γ(½) = 1 for the encoder–decoder,
+    /// γ ≡ 0 for one-sided interpolants.
+    pub fn new(sidedness: Sidedness, coefficients: Coefficients, gamma: Gamma) -> Result<Self> {
+        let it = Self {
+            sidedness,
+            coefficients,
+            gamma,
+        };
+        it.validate()?;
+        Ok(it)
+    }
+
+    fn validate(&self) -> Result<()> {
+        for k in 0..CHECK_POINTS {
+            let t = k as f64 / (CHECK_POINTS - 1) as f64;
+            let g = self.gamma.gamma(t);
+            if !g.is_finite() || g < 0.0 {
+                return Err(CoreError::NegativeGamma { t, value: g });
+            }
+            let ab = self.coefficients.eval(t, &self.gamma);
+            if ![ab.alpha, ab.beta, ab.dbeta, ab.alpha_dalpha, self.gamma.gamma_dgamma(t)]
+                .iter()
+                .all(|v| v.is_finite())
+            {
+                return Err(CoreError::NonFinite {
+                    what: "interpolant coefficients",
+                });
+            }
+            if matches!(self.coefficients, Coefficients::Trigonometric) && g > 1.0 + BC_TOL {
+                return Err(CoreError::InvalidParameter {
+                    name: "gamma",
+                    value: g,
+                    reason: "the trigonometric interpolant needs gamma(t) <= 1",
+                });
+            }
+        }
+        let (a0, a1) = (
+            self.coefficients.eval(0.0, &self.gamma),
+            self.coefficients.eval(1.0, &self.gamma),
+        );
+        match self.sidedness {
+            Sidedness::TwoSided | Sidedness::OneSided => {
+                expect("alpha(0) = 1", a0.alpha, 1.0)?;
+                expect("beta(0) = 0", a0.beta, 0.0)?;
+                expect("alpha(1) = 0", a1.alpha, 0.0)?;
+                expect("beta(1) = 1", a1.beta, 1.0)?;
+            }
+            Sidedness::Mirror => {
+                expect("alpha(0) = 0 (mirror)", a0.alpha, 0.0)?;
+                expect("beta(0) = 1 (mirror)", a0.beta, 1.0)?;
+                expect("alpha(1) = 0 (mirror)", a1.alpha, 0.0)?;
+                expect("beta(1) = 1 (mirror)", a1.beta, 1.0)?;
+            }
+        }
+        match self.sidedness {
+            Sidedness::OneSided => {
+                if !self.gamma.is_zero() {
+                    return Err(CoreError::InvalidParameter {
+                        name: "gamma",
+                        value: self.gamma.gamma(0.5),
+                        reason: "a one-sided interpolant carries its noise in alpha(t) x0; gamma must be 0",
+                    });
+                }
+            }
+            Sidedness::TwoSided | Sidedness::Mirror => {
+                expect("gamma(0) = 0", self.gamma.gamma(0.0), 0.0)?;
+                expect("gamma(1) = 0", self.gamma.gamma(1.0), 0.0)?;
+            }
+        }
+        if matches!(self.coefficients, Coefficients::EncoderDecoder) {
+            expect("gamma(1/2) = 1 (encoder-decoder)", self.gamma.gamma(0.5), 1.0)?;
+        }
+        if self.sidedness == Sidedness::Mirror && self.gamma.is_zero() {
+            return Err(CoreError::InvalidParameter {
+                name: "gamma",
+                value: 0.0,
+                reason: "the mirror interpolant needs gamma > 0 inside (0, 1)",
+            });
+        }
+        Ok(())
+    }
+
+    /// Linear: α = 1 − t, β = t, with the given γ.
+    pub fn linear(gamma: Gamma) -> Result<Self> {
+        Self::new(Sidedness::TwoSided, Coefficients::Linear, gamma)
+    }
+
+    /// Trigonometric: α = √(1−γ²) cos(πt/2), β = √(1−γ²) sin(πt/2).
+    pub fn trigonometric(gamma: Gamma) -> Result<Self> {
+        Self::new(Sidedness::TwoSided, Coefficients::Trigonometric, gamma)
+    }
+
+    /// Encoder–decoder with γ = sin²(πt).
+    pub fn encoder_decoder() -> Self {
+        Self {
+            sidedness: Sidedness::TwoSided,
+            coefficients: Coefficients::EncoderDecoder,
+            gamma: Gamma::SinSquared,
+        }
+    }
+
+    /// Encoder–decoder with a custom γ (checked: γ(½) = 1).
+    pub fn encoder_decoder_with(gamma: Gamma) -> Result<Self> {
+        Self::new(Sidedness::TwoSided, Coefficients::EncoderDecoder, gamma)
+    }
+
+    /// One-sided linear (flow matching / rectified flow from noise): x_t = (1 − t) x0 + t x1, x0 ~ N(0, I).
+    pub fn one_sided_linear() -> Self {
+        Self {
+            sidedness: Sidedness::OneSided,
+            coefficients: Coefficients::Linear,
+            gamma: Gamma::Zero,
+        }
+    }
+
+    /// One-sided variance preserving: α = cos(πt/2), β = sin(πt/2).
+    pub fn one_sided_vp() -> Self {
+        Self {
+            sidedness: Sidedness::OneSided,
+            coefficients: Coefficients::VariancePreserving,
+            gamma: Gamma::Zero,
+        }
+    }
+
+    /// One-sided α = √(1−t²), β = t.
+    pub fn one_sided_sqrt() -> Self {
+        Self {
+            sidedness: Sidedness::OneSided,
+            coefficients: Coefficients::SqrtOneMinusTSquared,
+            gamma: Gamma::Zero,
+        }
+    }
+
+    /// Mirror: x_t = x1 + γ(t) z.
+    pub fn mirror(gamma: Gamma) -> Result<Self> {
+        Self::new(Sidedness::Mirror, Coefficients::Mirror, gamma)
+    }
+
+    /// Which kind of interpolant this is.
+    pub fn sidedness(&self) -> Sidedness {
+        self.sidedness
+    }
+
+    /// The α, β pair.
+    pub fn coefficients(&self) -> &Coefficients {
+        &self.coefficients
+    }
+
+    /// The noise schedule.
+    pub fn gamma_schedule(&self) -> &Gamma {
+        &self.gamma
+    }
+
+    /// A short descriptive name, e.g. `linear, gamma = sqrt(t(1-t))`.
+    pub fn name(&self) -> String {
+        match self.sidedness {
+            Sidedness::OneSided => format!("one-sided {}", self.coefficients.name()),
+            Sidedness::Mirror => format!("mirror, gamma = {}", self.gamma.name()),
+            Sidedness::TwoSided => format!("{}, gamma = {}", self.coefficients.name(), self.gamma.name()),
+        }
+    }
+
+    /// All coefficients at `t` (checked: t ∈ [0, 1]).
+    pub fn schedule(&self, t: f64) -> Result<Schedule> {
+        check_time(t)?;
+        Ok(self.schedule_unchecked(t))
+    }
+
+    /// All coefficients at `t` without the range check (for hot loops whose t is already validated).
+    pub fn schedule_unchecked(&self, t: f64) -> Schedule {
+        let AlphaBeta {
+            alpha,
+            dalpha,
+            beta,
+            dbeta,
+            alpha_dalpha,
+        } = self.coefficients.eval(t, &self.gamma);
+        let gamma = self.gamma.gamma(t);
+        let dgamma = self.gamma.dgamma(t);
+        let (noise_scale, dnoise_scale) = match self.sidedness {
+            Sidedness::OneSided => (alpha, dalpha),
+            _ => (gamma, dgamma),
+        };
+        Schedule {
+            t,
+            alpha,
+            dalpha,
+            alpha_dalpha,
+            beta,
+            dbeta,
+            gamma,
+            dgamma,
+            gamma_dgamma: self.gamma.gamma_dgamma(t),
+            noise_scale,
+            dnoise_scale,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! # si-core
+//!
+//! The concepts of stochastic interpolants (Albergo & Vanden-Eijnden 2022; Albergo, Boffi &
+//! Vanden-Eijnden 2023): interpolants x_t = α(t) x0 + β(t) x1 + γ(t) z with their derivatives and γγ̇ in
+//! closed form, regression targets, couplings, the [`Field`] trait shared by exact and learned fields,
+//! the [`Batch`] state trait, and typed errors. No libtorch.
+#![warn(missing_docs)]
+#![deny(clippy::float_cmp)]
+
+mod batch;
+mod coefficients;
+mod coupling;
+mod error;
+mod field;
+mod gamma;
+mod interpolant;
+mod targets;
+
+pub use batch::{Batch, Points};
+pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
+pub use coupling::{Coupling, FnSampler, Independent, Sampler, StandardNormal};
+pub use error::{check_time, CoreError, Result};
+pub use field::Field;
+pub use gamma::{CustomGamma, Gamma};
+pub use interpolant::{Interpolant, Schedule, Sidedness};
+pub use targets::Targets;
