@@ -1,0 +1,1 @@
+//! Learned fields with libtorch (in progress).

@@ -1,0 +1,1 @@
+//! Push-T environment, scripted expert, demonstrations and evaluation (in progress).

@@ -1,0 +1,87 @@
+//! `cargo xtask`: the end-to-end driver of the workspace. It composes the crates and writes outputs;
+//! it is not a second library.
+
+mod bench;
+mod figures;
+mod index;
+mod nn;
+mod plot;
+mod robot;
+mod test;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "Stochastic interpolants: figures, tests, benchmarks, data.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate every figure of the papers into an output folder with an index.html.
+    ReproduceFigures {
+        /// Reduced sizes for a fast pass (CI).
+        #[arg(long)]
+        quick: bool,
+        /// Output folder.
+        #[arg(long, default_value = "figures")]
+        out: PathBuf,
+    },
+    /// Run the whole test suite (installs libtorch into a cache folder when it is missing).
+    Test,
+    /// Print throughput figures beside the Python references.
+    Bench {
+        /// Fewer repetitions.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Write Push-T demonstrations of the scripted expert (successful episodes only).
+    Demos(robot::DemosArgs),
+    /// Install libtorch (torch==2.11.0 from the Python package registry) into the cache folder.
+    Setup,
+    /// Train a learned field on a .npy data file (arguments are passed to the si-nn trainer).
+    Train {
+        /// Arguments of the trainer (see `cargo xtask train -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Sample from a trained checkpoint into a .npy file (arguments are passed to the si-nn sampler).
+    Sample {
+        /// Arguments of the sampler (see `cargo xtask sample -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::ReproduceFigures { quick, out } => figures::reproduce(&out, quick),
+        Command::Test => test::run(),
+        Command::Bench { quick } => bench::run(quick),
+        Command::Demos(args) => robot::demos(&args),
+        Command::Setup => nn::ensure_libtorch().map(|_| ()),
+        Command::Train { args } => nn::train(&args),
+        Command::Sample { args } => nn::sample(&args),
+    }
+}
+
+/// The workspace root (the parent of the xtask folder).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

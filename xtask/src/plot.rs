@@ -1,0 +1,1 @@
+//! Plotting helpers (plotters with an embedded font).
