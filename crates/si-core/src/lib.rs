@@ -14,6 +14,7 @@ mod error;
 mod field;
 mod gamma;
 mod interpolant;
+pub mod metrics;
 mod targets;
 
 pub use batch::{Batch, Points};

@@ -1,0 +1,64 @@
+//! The driver: runs a stepper over a time grid and reports to observers (argmin's Executor pattern).
+
+use rand::RngCore;
+use si_core::{Batch, Field};
+
+use crate::error::Result;
+use crate::grid::TimeGrid;
+use crate::stepper::Stepper;
+
+/// Watches an integration. Progress bars, trajectory capture and logging live here, never in a stepper.
+pub trait Observer<B: Batch> {
+    /// Before the first step, with the initial state.
+    fn start(&mut self, _grid: &TimeGrid, _x: &B) -> Result<()> {
+        Ok(())
+    }
+    /// After step `k` (1-based), at time `t`.
+    fn step(&mut self, k: usize, t: f64, x: &B) -> Result<()>;
+    /// After the last step.
+    fn finish(&mut self, _x: &B) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Integrates `x` over `grid` with `stepper` on `field`, telling every observer about each step.
+///
+/// ```
+/// use si_analytic::{GaussianMixture, MixtureFields};
+/// use si_core::{Gamma, Interpolant, Points};
+/// use si_integrate::{integrate, Heun, TimeGrid};
+/// let g = GaussianMixture::univariate(&[(1.0, 0.0, 1.0)]).unwrap();
+/// let h = GaussianMixture::univariate(&[(1.0, 5.0, 1.0)]).unwrap();
+/// let f = MixtureFields::new(g, h, Interpolant::linear(Gamma::Zero).unwrap()).unwrap();
+/// let x0 = Points::from_row_major(1, 1, &[0.5]).unwrap();
+/// let x1 = integrate(&Heun, &f, x0, &TimeGrid::uniform(0.0, 1.0, 100).unwrap(), &mut rand::rng(), &mut []).unwrap();
+/// // in 1-D the flow map between N(0, 1) and N(5, 1) is the monotone rearrangement x + 5
+assert!((x1.as_slice()[0] - 5.5).abs() < 1e-4);
+/// ```
+pub fn integrate<B, F, S>(
+    stepper: &S,
+    field: &F,
+    mut x: B,
+    grid: &TimeGrid,
+    rng: &mut dyn RngCore,
+    observers: &mut [&mut dyn Observer<B>],
+) -> Result<B>
+where
+    B: Batch,
+    F: Field<B> + ?Sized,
+    S: Stepper<B> + ?Sized,
+{
+    for o in observers.iter_mut() {
+        o.start(grid, &x)?;
+    }
+    for (k, w) in grid.times().windows(2).enumerate() {
+        stepper.step(field, w[0], w[1] - w[0], &mut x, rng)?;
+        for o in observers.iter_mut() {
+            o.step(k + 1, w[1], &x)?;
+        }
+    }
+    for o in observers.iter_mut() {
+        o.finish(&x)?;
+    }
+    Ok(x)
+}

@@ -1,0 +1,111 @@
+//! One step of an integrator. Steppers hold no logging or progress code: observers do that.
+
+use rand::RngCore;
+use si_core::{Batch, Field};
+
+use crate::diffusion::Diffusion;
+use crate::error::Result;
+
+/// One step from t to t + dt (dt < 0 integrates backward in time).
+pub trait Stepper<B: Batch> {
+    /// Advances `x` in place.
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        rng: &mut dyn RngCore,
+    ) -> Result<()>;
+
+    /// A short name for captions.
+    fn name(&self) -> String;
+}
+
+/// Clamps a stage time into [0, 1] against round-off at the ends of a grid.
+fn clamp01(t: f64) -> f64 {
+    t.clamp(0.0, 1.0)
+}
+
+/// Explicit Euler for the ODE Ẋ = b(t, X): x ← x + dt·b(t, x). First order.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Euler;
+
+impl<B: Batch> Stepper<B> for Euler {
+    fn step<F: Field<B> + ?Sized>(&self, field: &F, t: f64, dt: f64, x: &mut B, _: &mut dyn RngCore) -> Result<()> {
+        let b = field.velocity(t, x)?;
+        x.axpy(dt, &b)?;
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "Euler".into()
+    }
+}
+
+/// Heun's method (explicit trapezoid) for the ODE: second order.
+///
+/// k1 = b(t, x), k2 = b(t + dt, x + dt·k1), x ← x + dt(k1 + k2)/2.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Heun;
+
+impl<B: Batch> Stepper<B> for Heun {
+    fn step<F: Field<B> + ?Sized>(&self, field: &F, t: f64, dt: f64, x: &mut B, _: &mut dyn RngCore) -> Result<()> {
+        let k1 = field.velocity(t, x)?;
+        let mut xp = x.clone();
+        xp.axpy(dt, &k1)?;
+        let k2 = field.velocity(clamp01(t + dt), &xp)?;
+        x.axpy(0.5 * dt, &k1)?;
+        x.axpy(0.5 * dt, &k2)?;
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "Heun".into()
+    }
+}
+
+/// Euler–Maruyama for the generative SDEs (arXiv 2303.08797, eqs. 2.33–2.34):
+///
+/// forward (dt > 0):  dX = [b + ε s](t, X) dt + √(2ε) dW,
+/// backward (dt < 0): dX = [b − ε s](t, X) dt + √(2ε) dW̄,
+///
+/// i.e. x ← x + dt·(b + sign(dt) ε s) + √(2ε|dt|) ξ, ξ ~ N(0, I). With ε(t) = 0 it is Euler on the ODE.
+#[derive(Clone, Debug)]
+pub struct EulerMaruyama {
+    eps: Diffusion,
+}
+
+impl EulerMaruyama {
+    /// With the diffusion coefficient ε(t).
+    pub fn new(eps: Diffusion) -> Self {
+        Self { eps }
+    }
+
+    /// With a constant ε (checked ≥ 0).
+    pub fn constant(eps: f64) -> Result<Self> {
+        Ok(Self::new(Diffusion::constant(eps)?))
+    }
+}
+
+impl<B: Batch> Stepper<B> for EulerMaruyama {
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        rng: &mut dyn RngCore,
+    ) -> Result<()> {
+        let eps = self.eps.at(t)?;
+        if eps == 0.0 {
+            return Euler.step(field, t, dt, x, rng);
+        }
+        let (b, s) = field.velocity_and_score(t, x)?;
+        x.axpy(dt, &b)?;
+        x.axpy(dt.signum() * eps * dt, &s)?;
+        x.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
+        Ok(())
+    }
+    fn name(&self) -> String {
+        format!("Euler-Maruyama (eps = {:?})", self.eps)
+    }
+}
