@@ -1,0 +1,50 @@
+//! Typed errors of the Push-T crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong at the public boundary of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RobotError {
+    /// An action (target position) had a NaN or infinite coordinate; the state was left unchanged.
+    #[error("action ({x}, {y}) is not finite")]
+    NonFiniteAction {
+        /// Target x.
+        x: f64,
+        /// Target y.
+        y: f64,
+    },
+    /// A state given to `reset_to` had a NaN or infinite entry.
+    #[error("state entry {index} = {value} is not finite")]
+    NonFiniteState {
+        /// Position in `[agent_x, agent_y, block_x, block_y, block_angle]`.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// `step` was called on an episode that already reached its step limit.
+    #[error("the episode is over ({steps} steps taken, limit {limit})")]
+    EpisodeOver {
+        /// Steps taken.
+        steps: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A policy failed to produce an action.
+    #[error("policy failed: {0}")]
+    Policy(String),
+    /// Arrays of a demonstration set disagree in length.
+    #[error("demonstration arrays disagree: {0}")]
+    Demonstrations(String),
+    /// Rendering failed.
+    #[error("rendering failed: {0}")]
+    Render(String),
+    /// Reading or writing a file failed.
+    #[error("i/o on {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
