@@ -1,37 +1,301 @@
-//! libtorch set-up and the learned-field commands (si-nn runs in its own process, built with LIBTORCH).
+//! libtorch set-up and the learned-field commands.
+//!
+//! The xtask itself never links libtorch (it would need libtorch to build itself). It installs the
+//! PyPI wheel `torch==2.11.0` (the version tch 0.24 expects) into a virtual environment in a cache folder
+//! outside the clone, then builds and runs the `si-nn` binary (and si-nn's tests) with `LIBTORCH` pointing
+//! at the wheel's `torch/` folder. The si-nn build script writes that folder's `lib` as an rpath, so the
+//! binaries need no `LD_LIBRARY_PATH`.
 
+use std::ffi::OsString;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 
-use crate::index::FigureEntry;
+use crate::index::{write_atomic, FigureEntry};
+use crate::workspace_root;
+
+/// The PyTorch version that tch 0.24 is built against. The wheel carries no version file, so the pin
+/// lives here, where it is installed, and the import check below enforces it.
+const TORCH_VERSION: &str = "2.11.0";
+/// Extra Python packages: `safetensors` lets tests check that PyTorch loads our checkpoints, `numpy`
+/// lets them cross-check `.npy` files.
+const EXTRA_PACKAGES: [&str; 2] = ["safetensors", "numpy"];
+/// Name of the file that marks a complete, verified install.
+const MARKER: &str = "install-ok.json";
+/// Glibc malloc settings that remove the page-fault swings of large-batch loops (both are needed).
+const MALLOC_ENV: [(&str, &str); 2] = [
+    ("MALLOC_MMAP_THRESHOLD_", "33554432"),
+    ("MALLOC_TRIM_THRESHOLD_", "1073741824"),
+];
+
+/// Where the torch environment lives: `$SI_RS_CACHE`, else `$XDG_CACHE_HOME/si-rs`, else `~/.cache/si-rs`.
+fn cache_dir() -> Result<PathBuf> {
+    let base = if let Some(p) = std::env::var_os("SI_RS_CACHE") {
+        PathBuf::from(p)
+    } else if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
+        PathBuf::from(p).join("si-rs")
+    } else if let Some(home) = std::env::var_os("HOME") {
+        PathBuf::from(home).join(".cache").join("si-rs")
+    } else {
+        bail!("cannot find a cache folder: set SI_RS_CACHE, XDG_CACHE_HOME or HOME");
+    };
+    Ok(base.join(format!("torch-{TORCH_VERSION}")))
+}
+
+/// A verified install: the `LIBTORCH` folder and the venv's Python.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Install {
+    libtorch: PathBuf,
+    python: PathBuf,
+    torch_version: String,
+}
+
+impl Install {
+    fn is_complete(&self) -> bool {
+        self.torch_version.starts_with(TORCH_VERSION)
+            && self.python.is_file()
+            && self.libtorch.join("lib").join("libtorch_cpu.so").is_file()
+    }
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+fn find_python() -> Result<OsString> {
+    let candidates: Vec<OsString> = match std::env::var_os("SI_RS_PYTHON") {
+        Some(p) => vec![p],
+        None => vec!["python3".into(), "python".into()],
+    };
+    for c in candidates {
+        let ok = Command::new(&c)
+            .args([
+                "-c",
+                "import sys, venv; sys.exit(0 if sys.version_info >= (3, 10) else 1)",
+            ])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if ok {
+            return Ok(c);
+        }
+    }
+    bail!(
+        "libtorch set-up needs Python >= 3.10 with the venv module (torch=={TORCH_VERSION} comes from the \
+         Python package registry); install it or point SI_RS_PYTHON at one"
+    )
+}
+
+/// Asks the venv's Python where torch lives and which version it is.
+fn probe(python: &Path) -> Result<Install> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import os, torch; print(torch.__version__); print(os.path.dirname(torch.__file__))",
+        ])
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "`import torch` failed in {}:\n{}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let version = lines.next().unwrap_or_default().trim().to_string();
+    let dir = lines.next().unwrap_or_default().trim().to_string();
+    let install = Install {
+        libtorch: PathBuf::from(dir),
+        python: python.to_path_buf(),
+        torch_version: version.clone(),
+    };
+    if !version.starts_with(TORCH_VERSION) {
+        bail!("the torch environment has torch {version}, but tch 0.24 needs {TORCH_VERSION}");
+    }
+    if !install.is_complete() {
+        bail!(
+            "torch {version} in {} has no lib/libtorch_cpu.so",
+            install.libtorch.display()
+        );
+    }
+    Ok(install)
+}
+
+fn ensure_install() -> Result<Install> {
+    let dir = cache_dir()?;
+    let marker = dir.join(MARKER);
+    if let Ok(text) = fs::read_to_string(&marker) {
+        if let Ok(install) = serde_json::from_str::<Install>(&text) {
+            if install.is_complete() {
+                return Ok(install);
+            }
+        }
+        eprintln!("==> libtorch: the install in {} is incomplete; repairing it", dir.display());
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let venv = dir.join("venv");
+    let python = venv_python(&venv);
+    if !python.is_file() {
+        let base = find_python()?;
+        eprintln!("==> libtorch: creating a Python virtual environment in {}", venv.display());
+        let status = Command::new(&base)
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .context("running python -m venv")?;
+        if !status.success() {
+            bail!("`python -m venv {}` failed", venv.display());
+        }
+    }
+    eprintln!(
+        "==> libtorch: installing torch=={TORCH_VERSION} (with its CUDA runtime packages, about 4.5 GB; it \
+         also runs without a GPU) from the Python package registry into {}",
+        venv.display()
+    );
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check"])
+        .arg(format!("torch=={TORCH_VERSION}"))
+        .args(EXTRA_PACKAGES)
+        .status()
+        .context("running pip")?;
+    if !status.success() {
+        bail!(
+            "pip could not install torch=={TORCH_VERSION} into {} (network or disk space?); fix the cause and \
+             rerun `cargo xtask setup`",
+            venv.display()
+        );
+    }
+    let install = probe(&python)?;
+    write_atomic(&marker, serde_json::to_string_pretty(&install)?.as_bytes())?;
+    eprintln!(
+        "==> libtorch: torch {} ready at {}",
+        install.torch_version,
+        install.libtorch.display()
+    );
+    Ok(install)
+}
 
 /// Installs libtorch into the cache folder when missing and returns the LIBTORCH path.
+///
+/// An existing `LIBTORCH` in the environment is respected when it holds `lib/libtorch_cpu.so`.
 pub fn ensure_libtorch() -> Result<PathBuf> {
-    anyhow::bail!("libtorch set-up is not available yet")
+    if let Some(p) = std::env::var_os("LIBTORCH").map(PathBuf::from) {
+        if p.join("lib").join("libtorch_cpu.so").is_file() {
+            return Ok(p);
+        }
+        eprintln!("==> libtorch: LIBTORCH={} has no lib/libtorch_cpu.so; using the cache", p.display());
+    }
+    Ok(ensure_install()?.libtorch)
 }
 
-/// Runs the si-nn tests (with libtorch).
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A cargo command with LIBTORCH (and the malloc settings) in its environment.
+fn cargo_with_libtorch(libtorch: &Path) -> Command {
+    let mut cmd = Command::new(cargo());
+    cmd.env("LIBTORCH", libtorch);
+    for (k, v) in MALLOC_ENV {
+        if std::env::var_os(k).is_none() {
+            cmd.env(k, v);
+        }
+    }
+    cmd
+}
+
+/// `cargo run --release -p si-nn --bin si-nn -- ARGS`.
+fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
+    let mut cmd = cargo_with_libtorch(libtorch);
+    cmd.args(["run", "--quiet", "--release", "--manifest-path"]);
+    cmd.arg(workspace_root().join("Cargo.toml"));
+    cmd.args(["-p", "si-nn", "--bin", "si-nn", "--"]);
+    cmd.args(args);
+    let status = cmd.status().context("running the si-nn binary through cargo")?;
+    if !status.success() {
+        bail!("si-nn {:?} failed ({status})", args);
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(p))
+    }
+}
+
+/// Runs the si-nn tests (with libtorch), one test at a time: libtorch's seed is process-global.
 pub fn test() -> Result<()> {
+    let libtorch = ensure_libtorch()?;
+    eprintln!("==> cargo test -p si-nn -- --test-threads=1 (LIBTORCH={})", libtorch.display());
+    let status = cargo_with_libtorch(&libtorch)
+        .args(["test", "--manifest-path"])
+        .arg(workspace_root().join("Cargo.toml"))
+        .args(["-p", "si-nn", "--", "--test-threads=1"])
+        .status()
+        .context("running cargo test -p si-nn")?;
+    if !status.success() {
+        bail!("si-nn tests failed");
+    }
     Ok(())
 }
 
-/// Learned-field figures (5–10) for `reproduce-figures`.
-pub fn figures(_out: &Path, _quick: bool) -> Result<Vec<FigureEntry>> {
-    Ok(Vec::new())
+/// Learned-field figures (5–10) for `reproduce-figures`, made by the si-nn binary in its own process.
+pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
+    let libtorch = ensure_libtorch()?;
+    let out = absolute(out)?;
+    fs::create_dir_all(&out)?;
+    let json = out.join("nn-figures.json");
+    let mut args: Vec<OsString> = vec!["figures".into(), "--out".into(), out.clone().into()];
+    args.extend(["--json".into(), json.clone().into()]);
+    if quick {
+        args.push("--quick".into());
+    }
+    eprintln!("==> figures 5-10 (learned fields, si-nn with libtorch)");
+    run_si_nn(&libtorch, &args)?;
+    let text = fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
+    let entries: Vec<FigureEntry> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", json.display()))?;
+    fs::remove_file(&json).ok();
+    Ok(entries)
 }
 
-/// si-nn benchmark lines for `xtask bench`.
-pub fn bench(_quick: bool) -> Result<()> {
-    Ok(())
+/// si-nn benchmark lines for `xtask bench`: our training step and SDE draw beside a plain PyTorch loop of
+/// the same model (run with the installed torch) and the Python reference's published times.
+pub fn bench(quick: bool) -> Result<()> {
+    let libtorch = ensure_libtorch()?;
+    let install = ensure_install().ok();
+    let mut args: Vec<OsString> = vec!["bench".into()];
+    if quick {
+        args.push("--quick".into());
+    }
+    if let Some(i) = install {
+        args.extend(["--torch-python".into(), i.python.into_os_string()]);
+        let script = workspace_root().join("crates/si-nn/bench/torch_loop.py");
+        args.extend(["--torch-script".into(), script.into_os_string()]);
+    }
+    run_si_nn(&libtorch, &args)
 }
 
 /// `cargo xtask train`.
-pub fn train(_args: &[String]) -> Result<()> {
-    anyhow::bail!("training is not available yet")
+pub fn train(args: &[String]) -> Result<()> {
+    let libtorch = ensure_libtorch()?;
+    let mut a: Vec<OsString> = vec!["train".into()];
+    a.extend(args.iter().map(OsString::from));
+    run_si_nn(&libtorch, &a)
 }
 
 /// `cargo xtask sample`.
-pub fn sample(_args: &[String]) -> Result<()> {
-    anyhow::bail!("sampling is not available yet")
+pub fn sample(args: &[String]) -> Result<()> {
+    let libtorch = ensure_libtorch()?;
+    let mut a: Vec<OsString> = vec!["sample".into()];
+    a.extend(args.iter().map(OsString::from));
+    run_si_nn(&libtorch, &a)
 }

@@ -1,0 +1,109 @@
+//! [`TensorBatch`]: the integrator state on the model's device.
+
+use rand::Rng;
+use si_core::{Batch, CoreError, Points};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::backend;
+
+/// n points in R^d as an `[n, d]` tensor on any device (the orphan rule needs this newtype to implement
+/// [`si_core::Batch`] for `tch::Tensor`). Integrators update it in place, so the state never leaves the
+/// model's device and a sampling loop makes no host round trip per step.
+///
+/// `Clone` is a deep copy (integrators clone the state and then update the copy).
+#[derive(Debug)]
+pub struct TensorBatch(pub Tensor);
+
+/// One scalar per point, a `[n]` tensor on the batch's device.
+#[derive(Debug)]
+pub struct TensorRows(pub Tensor);
+
+impl Clone for TensorBatch {
+    fn clone(&self) -> Self {
+        Self(self.0.copy())
+    }
+}
+
+impl Clone for TensorRows {
+    fn clone(&self) -> Self {
+        Self(self.0.copy())
+    }
+}
+
+impl TensorBatch {
+    /// Host points → `[n, d]` tensor of `kind` on `device`.
+    pub fn from_points(p: &Points, kind: Kind, device: Device) -> Self {
+        let (n, d) = (p.len() as i64, p.dim() as i64);
+        // Points are column-major d × n: point i occupies [i·d, (i+1)·d), i.e. row-major n × d.
+        let t = Tensor::from_slice(p.as_slice()).reshape([n, d]);
+        Self(t.to_kind(kind).to_device(device))
+    }
+
+    /// The underlying `[n, d]` tensor.
+    pub fn tensor(&self) -> &Tensor {
+        &self.0
+    }
+}
+
+fn shape_err(a: &Tensor, b: &Tensor) -> CoreError {
+    CoreError::ShapeMismatch {
+        expected: format!("{:?}", a.size()),
+        got: format!("{:?}", b.size()),
+    }
+}
+
+impl Batch for TensorBatch {
+    type Rows = TensorRows;
+
+    fn len(&self) -> usize {
+        self.0.size().first().copied().unwrap_or(0) as usize
+    }
+    fn dim(&self) -> usize {
+        self.0.size().get(1).copied().unwrap_or(0) as usize
+    }
+    fn axpy(&mut self, a: f64, x: &Self) -> si_core::Result<()> {
+        if self.0.size() != x.0.size() {
+            return Err(shape_err(&self.0, &x.0));
+        }
+        tch::no_grad(|| self.0.f_add_(&(&x.0 * a)).map(|_| ()).map_err(backend))
+    }
+    /// ξ is drawn by libtorch on the batch's device from a generator reseeded with a 64-bit seed drawn from
+    /// `rng`, so a run is reproducible from `rng` alone and no noise crosses the host–device link. libtorch's
+    /// generator is process-global: concurrent seeded users in one process interfere.
+    fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> si_core::Result<()> {
+        let seed: u64 = rng.random();
+        tch::manual_seed((seed >> 1) as i64);
+        tch::no_grad(|| {
+            let xi = self.0.f_randn_like().map_err(backend)?;
+            self.0.f_add_(&(xi * a)).map(|_| ()).map_err(backend)
+        })
+    }
+    fn to_points(&self) -> si_core::Result<Points> {
+        let (n, d) = (self.len(), self.dim());
+        let host = self
+            .0
+            .f_to_kind(Kind::Double)
+            .and_then(|t| t.f_to_device(Device::Cpu))
+            .and_then(|t| t.f_contiguous())
+            .map_err(backend)?;
+        let v = Vec::<f64>::try_from(host.reshape([-1])).map_err(backend)?;
+        Points::from_row_major(n, d, &v)
+    }
+    fn rows_zeros(&self) -> TensorRows {
+        TensorRows(Tensor::zeros([self.len() as i64], (self.0.kind(), self.0.device())))
+    }
+    fn rows_axpy(acc: &mut TensorRows, a: f64, x: &TensorRows) -> si_core::Result<()> {
+        if acc.0.size() != x.0.size() {
+            return Err(shape_err(&acc.0, &x.0));
+        }
+        tch::no_grad(|| acc.0.f_add_(&(&x.0 * a)).map(|_| ()).map_err(backend))
+    }
+    fn rows_to_vec(rows: &TensorRows) -> si_core::Result<Vec<f64>> {
+        let host = rows
+            .0
+            .f_to_kind(Kind::Double)
+            .and_then(|t| t.f_to_device(Device::Cpu))
+            .map_err(backend)?;
+        Vec::<f64>::try_from(host.reshape([-1])).map_err(backend)
+    }
+}

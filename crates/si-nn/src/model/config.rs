@@ -1,0 +1,159 @@
+//! Model hyper-parameters ([`ModelConfig`]) and their checked form ([`ModelParams`]).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{NnError, Result};
+
+/// The nonlinearity between layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Activation {
+    /// max(0, x).
+    Relu,
+    /// x·sigmoid(x).
+    Silu,
+    /// Gaussian error linear unit.
+    Gelu,
+    /// tanh.
+    Tanh,
+}
+
+impl std::str::FromStr for Activation {
+    type Err = NnError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "relu" => Ok(Self::Relu),
+            "silu" | "swish" => Ok(Self::Silu),
+            "gelu" => Ok(Self::Gelu),
+            "tanh" => Ok(Self::Tanh),
+            _ => Err(NnError::hyper("activation", format!("unknown activation `{s}` (relu, silu, gelu, tanh)"))),
+        }
+    }
+}
+
+/// Which field a head of the model estimates (arXiv 2303.08797, §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Head {
+    /// The velocity b.
+    B,
+    /// The score s.
+    S,
+    /// The denoiser η.
+    Eta,
+    /// v = E[∂tI | x_t].
+    V,
+}
+
+impl Head {
+    /// Short name (used in tensor names and CSV columns).
+    pub fn name(self) -> &'static str {
+        match self {
+            Head::B => "b",
+            Head::S => "s",
+            Head::Eta => "eta",
+            Head::V => "v",
+        }
+    }
+}
+
+impl std::str::FromStr for Head {
+    type Err = NnError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "b" => Ok(Self::B),
+            "s" => Ok(Self::S),
+            "eta" | "η" => Ok(Self::Eta),
+            "v" => Ok(Self::V),
+            _ => Err(NnError::hyper("heads", format!("unknown field `{s}` (b, s, eta, v)"))),
+        }
+    }
+}
+
+/// Architecture of a field model: an MLP on (x, φ(t), c) with one output head of size d per field.
+///
+/// φ(t) = (t, sin(πkt), cos(πkt))_{k=1..K} is the time embedding (K = `time_features`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Dimension d of the points.
+    pub dim: usize,
+    /// Hidden width.
+    pub width: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    /// Nonlinearity.
+    pub activation: Activation,
+    /// Number K of Fourier frequencies of the time embedding (0: t alone).
+    pub time_features: usize,
+    /// Size of the optional context vector c (0: unconditional).
+    pub context_dim: usize,
+    /// The fields the model estimates.
+    pub heads: Vec<Head>,
+    /// One trunk with all heads on its last layer (one forward for every field) instead of one net per head.
+    pub shared_trunk: bool,
+}
+
+impl ModelConfig {
+    /// A d-dimensional model with the reference's sizes (4 hidden layers of 256, ReLU), heads b and s on a
+    /// shared trunk, 4 time frequencies, no context.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            width: 256,
+            depth: 4,
+            activation: Activation::Relu,
+            time_features: 4,
+            context_dim: 0,
+            heads: vec![Head::B, Head::S],
+            shared_trunk: true,
+        }
+    }
+
+    /// Validates once; the checked value is what models are built from.
+    pub fn check(self) -> Result<ModelParams> {
+        if self.dim == 0 {
+            return Err(NnError::hyper("dim", "must be at least 1"));
+        }
+        if self.width == 0 || self.width > 1 << 16 {
+            return Err(NnError::hyper("width", format!("{} is not in 1..=65536", self.width)));
+        }
+        if self.depth == 0 || self.depth > 64 {
+            return Err(NnError::hyper("depth", format!("{} is not in 1..=64", self.depth)));
+        }
+        if self.time_features > 64 {
+            return Err(NnError::hyper("time_features", format!("{} > 64", self.time_features)));
+        }
+        if self.heads.is_empty() {
+            return Err(NnError::hyper("heads", "at least one field is needed"));
+        }
+        for (i, h) in self.heads.iter().enumerate() {
+            if self.heads[..i].contains(h) {
+                return Err(NnError::hyper("heads", format!("field {} listed twice", h.name())));
+            }
+        }
+        Ok(ModelParams(self))
+    }
+}
+
+/// A checked [`ModelConfig`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelParams(ModelConfig);
+
+impl ModelParams {
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.0
+    }
+    /// Input size of the first layer: x, φ(t), and (c, mask) when conditional.
+    pub fn input_dim(&self) -> usize {
+        let c = &self.0;
+        c.dim + 1 + 2 * c.time_features + if c.context_dim > 0 { c.context_dim + 1 } else { 0 }
+    }
+}
+
+impl std::ops::Deref for ModelParams {
+    type Target = ModelConfig;
+    fn deref(&self) -> &ModelConfig {
+        &self.0
+    }
+}

@@ -1,0 +1,207 @@
+//! [`FieldNet`]: the MLP that estimates b, s, η and/or v at (t, x | c).
+
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{NnError, Result};
+use crate::model::config::{Activation, Head, ModelParams};
+
+/// A plain MLP: `depth` hidden layers of `width` with an activation, then a linear output layer.
+#[derive(Debug)]
+struct Mlp {
+    layers: Vec<nn::Linear>,
+    act: Activation,
+}
+
+impl Mlp {
+    fn new(p: nn::Path, input: usize, width: usize, depth: usize, out: usize, act: Activation) -> Self {
+        let mut layers = Vec::with_capacity(depth + 1);
+        let mut fan_in = input as i64;
+        for k in 0..depth {
+            layers.push(nn::linear(&p / format!("l{k}"), fan_in, width as i64, Default::default()));
+            fan_in = width as i64;
+        }
+        layers.push(nn::linear(&p / format!("l{depth}"), fan_in, out as i64, Default::default()));
+        Self { layers, act }
+    }
+
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let last = self.layers.len() - 1;
+        let mut h = self.layers[0].forward(x);
+        for l in &self.layers[1..] {
+            h = match self.act {
+                Activation::Relu => h.relu_(),
+                Activation::Silu => h.silu_(),
+                Activation::Gelu => h.gelu("none"),
+                Activation::Tanh => h.tanh_(),
+            };
+            h = l.forward(&h);
+        }
+        let _ = last;
+        h
+    }
+}
+
+/// The context of a conditional model for a batch: c (`[n, k]`) and a mask (`[n, 1]`, 1 where c is given,
+/// 0 where it is dropped, as in classifier-free guidance training).
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// The context vectors.
+    pub c: &'a Tensor,
+    /// 1 where the context is used, 0 where the model must ignore it.
+    pub mask: &'a Tensor,
+}
+
+/// The field model: input (x, φ(t), c·m, m), with φ(t) = (t, sin(πkt), cos(πkt))_{k=1..K}; outputs one
+/// d-vector per head. With a shared trunk every head is a slice of one last layer (one forward gives all
+/// fields); otherwise each head has its own MLP.
+pub struct FieldNet {
+    vs: nn::VarStore,
+    params: ModelParams,
+    trunks: Vec<Mlp>,
+    freqs: Option<Tensor>,
+}
+
+impl std::fmt::Debug for FieldNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldNet").field("params", &self.params).finish()
+    }
+}
+
+impl FieldNet {
+    /// A freshly initialised model on `device`. Initial weights come from libtorch's generator reseeded
+    /// with `seed` (PyTorch's default Kaiming-uniform initialisation).
+    pub fn new(params: ModelParams, device: Device, seed: u64) -> Self {
+        tch::manual_seed((seed >> 1) as i64);
+        let vs = nn::VarStore::new(device);
+        let (d, h) = (params.dim, params.heads.len());
+        let root = vs.root();
+        let trunks = if params.shared_trunk {
+            vec![Mlp::new(&root / "trunk", params.input_dim(), params.width, params.depth, d * h, params.activation)]
+        } else {
+            params
+                .heads
+                .iter()
+                .map(|head| {
+                    Mlp::new(
+                        &root / head.name(),
+                        params.input_dim(),
+                        params.width,
+                        params.depth,
+                        d,
+                        params.activation,
+                    )
+                })
+                .collect()
+        };
+        let freqs = (params.time_features > 0).then(|| {
+            let k: Vec<f32> = (1..=params.time_features).map(|k| std::f32::consts::PI * k as f32).collect();
+            Tensor::from_slice(&k).to_device(device)
+        });
+        Self { vs, params, trunks, freqs }
+    }
+
+    /// The checked hyper-parameters.
+    pub fn params(&self) -> &ModelParams {
+        &self.params
+    }
+
+    /// The device of the weights.
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    /// The variable store (weights).
+    pub fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+
+    /// Mutable variable store (loading weights).
+    pub fn var_store_mut(&mut self) -> &mut nn::VarStore {
+        &mut self.vs
+    }
+
+    /// The weights by name, sorted by name (a fixed order for optimisers and checkpoints).
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut v: Vec<(String, Tensor)> = self.vs.variables().into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Position of `head` among the outputs.
+    pub fn head_index(&self, head: Head) -> Option<usize> {
+        self.params.heads.iter().position(|h| *h == head)
+    }
+
+    /// φ(t) for t of shape `[m, 1]` (m = n, or 1 for one time shared by the batch).
+    fn embed(&self, t: &Tensor) -> Tensor {
+        match &self.freqs {
+            None => t.shallow_clone(),
+            Some(f) => {
+                let a = t * f.unsqueeze(0);
+                Tensor::cat(&[t.shallow_clone(), a.sin(), a.cos()], 1)
+            }
+        }
+    }
+
+    /// The first layer's input (x, φ(t), c·m, m) for t of shape `[n, 1]` or `[1, 1]`.
+    fn input(&self, t: &Tensor, x: &Tensor, ctx: Option<&Context<'_>>) -> Result<Tensor> {
+        let n = x.size()[0];
+        let emb = self.embed(t).expand([n, -1], false);
+        let mut parts = vec![x.shallow_clone(), emb];
+        if self.params.context_dim > 0 {
+            match ctx {
+                Some(c) => {
+                    let cs = c.c.size();
+                    if cs != [n, self.params.context_dim as i64] {
+                        return Err(NnError::Shape {
+                            expected: format!("context [{n}, {}]", self.params.context_dim),
+                            got: format!("{cs:?}"),
+                        });
+                    }
+                    parts.push(c.c * c.mask);
+                    parts.push(c.mask.shallow_clone());
+                }
+                None => {
+                    parts.push(Tensor::zeros([n, self.params.context_dim as i64 + 1], (x.kind(), x.device())));
+                }
+            }
+        }
+        Ok(Tensor::cat(&parts, 1))
+    }
+
+    /// Every head at (t, x | c): one `[n, d]` tensor per head, in the order of `params.heads`.
+    /// `t` has shape `[n, 1]` (one time per point) or `[1, 1]` (one time for the batch).
+    pub fn forward(&self, t: &Tensor, x: &Tensor, ctx: Option<&Context<'_>>) -> Result<Vec<Tensor>> {
+        let d = self.params.dim as i64;
+        let xs = x.size();
+        if xs.len() != 2 || xs[1] != d {
+            return Err(NnError::Shape {
+                expected: format!("points [n, {d}]"),
+                got: format!("{xs:?}"),
+            });
+        }
+        let inp = self.input(t, x, ctx)?;
+        if self.params.shared_trunk {
+            let out = self.trunks[0].forward(&inp);
+            Ok((0..self.params.heads.len() as i64).map(|k| out.narrow(1, k * d, d)).collect())
+        } else {
+            Ok(self.trunks.iter().map(|m| m.forward(&inp)).collect())
+        }
+    }
+
+    /// A time tensor `[1, 1]` on the model's device.
+    pub fn time_tensor(&self, t: f64) -> Tensor {
+        Tensor::from_slice(&[t as f32]).reshape([1, 1]).to_device(self.device())
+    }
+
+    /// The number of trainable weights.
+    pub fn num_parameters(&self) -> i64 {
+        self.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+    }
+
+    /// Floating-point kind of the weights.
+    pub fn kind(&self) -> Kind {
+        Kind::Float
+    }
+}

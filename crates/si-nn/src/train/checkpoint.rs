@@ -1,0 +1,130 @@
+//! Checkpoints as safetensors files (PyTorch reads them with `safetensors.torch.load_file`).
+//!
+//! Tensor names: the weights under their own names (`trunk.l0.weight`, ...), the EMA weights under
+//! `ema.`, Adam's moments under `adam_m.` and `adam_v.`, and the running loss sum under `state.loss_acc`.
+//! The header metadata `si_nn` holds the model, interpolant and training configuration, the step and
+//! the loss log as JSON.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use safetensors::tensor::{Dtype, TensorView};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{NnError, Result};
+use crate::io::write_atomic;
+use crate::model::ModelConfig;
+use crate::spec::InterpolantSpec;
+use crate::train::config::TrainConfig;
+
+/// Format tag of the metadata.
+pub const FORMAT: &str = "si-nn/1";
+
+/// One row of the loss log: the mean of each head's loss over `log_every` steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LossRow {
+    /// Steps done when the row was written.
+    pub step: usize,
+    /// Learning rate of the last step.
+    pub lr: f64,
+    /// Mean loss of each head, in the model's head order.
+    pub losses: Vec<f64>,
+}
+
+/// What a checkpoint says besides its tensors.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The model's architecture.
+    pub model: ModelConfig,
+    /// The interpolant it was trained with.
+    pub interpolant: InterpolantSpec,
+    /// The training configuration.
+    pub train: TrainConfig,
+    /// Steps done.
+    pub step: usize,
+    /// Steps accumulated in `state.loss_acc` since the last log row.
+    pub acc_count: usize,
+    /// The loss log so far.
+    pub log: Vec<LossRow>,
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> NnError {
+    NnError::BadCheckpoint {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// Writes `tensors` (f32, any device) and `meta` to `path` atomically.
+pub fn save(path: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)]) -> Result<()> {
+    let mut bufs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
+    for (name, t) in tensors {
+        let host = t.detach().to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+        let shape: Vec<usize> = host.size().iter().map(|&s| s as usize).collect();
+        let values = Vec::<f32>::try_from(host.reshape([-1]))?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        bufs.push((name.clone(), shape, bytes));
+    }
+    let views: Vec<(String, TensorView<'_>)> = bufs
+        .iter()
+        .map(|(n, s, b)| {
+            TensorView::new(Dtype::F32, s.clone(), b)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| bad(path, e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    let mut info = HashMap::new();
+    info.insert("format".to_string(), "pt".to_string());
+    info.insert(
+        "si_nn".to_string(),
+        serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?,
+    );
+    let bytes = safetensors::tensor::serialize(views, &Some(info)).map_err(|e| bad(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Reads a checkpoint: its metadata and its tensors (on the CPU).
+pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
+    let bytes = std::fs::read(path).map_err(|e| NnError::io(format!("reading {}", path.display()), e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    let text = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("si_nn"))
+        .ok_or_else(|| bad(path, "no `si_nn` metadata (not written by si-nn)"))?;
+    let meta: CheckpointMeta = serde_json::from_str(text).map_err(|e| bad(path, format!("metadata: {e}")))?;
+    if meta.format != FORMAT {
+        return Err(bad(path, format!("format {} (expected {FORMAT})", meta.format)));
+    }
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(bad(path, format!("tensor {name} is {:?}, expected F32", view.dtype())));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
+        out.insert(name, Tensor::from_slice(&values).reshape(shape));
+    }
+    Ok((meta, out))
+}
+
+/// Copies `src[name]` into `dst` (checking the shape), under no_grad.
+pub fn copy_into(path: &Path, src: &HashMap<String, Tensor>, name: &str, dst: &mut Tensor) -> Result<()> {
+    let s = src.get(name).ok_or_else(|| bad(path, format!("missing tensor {name}")))?;
+    if s.size() != dst.size() {
+        return Err(bad(
+            path,
+            format!("tensor {name} has shape {:?}, the model needs {:?}", s.size(), dst.size()),
+        ));
+    }
+    tch::no_grad(|| dst.f_copy_(&s.to_device(dst.device())))?;
+    Ok(())
+}
