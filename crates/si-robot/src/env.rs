@@ -84,6 +84,15 @@ impl PushT {
         }
     }
 
+    /// An environment with the pusher at `agent` and the T at `pose`, both at rest, and no remembered contacts
+    /// (no sub-step is run). Used to simulate pushes when planning.
+    pub fn from_pose(agent: V2, pose: Pose) -> Self {
+        Self {
+            world: World::new(agent, pose),
+            steps: 0,
+        }
+    }
+
     /// The start state drawn for `seed`: pusher `(x, y)` uniform integers in `[50, 450)`, block `(x, y)` uniform
     /// integers in `[100, 400)`, angle uniform in `(−π, π)`, from a ChaCha8 generator seeded with `seed`.
     pub fn initial_state(seed: u64) -> [f64; 5] {

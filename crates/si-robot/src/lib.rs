@@ -12,10 +12,14 @@ pub mod contact;
 pub mod coverage;
 pub mod env;
 pub mod error;
+pub mod expert;
 pub mod geometry;
 pub mod physics;
+pub mod policy;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::RobotError;
+pub use expert::{Expert, ExpertConfig};
 pub use geometry::{Pose, GOAL, V2};
+pub use policy::{evaluate, run_episode, Episode, Policy, Report, TEST_SEEDS};
