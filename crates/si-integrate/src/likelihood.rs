@@ -19,7 +19,7 @@ pub fn ode_log_likelihood<B, F>(
     field: &F,
     x1: &B,
     grid: &TimeGrid,
-    log_rho0: impl Fn(&Points) -> Result<Vec<f64>>,
+    log_rho0: impl Fn(&Points) -> si_core::Result<Vec<f64>>,
 ) -> Result<Vec<f64>>
 where
     B: Batch,

@@ -17,7 +17,7 @@ fn ode_log_likelihood_matches_exact_log_density() {
         let x = r1.sample(30, &mut rng);
         let exact = r1.log_density(&x).unwrap();
         let grid = TimeGrid::uniform(1.0, 0.0, 400).unwrap();
-        let ll = ode_log_likelihood(&f, &x, &grid, |p| Ok(r0.log_density(p).unwrap())).unwrap();
+        let ll = ode_log_likelihood(&f, &x, &grid, |p| Ok(r0.log_density(p)?)).unwrap();
         for (a, b) in ll.iter().zip(&exact) {
             assert!((a - b).abs() < 2e-3, "{}: {a} vs exact {b}", f.interpolant().name());
         }

@@ -1,0 +1,83 @@
+//! `cargo xtask reproduce-figures`: figures 1–4 (exact fields) here, the rest from the robot and
+//! learned-field modules, and one index.html.
+
+mod densities;
+mod histograms;
+pub mod pairs;
+mod scatter;
+mod trajectories;
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use rand_chacha::ChaCha8Rng;
+use si_analytic::GaussianMixture;
+use si_core::metrics::energy_distance;
+use si_core::{Batch, Gamma, Interpolant, Points};
+
+use crate::index::FigureEntry;
+
+/// Makes every figure under `out`.
+pub fn reproduce(out: &Path, quick: bool) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut entries = Vec::new();
+    type Maker = fn(&Path, bool) -> Result<FigureEntry>;
+    let makers: [(&str, Maker); 4] = [
+        ("1 (exact densities)", densities::figure),
+        ("2 (exact trajectories)", trajectories::figure),
+        ("3 (gamma = 0 against gamma > 0)", histograms::figure),
+        ("4 (2-D mixture samples and likelihoods)", scatter::figure),
+    ];
+    for (name, make) in makers {
+        let start = Instant::now();
+        eprintln!("==> figure {name}");
+        entries.push(make(out, quick)?);
+        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    let start = Instant::now();
+    eprintln!("==> Push-T figures");
+    entries.extend(crate::robot::figures(out, quick)?);
+    eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    let start = Instant::now();
+    eprintln!("==> learned-field figures (si-nn)");
+    entries.extend(crate::nn::figures(out, quick)?);
+    eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    let cmd = format!("cargo xtask reproduce-figures{}", if quick { " --quick" } else { "" });
+    crate::index::write(out, &entries, &cmd)?;
+    eprintln!("==> wrote {}", out.join("index.html").display());
+    Ok(())
+}
+
+/// The three interpolants of figures 1 and 2.
+pub(crate) fn three_interpolants() -> Result<Vec<(String, Interpolant)>> {
+    Ok(vec![
+        ("trigonometric, gamma = 0".into(), Interpolant::trigonometric(Gamma::Zero)?),
+        (
+            "trigonometric, gamma = sqrt(t(1-t))".into(),
+            Interpolant::trigonometric(Gamma::brownian())?,
+        ),
+        ("encoder-decoder, gamma = sin^2(pi t)".into(), Interpolant::encoder_decoder()),
+    ])
+}
+
+/// Energy distance of `samples` (first ≤ 2000) to exact samples of `target`, and the null level: the
+/// largest of three distances between independent exact samples of the same size.
+pub(crate) fn energy_vs_null(samples: &Points, target: &GaussianMixture, rng: &mut ChaCha8Rng) -> Result<(f64, f64)> {
+    let n = samples.len().min(2000);
+    let sub = Points::from_matrix_unchecked(samples.matrix().columns(0, n).into_owned());
+    let e = energy_distance(&sub, &target.sample(n, rng))?;
+    let mut null: f64 = 0.0;
+    for _ in 0..3 {
+        null = null.max(energy_distance(&target.sample(n, rng), &target.sample(n, rng))?);
+    }
+    Ok((e, null))
+}
+
+/// Number of strict local maxima of a sampled curve (peaks above 1e-3 of the maximum).
+pub(crate) fn count_modes(y: &[f64]) -> usize {
+    let top = y.iter().copied().fold(0.0, f64::max);
+    y.windows(3)
+        .filter(|w| w[1] > w[0] && w[1] > w[2] && w[1] > 1e-3 * top)
+        .count()
+}
