@@ -1,0 +1,35 @@
+//! Shared helpers of the si-nn tests (libtorch's seed is process-global: run with --test-threads=1).
+#![allow(dead_code)]
+
+use si_analytic::GaussianMixture;
+use si_core::{Independent, StandardNormal};
+use si_nn::{CouplingData, Head, ModelConfig, ModelParams, TrainConfig};
+
+/// N(0, 1) → N(2, 0.25) in d = 1 (exact fields from si-analytic).
+pub fn gaussian_pair() -> (GaussianMixture, GaussianMixture) {
+    (
+        GaussianMixture::univariate(&[(1.0, 0.0, 1.0)]).unwrap(),
+        GaussianMixture::univariate(&[(1.0, 2.0, 0.25)]).unwrap(),
+    )
+}
+
+pub fn gaussian_data() -> CouplingData<Independent<StandardNormal, GaussianMixture>> {
+    CouplingData(Independent::new(StandardNormal { dim: 1 }, gaussian_pair().1).unwrap())
+}
+
+pub fn small_model(dim: usize, heads: Vec<Head>) -> ModelParams {
+    let mut m = ModelConfig::new(dim);
+    m.width = 64;
+    m.depth = 2;
+    m.heads = heads;
+    m.check().unwrap()
+}
+
+pub fn small_train(steps: usize) -> TrainConfig {
+    let mut t = TrainConfig::new(steps);
+    t.batch = 256;
+    t.lr = 3e-3;
+    t.schedule = si_nn::LrSchedule::Cosine { min_lr: 1e-4 };
+    t.seed = 7;
+    t
+}
