@@ -13,6 +13,9 @@ use si_core::Schedule;
 use crate::error::{AnalyticError, Result};
 use crate::linalg::{backward_solve, cholesky_in_place, forward_solve};
 
+/// Largest dimension for which weights are formed in the linear domain.
+const LINEAR_MAX_DIM: usize = 8;
+
 /// Static data of one pair (i, j): log p_i q_j and the flattened endpoint parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct Pair {
@@ -44,8 +47,13 @@ pub(crate) struct Components {
     pub l: Vec<f64>,
     /// Ċ_ij, K·d·d (dense) or K·d (diagonal).
     pub cdot: Vec<f64>,
-    /// log p_i q_j − ½ log det C_ij − (d/2) log 2π.
+    /// log p_i q_j − ½ log det C_ij − (d/2) log 2π (filled when `linear` is false).
     pub logc: Vec<f64>,
+    /// p_i q_j / √det C_ij (filled when `linear` is true).
+    pub scale: Vec<f64>,
+    /// Whether the weights can be formed in the linear domain (small d, det C in a safe range): then
+    /// w_ij ∝ scale_ij · exp(−½(q_ij − min q)), which saves a logarithm per component and point.
+    pub linear: bool,
     /// ½ tr(Ċ_ij C_ij⁻¹) (filled only when the divergence is wanted).
     pub half_tr: Vec<f64>,
 }
@@ -62,6 +70,8 @@ impl Components {
             l: vec![0.0; k * mat],
             cdot: vec![0.0; k * mat],
             logc: vec![0.0; k],
+            scale: vec![0.0; k],
+            linear: false,
             half_tr: vec![0.0; k],
         }
     }
@@ -96,7 +106,8 @@ impl Components {
             let not_pd = || AnalyticError::NotPositiveDefinite {
                 what: format!("C_ij of rho(t) for pair ({}, {}) at t = {}", p.i, p.j, c.t),
             };
-            let logdet = if self.dense {
+            // √det C_ij: the product of the Cholesky diagonal (dense) or of the standard deviations.
+            let sqrt_det = if self.dense {
                 for r in 0..d {
                     l[r * d + r] += g2;
                     cd[r * d + r] += 2.0 * c.gamma_dgamma;
@@ -104,22 +115,34 @@ impl Components {
                 if !cholesky_in_place(l, d) {
                     return Err(not_pd());
                 }
-                2.0 * (0..d).map(|r| l[r * d + r].ln()).sum::<f64>()
+                (0..d).map(|r| l[r * d + r]).product::<f64>()
             } else {
-                let mut ld = 0.0;
+                let mut det = 1.0;
                 for r in 0..d {
                     l[r] += g2;
                     cd[r] += 2.0 * c.gamma_dgamma;
                     if l[r] <= 0.0 || !l[r].is_finite() {
                         return Err(not_pd());
                     }
-                    ld += l[r].ln();
+                    det *= l[r];
                 }
-                ld
+                det.sqrt()
             };
-            self.logc[k] = p.log_weight - 0.5 * logdet - 0.5 * d as f64 * log2pi;
+            self.scale[k] = p.log_weight.exp() / sqrt_det;
             if want_trace {
                 self.half_tr[k] = 0.5 * trace_cdot_cinv(l, cd, d, self.dense);
+            }
+        }
+        self.linear = d <= LINEAR_MAX_DIM && self.scale.iter().all(|s| (1e-250..1e250).contains(s));
+        if !self.linear {
+            for k in 0..self.k {
+                let l = &self.l[k * mat..(k + 1) * mat];
+                let logdet = if self.dense {
+                    2.0 * (0..d).map(|r| l[r * d + r].ln()).sum::<f64>()
+                } else {
+                    l.iter().map(|v| v.ln()).sum::<f64>()
+                };
+                self.logc[k] = pairs[k].log_weight - 0.5 * logdet - 0.5 * d as f64 * log2pi;
             }
         }
         Ok(())

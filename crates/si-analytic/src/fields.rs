@@ -19,6 +19,7 @@ use crate::components::{Components, Endpoint, Pair};
 use crate::error::{AnalyticError, Result};
 use crate::linalg::{backward_solve, forward_solve, log_sum_exp};
 use crate::mixture::GaussianMixture;
+use crate::small::SmallPairs;
 
 /// Exact ρ(t), b, s, η, v and ∇·b for mixtures ρ0, ρ1 under a spatially linear interpolant.
 ///
@@ -206,6 +207,14 @@ impl MixtureFields {
         for &t in ts {
             check_time(t)?;
         }
+        if !with_div {
+            match self.dim() {
+                1 => return self.per_point_small::<1>(ts, x),
+                2 => return self.per_point_small::<2>(ts, x),
+                3 => return self.per_point_small::<3>(ts, x),
+                _ => {}
+            }
+        }
         let comps = self.components();
         self.run(
             x,
@@ -217,6 +226,38 @@ impl MixtureFields {
             },
             comps,
         )
+    }
+
+    /// The fused fixed-dimension path (b, s, log ρ; no divergence), falling back per point to the
+    /// general path where the fused kernel declines.
+    fn per_point_small<const D: usize>(&self, ts: &[f64], x: &Points) -> Result<FieldValues> {
+        let small = SmallPairs::<D>::new(&self.pairs, &self.end0, &self.end1, self.dense);
+        let mut sc = small.scratch();
+        let n = x.len();
+        let mut b = DMatrix::zeros(D, n);
+        let mut s = DMatrix::zeros(D, n);
+        let mut log_rho = vec![0.0; n];
+        let mut general: Option<(Components, Scratch)> = None;
+        let xs = x.as_slice();
+        let (bs, ss) = (b.as_mut_slice(), s.as_mut_slice());
+        for i in 0..n {
+            let sched = self.interpolant.schedule_unchecked(ts[i]);
+            let r = i * D..(i + 1) * D;
+            log_rho[i] = match small.eval(&sched, &xs[r.clone()], &mut sc, &mut bs[r.clone()], &mut ss[r.clone()]) {
+                Some(lr) => lr,
+                None => {
+                    let (comps, scratch) = general.get_or_insert_with(|| (self.components(), self.scratch()));
+                    comps.fill(&sched, &self.pairs, &self.end0, &self.end1, false)?;
+                    kernel(comps, &xs[r.clone()], false, scratch, &mut bs[r.clone()], &mut ss[r]).0
+                }
+            };
+        }
+        Ok(FieldValues {
+            log_rho,
+            b: Points::from_matrix_unchecked(b),
+            s: Points::from_matrix_unchecked(s),
+            div: None,
+        })
     }
 
     fn run(
@@ -347,7 +388,7 @@ fn kernel(
             }
             q
         };
-        sc.logn[k] = c.logc[k] - 0.5 * quad;
+        sc.logn[k] = quad;
         let g = &mut sc.g[k * d..(k + 1) * d];
         let mdot = &c.mdot[k * d..(k + 1) * d];
         let cd = &c.cdot[k * mat..(k + 1) * mat];
@@ -363,12 +404,12 @@ fn kernel(
             }
         }
     }
-    let lse = log_sum_exp(&sc.logn);
+    let lse = weights(c, &mut sc.logn);
     b.fill(0.0);
     s.fill(0.0);
     let mut div = 0.0;
     for k in 0..c.k {
-        let w = (sc.logn[k] - lse).exp();
+        let w = sc.logn[k];
         if w == 0.0 {
             continue;
         }
@@ -388,6 +429,33 @@ fn kernel(
         div -= s.iter().zip(b.iter()).map(|(a, b)| a * b).sum::<f64>();
     }
     (lse, div)
+}
+
+/// Turns the quadratic forms q_k = |L_k⁻¹(x − m_k)|² (in `q`) into normalised weights w_k (in place) and
+/// returns log ρ = log Σ_k p_k N_k(x). Linear domain: w̃_k = scale_k exp(−½(q_k − q_min)); log domain:
+/// log-sum-exp of logc_k − ½ q_k.
+#[inline]
+fn weights(c: &Components, q: &mut [f64]) -> f64 {
+    let half_log2pi_d = 0.5 * c.d as f64 * (2.0 * std::f64::consts::PI).ln();
+    if c.linear {
+        let qmin = q.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut z = 0.0;
+        for (w, s) in q.iter_mut().zip(&c.scale) {
+            *w = s * (-0.5 * (*w - qmin)).exp();
+            z += *w;
+        }
+        // scale_k ∈ [1e-250, 1e250] (checked when the components were filled) and the arg-min term is
+        // scale_k itself, so 0 < z < ∞: no underflow or overflow is possible here.
+        q.iter_mut().for_each(|w| *w /= z);
+        return z.ln() - 0.5 * qmin - half_log2pi_d;
+    } else {
+        for (w, l) in q.iter_mut().zip(&c.logc) {
+            *w = l - 0.5 * *w;
+        }
+    }
+    let lse = log_sum_exp(q);
+    q.iter_mut().for_each(|w| *w = (*w - lse).exp());
+    lse
 }
 
 impl Field<Points> for MixtureFields {

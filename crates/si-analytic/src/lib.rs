@@ -10,6 +10,7 @@ mod error;
 mod fields;
 mod linalg;
 mod mixture;
+mod small;
 
 pub use error::{AnalyticError, Result};
 pub use fields::{FieldValues, MixtureFields};

@@ -68,14 +68,19 @@ pub struct AlphaBeta {
 impl Coefficients {
     /// Evaluates α, β and derivatives at `t`. `gamma` is needed by the trigonometric family only.
     pub fn eval(&self, t: f64, gamma: &Gamma) -> AlphaBeta {
+        self.eval_with(t, gamma.gamma(t), gamma.gamma_dgamma(t))
+    }
+
+    /// As [`Coefficients::eval`], given γ(t) and γγ̇(t) already computed.
+    #[inline]
+    pub fn eval_with(&self, t: f64, g: f64, gamma_dgamma: f64) -> AlphaBeta {
         let (alpha, dalpha, beta, dbeta, alpha_dalpha) = match self {
             Coefficients::Linear => (1.0 - t, -1.0, t, 1.0, -(1.0 - t)),
             Coefficients::Trigonometric => {
                 // d/dt √(1−γ²) = −γγ̇/√(1−γ²)
-                let g = gamma.gamma(t);
                 let r = (1.0 - g * g).max(0.0).sqrt();
                 let dr = if r > 0.0 {
-                    -gamma.gamma_dgamma(t) / r
+                    -gamma_dgamma / r
                 } else {
                     0.0
                 };

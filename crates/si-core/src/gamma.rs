@@ -132,6 +132,29 @@ impl Gamma {
         }
     }
 
+    /// (γ, γ̇, γγ̇) at t in one call (one square root for [`Gamma::Sqrt`]).
+    #[inline]
+    pub fn all(&self, t: f64) -> (f64, f64, f64) {
+        match self {
+            Gamma::Zero => (0.0, 0.0, 0.0),
+            Gamma::Sqrt { a } => {
+                let g = (a * t * (1.0 - t)).max(0.0).sqrt();
+                let gdg = a * (1.0 - 2.0 * t) / 2.0;
+                let dg = if g == 0.0 {
+                    if gdg >= 0.0 {
+                        f64::INFINITY
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                } else {
+                    gdg / g
+                };
+                (g, dg, gdg)
+            }
+            _ => (self.gamma(t), self.dgamma(t), self.gamma_dgamma(t)),
+        }
+    }
+
     /// A short name for captions and logs.
     pub fn name(&self) -> String {
         match self {

@@ -249,15 +249,14 @@ impl Interpolant {
 
     /// All coefficients at `t` without the range check (for hot loops whose t is already validated).
     pub fn schedule_unchecked(&self, t: f64) -> Schedule {
+        let (gamma, dgamma, gamma_dgamma) = self.gamma.all(t);
         let AlphaBeta {
             alpha,
             dalpha,
             beta,
             dbeta,
             alpha_dalpha,
-        } = self.coefficients.eval(t, &self.gamma);
-        let gamma = self.gamma.gamma(t);
-        let dgamma = self.gamma.dgamma(t);
+        } = self.coefficients.eval_with(t, gamma, gamma_dgamma);
         let (noise_scale, dnoise_scale) = match self.sidedness {
             Sidedness::OneSided => (alpha, dalpha),
             _ => (gamma, dgamma),
@@ -271,7 +270,7 @@ impl Interpolant {
             dbeta,
             gamma,
             dgamma,
-            gamma_dgamma: self.gamma.gamma_dgamma(t),
+            gamma_dgamma,
             noise_scale,
             dnoise_scale,
         }
