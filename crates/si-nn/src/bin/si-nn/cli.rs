@@ -140,8 +140,11 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         stop_at: None,
     };
     if let Some(k) = a.abort_after {
+        // Emulates a kill after step k: checkpoints up to the last multiple of checkpoint_every, then
+        // steps without writing anything, then abort.
+        let every = a.checkpoint_every.max(1);
+        trainer.run(&data, &RunOptions { stop_at: Some(k / every * every), ..opts.clone() })?;
         trainer.run(&data, &RunOptions { stop_at: Some(k), checkpoint: None, csv: None, ..opts.clone() })?;
-        // Checkpoints were written by the steps above only at multiples of checkpoint_every.
         std::process::abort();
     }
     trainer.run(&data, &opts)?;
