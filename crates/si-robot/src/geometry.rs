@@ -97,7 +97,8 @@ impl Neg for V2 {
 /// The unit vector `(cos a, sin a)`.
 #[inline]
 pub fn for_angle(a: f64) -> V2 {
-    V2::new(a.cos(), a.sin())
+    let (s, c) = a.sin_cos();
+    V2::new(c, s)
 }
 
 /// Pose of the T: the body origin (middle of the bar's outer edge) and the angle.

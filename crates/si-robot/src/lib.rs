@@ -10,14 +10,18 @@
 
 pub mod contact;
 pub mod coverage;
+pub mod demos;
 pub mod env;
 pub mod error;
 pub mod expert;
 pub mod geometry;
 pub mod physics;
 pub mod policy;
+pub mod render;
+pub mod speed;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
+pub use demos::Demonstrations;
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::RobotError;
 pub use expert::{Expert, ExpertConfig};

@@ -69,6 +69,24 @@ struct Arbiter {
     a_is_wall: bool,
 }
 
+/// `[min x, min y, max x, max y]` of a box.
+#[inline]
+fn bounding_box(v: &[V2; 4]) -> [f64; 4] {
+    let mut bb = [v[0].x, v[0].y, v[0].x, v[0].y];
+    for p in &v[1..] {
+        bb[0] = bb[0].min(p.x);
+        bb[1] = bb[1].min(p.y);
+        bb[2] = bb[2].max(p.x);
+        bb[3] = bb[3].max(p.y);
+    }
+    bb
+}
+
+#[inline]
+fn overlap(a: &[f64; 4], b: &[f64; 4]) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
 /// Number of shape pairs: (pusher + 4 walls) × (bar, stem).
 const SLOTS: usize = 10;
 
@@ -95,6 +113,8 @@ pub struct World {
     n_active: usize,
     stamp: u64,
     curr_dt: f64,
+    /// `(dt, 1 − bias^dt)` for the last `dt` seen.
+    beta_dt: (f64, f64),
 }
 
 impl World {
@@ -114,6 +134,7 @@ impl World {
             n_active: 0,
             stamp: 0,
             curr_dt: 0.0,
+            beta_dt: (f64::NAN, 0.0),
         }
     }
 
@@ -214,17 +235,36 @@ impl World {
         self.block_v_bias = V2::default();
         self.block_w_bias = 0.0;
 
-        // 2. collisions: static walls first, then the pusher
+        // 2. collisions: static walls first, then the pusher; boxes whose bounding boxes do not overlap
+        //    cannot touch (Chipmunk's broad phase), which skips most tests
         let boxes = t_world(&self.block_pose());
+        let bbs = boxes.map(|bx| bounding_box(&bx));
         for (w, &(a, b)) in WALLS.iter().enumerate() {
+            let wall_bb = [
+                a.x.min(b.x) - WALL_RADIUS,
+                a.y.min(b.y) - WALL_RADIUS,
+                a.x.max(b.x) + WALL_RADIUS,
+                a.y.max(b.y) + WALL_RADIUS,
+            ];
             for (k, bx) in boxes.iter().enumerate() {
-                let m = segment_box(a, b, WALL_RADIUS, bx);
-                self.collide(2 + 2 * w + k, &m, true);
+                if overlap(&wall_bb, &bbs[k]) {
+                    let m = segment_box(a, b, WALL_RADIUS, bx);
+                    self.collide(2 + 2 * w + k, &m, true);
+                }
             }
         }
+        let c = self.agent_p;
+        let agent_bb = [
+            c.x - AGENT_RADIUS,
+            c.y - AGENT_RADIUS,
+            c.x + AGENT_RADIUS,
+            c.y + AGENT_RADIUS,
+        ];
         for (k, bx) in boxes.iter().enumerate() {
-            let m = circle_box(self.agent_p, AGENT_RADIUS, bx);
-            self.collide(k, &m, false);
+            if overlap(&agent_bb, &bbs[k]) {
+                let m = circle_box(c, AGENT_RADIUS, bx);
+                self.collide(k, &m, false);
+            }
         }
 
         // 3. forget stale contacts
@@ -241,7 +281,10 @@ impl World {
 
         // 4. pre-step
         let slop = collision_slop();
-        let beta = 1.0 - collision_bias().powf(dt);
+        if dt != self.beta_dt.0 {
+            self.beta_dt = (dt, 1.0 - collision_bias().powf(dt));
+        }
+        let beta = self.beta_dt.1;
         let i_inv = 1.0 / MOMENT;
         for k in 0..self.n_active {
             let s = self.active[k] as usize;
@@ -262,10 +305,9 @@ impl World {
             }
         }
 
-        // 5. velocities: damping^dt = 0 for damping 0
-        let damping = 0.0f64.powf(dt);
-        self.block_v = self.block_v * damping;
-        self.block_w *= damping;
+        // 5. velocities: v ← v · damping^dt = 0 for damping 0
+        self.block_v = V2::default();
+        self.block_w = 0.0;
 
         // 6. warm start
         let dt_coef = if prev_dt == 0.0 { 0.0 } else { dt / prev_dt };
