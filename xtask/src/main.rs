@@ -69,7 +69,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::ReproduceFigures { quick, out } => figures::reproduce(&out, quick),
-        Command::Test => test::run(),
+        Command::Test => test::run_all(),
         Command::Bench { quick } => bench::run(quick),
         Command::Demos(args) => robot::demos(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
