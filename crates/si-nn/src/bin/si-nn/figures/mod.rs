@@ -43,7 +43,7 @@ impl Sizes {
     /// `full` steps, or a small number in quick mode.
     pub fn steps(&self, full: usize) -> usize {
         if self.quick {
-            300
+            400
         } else {
             full
         }
