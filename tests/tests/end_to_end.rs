@@ -15,11 +15,21 @@ fn pair() -> (GaussianMixture, GaussianMixture) {
     let v = |a: f64, b: f64| DVector::from_vec(vec![a, b]);
     let m = |a: f64, b: f64, c: f64| DMatrix::from_row_slice(2, 2, &[a, b, b, c]);
     (
-        GaussianMixture::new(vec![0.5, 0.5], vec![v(-2.0, 0.0), v(2.0, 0.0)], vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)]).unwrap(),
+        GaussianMixture::new(
+            vec![0.5, 0.5],
+            vec![v(-2.0, 0.0), v(2.0, 0.0)],
+            vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)],
+        )
+        .unwrap(),
         GaussianMixture::new(
             vec![0.25; 4],
             vec![v(-3.0, 3.0), v(3.0, 3.0), v(-3.0, -3.0), v(3.0, -3.0)],
-            vec![m(0.2, 0.0, 0.2), m(0.4, 0.0, 0.4), m(0.3, -0.1, 0.3), m(0.25, 0.0, 0.25)],
+            vec![
+                m(0.2, 0.0, 0.2),
+                m(0.4, 0.0, 0.4),
+                m(0.3, -0.1, 0.3),
+                m(0.25, 0.0, 0.25),
+            ],
         )
         .unwrap(),
     )
@@ -30,25 +40,57 @@ fn pair() -> (GaussianMixture, GaussianMixture) {
 #[test]
 fn ode_samples_follow_the_exact_marginals() {
     let (r0, r1) = pair();
-    let f = MixtureFields::new(r0.clone(), r1, Interpolant::trigonometric(Gamma::brownian()).unwrap()).unwrap();
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1,
+        Interpolant::trigonometric(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let n = 800;
     let mut tr = Trajectory::every(25);
-    integrate(&Heun, &f, r0.sample(n, &mut rng), &TimeGrid::uniform(0.0, 1.0, 100).unwrap(), &mut rng, &mut [&mut tr]).unwrap();
+    integrate(
+        &Heun,
+        &f,
+        r0.sample(n, &mut rng),
+        &TimeGrid::uniform(0.0, 1.0, 100).unwrap(),
+        &mut rng,
+        &mut [&mut tr],
+    )
+    .unwrap();
     assert_eq!(tr.times.len(), 5);
     for (&t, x) in tr.times.iter().zip(&tr.states) {
         let (m, c) = f.moments(t).unwrap();
         let (sm, sc) = (x.mean(), x.covariance());
         for r in 0..2 {
-            assert!((sm[r] - m[r]).abs() < 5.0 * (c[(r, r)] / n as f64).sqrt(), "t = {t}: mean {} vs {}", sm[r], m[r]);
+            assert!(
+                (sm[r] - m[r]).abs() < 5.0 * (c[(r, r)] / n as f64).sqrt(),
+                "t = {t}: mean {} vs {}",
+                sm[r],
+                m[r]
+            );
             let se = (2.0 * c[(r, r)].powi(2) / n as f64).sqrt() * 2.0;
-            assert!((sc[(r, r)] - c[(r, r)]).abs() < 5.0 * se, "t = {t}: var {} vs {}", sc[(r, r)], c[(r, r)]);
+            assert!(
+                (sc[(r, r)] - c[(r, r)]).abs() < 5.0 * se,
+                "t = {t}: var {} vs {}",
+                sc[(r, r)],
+                c[(r, r)]
+            );
         }
         let null = (0..5)
-            .map(|_| energy_distance(&f.sample(t, n, &mut rng).unwrap(), &f.sample(t, n, &mut rng).unwrap()).unwrap())
+            .map(|_| {
+                energy_distance(
+                    &f.sample(t, n, &mut rng).unwrap(),
+                    &f.sample(t, n, &mut rng).unwrap(),
+                )
+                .unwrap()
+            })
             .fold(0.0, f64::max);
         let e = energy_distance(x, &f.sample(t, n, &mut rng).unwrap()).unwrap();
-        assert!(e < 3.0 * null, "t = {t}: energy distance {e} vs null level {null}");
+        assert!(
+            e < 3.0 * null,
+            "t = {t}: energy distance {e} vs null level {null}"
+        );
     }
 }
 
@@ -56,9 +98,17 @@ fn ode_samples_follow_the_exact_marginals() {
 #[test]
 fn likelihood_in_the_tails() {
     let (r0, r1) = pair();
-    let f = MixtureFields::new(r0.clone(), r1.clone(), Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1.clone(),
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
     let x = Points::from_row_major(3, 2, &[0.0, 0.0, 6.0, -6.0, -1.0, 5.0]).unwrap();
-    let ll = ode_log_likelihood(&f, &x, &TimeGrid::uniform(1.0, 0.0, 600).unwrap(), |p| Ok(r0.log_density(p)?)).unwrap();
+    let ll = ode_log_likelihood(&f, &x, &TimeGrid::uniform(1.0, 0.0, 600).unwrap(), |p| {
+        Ok(r0.log_density(p)?)
+    })
+    .unwrap();
     let exact = r1.log_density(&x).unwrap();
     for (a, b) in ll.iter().zip(&exact) {
         assert!((a - b).abs() < 1e-2 * (1.0 + b.abs()), "{a} vs {b}");

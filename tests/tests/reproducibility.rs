@@ -10,11 +10,24 @@ use si_integrate::{integrate, EulerMaruyama, TimeGrid};
 fn run(seed: u64) -> Points {
     let r0 = GaussianMixture::univariate(&[(0.5, -2.0, 0.3), (0.5, 2.0, 0.3)]).unwrap();
     let r1 = GaussianMixture::univariate(&[(1.0, 1.0, 0.5)]).unwrap();
-    let f = MixtureFields::new(r0.clone(), r1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1,
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x0 = r0.sample(64, &mut rng);
     let em = EulerMaruyama::constant(0.7).unwrap();
-    integrate(&em, &f, x0, &TimeGrid::uniform(0.0, 1.0, 50).unwrap(), &mut rng, &mut []).unwrap()
+    integrate(
+        &em,
+        &f,
+        x0,
+        &TimeGrid::uniform(0.0, 1.0, 50).unwrap(),
+        &mut rng,
+        &mut [],
+    )
+    .unwrap()
 }
 
 #[test]

@@ -23,7 +23,9 @@ fn throughput(f: &MixtureFields, n: usize, reps: usize) -> Result<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let d = f.dim();
     let ts: Vec<f64> = (0..n).map(|_| rng.random_range(0.01..0.99)).collect();
-    let xs: Vec<f64> = (0..n * d).map(|_| 4.0 * rng.sample::<f64, _>(StandardNormal)).collect();
+    let xs: Vec<f64> = (0..n * d)
+        .map(|_| 4.0 * rng.sample::<f64, _>(StandardNormal))
+        .collect();
     let x = Points::from_row_major(n, d, &xs)?;
     let _ = f.evaluate_per_point(&ts, &x, false)?; // warm-up
     let mut best = f64::INFINITY;
@@ -44,7 +46,11 @@ fn exact_fields(quick: bool) -> Result<()> {
     let cases = [
         (
             "1-D pair, trigonometric, gamma = sqrt(t(1-t))",
-            MixtureFields::new(a0.clone(), a1.clone(), Interpolant::trigonometric(brownian.clone())?)?,
+            MixtureFields::new(
+                a0.clone(),
+                a1.clone(),
+                Interpolant::trigonometric(brownian.clone())?,
+            )?,
             200_000.0,
         ),
         (
@@ -59,7 +65,10 @@ fn exact_fields(quick: bool) -> Result<()> {
         ),
     ];
     println!("Exact Gaussian-mixture fields: b and s together at random (t, x), one thread");
-    println!("{:<60} {:>14} {:>16} {:>8}", "pair", "points/s", "Python points/s", "ratio");
+    println!(
+        "{:<60} {:>14} {:>16} {:>8}",
+        "pair", "points/s", "Python points/s", "ratio"
+    );
     for (name, f, reference) in cases {
         let rate = throughput(&f, n, reps)?;
         println!(

@@ -24,7 +24,9 @@ pub struct FigureEntry {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Writes `index.html` (and `figures.json`) under `out`, atomically.
@@ -47,14 +49,25 @@ pub fn write(out: &Path, entries: &[FigureEntry], command: &str) -> Result<()> {
             n = e.number
         ));
         for f in &e.files {
-            html.push_str(&format!("<p><img src=\"{}\" alt=\"{}\"></p>", escape(f), escape(&e.title)));
+            html.push_str(&format!(
+                "<p><img src=\"{}\" alt=\"{}\"></p>",
+                escape(f),
+                escape(&e.title)
+            ));
         }
         html.push_str(&format!("<p>{}</p>", escape(&e.caption)));
-        html.push_str(&format!("<p class=\"s\">Settings: {}</p>", escape(&e.settings)));
+        html.push_str(&format!(
+            "<p class=\"s\">Settings: {}</p>",
+            escape(&e.settings)
+        ));
         if !e.numbers.is_empty() {
             html.push_str("<table><tr><th>quantity</th><th>value</th></tr>");
             for (k, v) in &e.numbers {
-                html.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v)));
+                html.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(k),
+                    escape(v)
+                ));
             }
             html.push_str("</table>");
         }

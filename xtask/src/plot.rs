@@ -58,12 +58,20 @@ pub fn viridis(v: f64) -> RGBColor {
         (170.0, 220.0, 50.0),
         (253.0, 231.0, 37.0),
     ];
-    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+    let v = if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let x = v * (A.len() - 1) as f64;
     let i = (x.floor() as usize).min(A.len() - 2);
     let f = x - i as f64;
     let lerp = |a: f64, b: f64| (a + (b - a) * f).round() as u8;
-    RGBColor(lerp(A[i].0, A[i + 1].0), lerp(A[i].1, A[i + 1].1), lerp(A[i].2, A[i + 1].2))
+    RGBColor(
+        lerp(A[i].0, A[i + 1].0),
+        lerp(A[i].1, A[i + 1].1),
+        lerp(A[i].2, A[i + 1].2),
+    )
 }
 
 /// A palette of distinguishable line colours.

@@ -12,7 +12,12 @@ fn pair_1d() -> (GaussianMixture, GaussianMixture) {
     let third = 1.0 / 3.0;
     (
         GaussianMixture::univariate(&[(0.5, -3.0, 0.25), (0.5, 3.0, 0.25)]).unwrap(),
-        GaussianMixture::univariate(&[(third, -6.0, 0.5), (third, 0.0, 0.33), (1.0 - 2.0 * third, 6.0, 0.5)]).unwrap(),
+        GaussianMixture::univariate(&[
+            (third, -6.0, 0.5),
+            (third, 0.0, 0.33),
+            (1.0 - 2.0 * third, 6.0, 0.5),
+        ])
+        .unwrap(),
     )
 }
 
@@ -20,11 +25,21 @@ fn pair_2d() -> (GaussianMixture, GaussianMixture) {
     let v = |a: f64, b: f64| DVector::from_vec(vec![a, b]);
     let m = |a: f64, b: f64, c: f64| DMatrix::from_row_slice(2, 2, &[a, b, b, c]);
     (
-        GaussianMixture::new(vec![0.5, 0.5], vec![v(-2.0, 0.0), v(2.0, 0.0)], vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)]).unwrap(),
+        GaussianMixture::new(
+            vec![0.5, 0.5],
+            vec![v(-2.0, 0.0), v(2.0, 0.0)],
+            vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)],
+        )
+        .unwrap(),
         GaussianMixture::new(
             vec![0.25; 4],
             vec![v(-3.0, 3.0), v(3.0, 3.0), v(-3.0, -3.0), v(3.0, -3.0)],
-            vec![m(0.2, 0.0, 0.2), m(0.4, 0.0, 0.4), m(0.3, -0.1, 0.3), m(0.25, 0.0, 0.25)],
+            vec![
+                m(0.2, 0.0, 0.2),
+                m(0.4, 0.0, 0.4),
+                m(0.3, -0.1, 0.3),
+                m(0.25, 0.0, 0.25),
+            ],
         )
         .unwrap(),
     )
@@ -42,9 +57,23 @@ fn bench(c: &mut Criterion) {
     let (a0, a1) = pair_1d();
     let (b0, b1) = pair_2d();
     let cases = [
-        ("1d-trig", MixtureFields::new(a0.clone(), a1.clone(), Interpolant::trigonometric(Gamma::brownian()).unwrap()).unwrap()),
-        ("1d-linear", MixtureFields::new(a0, a1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap()),
-        ("2d-linear", MixtureFields::new(b0, b1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap()),
+        (
+            "1d-trig",
+            MixtureFields::new(
+                a0.clone(),
+                a1.clone(),
+                Interpolant::trigonometric(Gamma::brownian()).unwrap(),
+            )
+            .unwrap(),
+        ),
+        (
+            "1d-linear",
+            MixtureFields::new(a0, a1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap(),
+        ),
+        (
+            "2d-linear",
+            MixtureFields::new(b0, b1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap(),
+        ),
     ];
     let mut g = c.benchmark_group("exact_fields");
     g.throughput(Throughput::Elements(n as u64));

@@ -8,6 +8,9 @@
 //! ṁ_ij = α̇ μ_i + β̇ ν_j,          Ċ_ij = 2(αα̇ C_i + ββ̇ D_j + γγ̇ I)
 //! ```
 
+// Index loops mirror the formulas (row r, column q) in these numerical kernels.
+#![allow(clippy::needless_range_loop)]
+
 use si_core::Schedule;
 
 use crate::error::{AnalyticError, Result};

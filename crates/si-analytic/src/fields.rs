@@ -10,6 +10,9 @@
 //! Weights are formed in the log domain (log-sum-exp) and every inverse is applied through a Cholesky
 //! factor, so high dimensions (d = 400) stay finite.
 
+// Index loops mirror the formulas (row r, column q) in these numerical kernels.
+#![allow(clippy::needless_range_loop)]
+
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_distr::StandardNormal;
@@ -75,7 +78,11 @@ fn flatten(g: &GaussianMixture, dense: bool) -> Endpoint {
                 }
             })
             .collect(),
-        zero_mean: g.means().iter().map(|m| m.iter().all(|&v| v == 0.0)).collect(),
+        zero_mean: g
+            .means()
+            .iter()
+            .map(|m| m.iter().all(|&v| v == 0.0))
+            .collect(),
     }
 }
 
@@ -89,7 +96,11 @@ struct Scratch {
 impl MixtureFields {
     /// Exact fields for ρ0, ρ1 and the interpolant. One-sided interpolants need ρ0 = N(0, I); the mirror
     /// interpolant uses ρ1 only.
-    pub fn new(rho0: GaussianMixture, rho1: GaussianMixture, interpolant: Interpolant) -> Result<Self> {
+    pub fn new(
+        rho0: GaussianMixture,
+        rho1: GaussianMixture,
+        interpolant: Interpolant,
+    ) -> Result<Self> {
         if rho0.dim() != rho1.dim() {
             return Err(AnalyticError::DimensionMismatch(format!(
                 "rho0 has dimension {}, rho1 {}",
@@ -112,7 +123,11 @@ impl MixtureFields {
                     p.ln() + q.ln()
                 };
                 if lw > f64::NEG_INFINITY {
-                    pairs.push(Pair { i, j, log_weight: lw });
+                    pairs.push(Pair {
+                        i,
+                        j,
+                        log_weight: lw,
+                    });
                 }
             }
         }
@@ -195,7 +210,12 @@ impl MixtureFields {
     }
 
     /// Every field with one time per point (`ts[i]` for point i).
-    pub fn evaluate_per_point(&self, ts: &[f64], x: &Points, with_div: bool) -> Result<FieldValues> {
+    pub fn evaluate_per_point(
+        &self,
+        ts: &[f64],
+        x: &Points,
+        with_div: bool,
+    ) -> Result<FieldValues> {
         self.check_points(x)?;
         if ts.len() != x.len() {
             return Err(AnalyticError::DimensionMismatch(format!(
@@ -243,12 +263,27 @@ impl MixtureFields {
         for i in 0..n {
             let sched = self.interpolant.schedule_unchecked(ts[i]);
             let r = i * D..(i + 1) * D;
-            log_rho[i] = match small.eval(&sched, &xs[r.clone()], &mut sc, &mut bs[r.clone()], &mut ss[r.clone()]) {
+            log_rho[i] = match small.eval(
+                &sched,
+                &xs[r.clone()],
+                &mut sc,
+                &mut bs[r.clone()],
+                &mut ss[r.clone()],
+            ) {
                 Some(lr) => lr,
                 None => {
-                    let (comps, scratch) = general.get_or_insert_with(|| (self.components(), self.scratch()));
+                    let (comps, scratch) =
+                        general.get_or_insert_with(|| (self.components(), self.scratch()));
                     comps.fill(&sched, &self.pairs, &self.end0, &self.end1, false)?;
-                    kernel(comps, &xs[r.clone()], false, scratch, &mut bs[r.clone()], &mut ss[r]).0
+                    kernel(
+                        comps,
+                        &xs[r.clone()],
+                        false,
+                        scratch,
+                        &mut bs[r.clone()],
+                        &mut ss[r],
+                    )
+                    .0
                 }
             };
         }
@@ -331,7 +366,13 @@ impl MixtureFields {
         let mut comps = Components::new(self.pairs.len(), d, true);
         let end0 = flatten(&self.rho0, true);
         let end1 = flatten(&self.rho1, true);
-        comps.fill(&self.interpolant.schedule_unchecked(t), &self.pairs, &end0, &end1, false)?;
+        comps.fill(
+            &self.interpolant.schedule_unchecked(t),
+            &self.pairs,
+            &end0,
+            &end1,
+            false,
+        )?;
         let weights: Vec<f64> = self.pairs.iter().map(|p| p.log_weight.exp()).collect();
         let mut out = DMatrix::zeros(d, n);
         let mut xi = vec![0.0; d];
@@ -488,7 +529,11 @@ impl Field<Points> for MixtureFields {
     fn divergence(&self, t: f64, x: &Points) -> si_core::Result<DVector<f64>> {
         Ok(self.velocity_and_divergence(t, x)?.1)
     }
-    fn velocity_and_divergence(&self, t: f64, x: &Points) -> si_core::Result<(Points, DVector<f64>)> {
+    fn velocity_and_divergence(
+        &self,
+        t: f64,
+        x: &Points,
+    ) -> si_core::Result<(Points, DVector<f64>)> {
         let v = self.evaluate(t, x, true)?;
         let div = DVector::from_vec(v.div.unwrap_or_default());
         Ok((v.b, div))

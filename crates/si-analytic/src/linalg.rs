@@ -1,5 +1,8 @@
 //! Small allocation-free kernels on flat row-major buffers: Cholesky, triangular solves, log-sum-exp.
 
+// Index loops mirror the formulas (row r, column q) in these numerical kernels.
+#![allow(clippy::needless_range_loop)]
+
 /// log Σ exp(v_k), stable for very negative entries (all −∞ gives −∞).
 pub fn log_sum_exp(v: &[f64]) -> f64 {
     let m = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);

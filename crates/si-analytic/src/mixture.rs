@@ -34,7 +34,11 @@ pub struct GaussianMixture {
 
 impl GaussianMixture {
     /// Builds and validates a mixture.
-    pub fn new(weights: Vec<f64>, means: Vec<DVector<f64>>, covs: Vec<DMatrix<f64>>) -> Result<Self> {
+    pub fn new(
+        weights: Vec<f64>,
+        means: Vec<DVector<f64>>,
+        covs: Vec<DMatrix<f64>>,
+    ) -> Result<Self> {
         if weights.is_empty() {
             return Err(AnalyticError::Empty);
         }
@@ -78,7 +82,10 @@ impl GaussianMixture {
             }
             let asymmetry = (c - c.transpose()).amax();
             if asymmetry > 1e-10 * c.amax().max(1.0) {
-                return Err(AnalyticError::NotSymmetric { index: k, asymmetry });
+                return Err(AnalyticError::NotSymmetric {
+                    index: k,
+                    asymmetry,
+                });
             }
             let chol = c
                 .clone()
@@ -108,14 +115,24 @@ impl GaussianMixture {
     pub fn univariate(components: &[(f64, f64, f64)]) -> Result<Self> {
         Self::new(
             components.iter().map(|c| c.0).collect(),
-            components.iter().map(|c| DVector::from_element(1, c.1)).collect(),
-            components.iter().map(|c| DMatrix::from_element(1, 1, c.2)).collect(),
+            components
+                .iter()
+                .map(|c| DVector::from_element(1, c.1))
+                .collect(),
+            components
+                .iter()
+                .map(|c| DMatrix::from_element(1, 1, c.2))
+                .collect(),
         )
     }
 
     /// N(0, I_d).
     pub fn standard_normal(d: usize) -> Result<Self> {
-        Self::new(vec![1.0], vec![DVector::zeros(d)], vec![DMatrix::identity(d, d)])
+        Self::new(
+            vec![1.0],
+            vec![DVector::zeros(d)],
+            vec![DMatrix::identity(d, d)],
+        )
     }
 
     /// Dimension d.
@@ -222,7 +239,8 @@ impl GaussianMixture {
             .iter()
             .zip(&self.weights)
             .map(|(l, &p)| {
-                p.ln() - l.diagonal().iter().map(|v| v.ln()).sum::<f64>()
+                p.ln()
+                    - l.diagonal().iter().map(|v| v.ln()).sum::<f64>()
                     - 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln()
             })
             .collect();

@@ -6,6 +6,9 @@
 //! w̃ = p_i q_j / √det C · exp(−½(q − q_min)), which is exact and safe while √det C stays in
 //! [1e-250, 1e250]; outside that range the caller falls back to the general log-domain path.
 
+// Index loops mirror the formulas (row r, column q) in these numerical kernels.
+#![allow(clippy::needless_range_loop)]
+
 use si_core::Schedule;
 
 use crate::components::{Endpoint, Pair};
@@ -162,7 +165,12 @@ impl<const D: usize> SmallPairs<D> {
             if !(1e-250..1e250).contains(&scale) {
                 return None;
             }
-            *slot = Slot { w: scale, q: quad, u, g };
+            *slot = Slot {
+                w: scale,
+                q: quad,
+                u,
+                g,
+            };
             qmin = qmin.min(quad);
         }
         let mut z = 0.0;

@@ -28,7 +28,9 @@ fn d400_matches_factorised_truth() {
     let r1 = mixture(&mut rng, 4, 3.0);
     let it = Interpolant::linear(Gamma::brownian()).unwrap();
     let fast = MixtureFields::new(r0.clone(), r1.clone(), it.clone()).unwrap();
-    let dense = MixtureFields::new(r0.clone(), r1.clone(), it.clone()).unwrap().with_dense_algebra();
+    let dense = MixtureFields::new(r0.clone(), r1.clone(), it.clone())
+        .unwrap()
+        .with_dense_algebra();
     for &t in &[0.0, 0.3, 0.7, 1.0] {
         let x = fast.sample(t, 6, &mut rng).unwrap();
         let a = fast.evaluate(t, &x, true).unwrap();
@@ -46,10 +48,16 @@ fn d400_matches_factorised_truth() {
                     let mut g = vec![0.0; D];
                     for r in 0..D {
                         let m = c.alpha * mu[r] + c.beta * nu[r];
-                        let var = c.alpha.powi(2) * cu[(r, r)] + c.beta.powi(2) * dv[(r, r)] + c.gamma.powi(2);
-                        let dvar = 2.0 * (c.alpha_dalpha * cu[(r, r)] + c.beta * c.dbeta * dv[(r, r)] + c.gamma_dgamma);
+                        let var = c.alpha.powi(2) * cu[(r, r)]
+                            + c.beta.powi(2) * dv[(r, r)]
+                            + c.gamma.powi(2);
+                        let dvar = 2.0
+                            * (c.alpha_dalpha * cu[(r, r)]
+                                + c.beta * c.dbeta * dv[(r, r)]
+                                + c.gamma_dgamma);
                         let dm = c.dalpha * mu[r] + c.dbeta * nu[r];
-                        l += -0.5 * (2.0 * std::f64::consts::PI * var).ln() - (xi[r] - m).powi(2) / (2.0 * var);
+                        l += -0.5 * (2.0 * std::f64::consts::PI * var).ln()
+                            - (xi[r] - m).powi(2) / (2.0 * var);
                         u[r] = (xi[r] - m) / var;
                         g[r] = dm + 0.5 * dvar * u[r];
                     }
@@ -59,7 +67,12 @@ fn d400_matches_factorised_truth() {
             }
             let lse = log_sum_exp(&logn);
             assert!(lse.is_finite());
-            assert!((a.log_rho[i] - lse).abs() < 1e-8 * lse.abs().max(1.0), "{} vs {}", a.log_rho[i], lse);
+            assert!(
+                (a.log_rho[i] - lse).abs() < 1e-8 * lse.abs().max(1.0),
+                "{} vs {}",
+                a.log_rho[i],
+                lse
+            );
             assert!((b.log_rho[i] - lse).abs() < 1e-8 * lse.abs().max(1.0));
             for r in 0..D {
                 let (mut s, mut bb) = (0.0, 0.0);
@@ -75,7 +88,10 @@ fn d400_matches_factorised_truth() {
                 assert!((b.b.point(i)[r] - bb).abs() < 1e-7 * (1.0 + bb.abs()));
             }
             let (da, db) = (a.div.as_ref().unwrap()[i], b.div.as_ref().unwrap()[i]);
-            assert!(da.is_finite() && (da - db).abs() < 1e-6 * (1.0 + da.abs()), "div {da} vs {db}");
+            assert!(
+                da.is_finite() && (da - db).abs() < 1e-6 * (1.0 + da.abs()),
+                "div {da} vs {db}"
+            );
         }
     }
 }

@@ -103,8 +103,17 @@ fn density_integrates_to_one() {
             let h = (hi - lo) / n as f64;
             let xs: Vec<f64> = (0..n).map(|i| lo + (i as f64 + 0.5) * h).collect();
             let p = Points::from_row_major(n, 1, &xs).unwrap();
-            let mass: f64 = f.log_density(t, &p).unwrap().iter().map(|l| l.exp() * h).sum();
-            assert!((mass - 1.0).abs() < 1e-6, "{} t={t}: mass {mass}", f.interpolant().name());
+            let mass: f64 = f
+                .log_density(t, &p)
+                .unwrap()
+                .iter()
+                .map(|l| l.exp() * h)
+                .sum();
+            assert!(
+                (mass - 1.0).abs() < 1e-6,
+                "{} t={t}: mass {mass}",
+                f.interpolant().name()
+            );
         }
     }
 }

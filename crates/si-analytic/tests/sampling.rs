@@ -20,11 +20,22 @@ fn rho_t_samples_have_exact_moments() {
             let (sm, sc) = (x.mean(), x.covariance());
             for r in 0..2 {
                 let se = (c[(r, r)] / n as f64).sqrt();
-                assert!((sm[r] - m[r]).abs() < 5.0 * se, "{} t={t}: mean {} vs {}", f.interpolant().name(), sm[r], m[r]);
+                assert!(
+                    (sm[r] - m[r]).abs() < 5.0 * se,
+                    "{} t={t}: mean {} vs {}",
+                    f.interpolant().name(),
+                    sm[r],
+                    m[r]
+                );
                 for q in 0..2 {
                     // Var of a sample covariance entry ≲ (c_rr c_qq + c_rq²) · kurtosis factor / n
                     let se = (3.0 * (c[(r, r)] * c[(q, q)] + c[(r, q)].powi(2)) / n as f64).sqrt();
-                    assert!((sc[(r, q)] - c[(r, q)]).abs() < 5.0 * se, "cov {} vs {}", sc[(r, q)], c[(r, q)]);
+                    assert!(
+                        (sc[(r, q)] - c[(r, q)]).abs() < 5.0 * se,
+                        "cov {} vs {}",
+                        sc[(r, q)],
+                        c[(r, q)]
+                    );
                 }
             }
         }

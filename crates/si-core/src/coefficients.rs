@@ -16,7 +16,10 @@ pub struct CustomCoefficients {
 
 impl CustomCoefficients {
     /// `f(t)` returns `[α, α̇, β, β̇]`.
-    pub fn new(name: impl Into<String>, f: impl Fn(f64) -> [f64; 4] + Send + Sync + 'static) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        f: impl Fn(f64) -> [f64; 4] + Send + Sync + 'static,
+    ) -> Self {
         Self {
             name: name.into(),
             f: Arc::new(f),
@@ -26,7 +29,9 @@ impl CustomCoefficients {
 
 impl fmt::Debug for CustomCoefficients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CustomCoefficients").field("name", &self.name).finish()
+        f.debug_struct("CustomCoefficients")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -79,11 +84,7 @@ impl Coefficients {
             Coefficients::Trigonometric => {
                 // d/dt √(1−γ²) = −γγ̇/√(1−γ²)
                 let r = (1.0 - g * g).max(0.0).sqrt();
-                let dr = if r > 0.0 {
-                    -gamma_dgamma / r
-                } else {
-                    0.0
-                };
+                let dr = if r > 0.0 { -gamma_dgamma / r } else { 0.0 };
                 let (s, c) = (FRAC_PI_2 * t).sin_cos();
                 let a = r * c;
                 let da = dr * c - r * FRAC_PI_2 * s;

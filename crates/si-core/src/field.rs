@@ -38,7 +38,9 @@ pub trait Field<B: Batch> {
 
     /// The score s(t, x) = ∇ log ρ(t, x).
     fn score(&self, _t: f64, _x: &B) -> Result<B> {
-        Err(CoreError::Unsupported { quantity: "the score s" })
+        Err(CoreError::Unsupported {
+            quantity: "the score s",
+        })
     }
 
     /// The denoiser η(t, x) = E[z | x_t = x].
@@ -50,7 +52,9 @@ pub trait Field<B: Batch> {
 
     /// v(t, x) = E[∂tI | x_t = x].
     fn v(&self, _t: f64, _x: &B) -> Result<B> {
-        Err(CoreError::Unsupported { quantity: "the field v" })
+        Err(CoreError::Unsupported {
+            quantity: "the field v",
+        })
     }
 
     /// b and s together (one pass where the field can share work).

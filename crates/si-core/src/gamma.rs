@@ -41,7 +41,9 @@ impl CustomGamma {
 
 impl fmt::Debug for CustomGamma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CustomGamma").field("name", &self.name).finish()
+        f.debug_struct("CustomGamma")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -159,7 +161,7 @@ impl Gamma {
     pub fn name(&self) -> String {
         match self {
             Gamma::Zero => "0".into(),
-            Gamma::Sqrt { a } if *a == 1.0 => "sqrt(t(1-t))".into(),
+            Gamma::Sqrt { a } if (*a - 1.0).abs() < f64::EPSILON => "sqrt(t(1-t))".into(),
             Gamma::Sqrt { a } => format!("sqrt({a} t(1-t))"),
             Gamma::Quadratic => "t(1-t)".into(),
             Gamma::SinSquared => "sin^2(pi t)".into(),

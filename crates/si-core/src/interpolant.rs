@@ -99,9 +99,15 @@ impl Interpolant {
                 return Err(CoreError::NegativeGamma { t, value: g });
             }
             let ab = self.coefficients.eval(t, &self.gamma);
-            if ![ab.alpha, ab.beta, ab.dbeta, ab.alpha_dalpha, self.gamma.gamma_dgamma(t)]
-                .iter()
-                .all(|v| v.is_finite())
+            if ![
+                ab.alpha,
+                ab.beta,
+                ab.dbeta,
+                ab.alpha_dalpha,
+                self.gamma.gamma_dgamma(t),
+            ]
+            .iter()
+            .all(|v| v.is_finite())
             {
                 return Err(CoreError::NonFinite {
                     what: "interpolant coefficients",
@@ -149,7 +155,11 @@ impl Interpolant {
             }
         }
         if matches!(self.coefficients, Coefficients::EncoderDecoder) {
-            expect("gamma(1/2) = 1 (encoder-decoder)", self.gamma.gamma(0.5), 1.0)?;
+            expect(
+                "gamma(1/2) = 1 (encoder-decoder)",
+                self.gamma.gamma(0.5),
+                1.0,
+            )?;
         }
         if self.sidedness == Sidedness::Mirror && self.gamma.is_zero() {
             return Err(CoreError::InvalidParameter {
@@ -237,7 +247,11 @@ impl Interpolant {
         match self.sidedness {
             Sidedness::OneSided => format!("one-sided {}", self.coefficients.name()),
             Sidedness::Mirror => format!("mirror, gamma = {}", self.gamma.name()),
-            Sidedness::TwoSided => format!("{}, gamma = {}", self.coefficients.name(), self.gamma.name()),
+            Sidedness::TwoSided => format!(
+                "{}, gamma = {}",
+                self.coefficients.name(),
+                self.gamma.name()
+            ),
         }
     }
 

@@ -30,7 +30,12 @@ pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
             let p = &a[i * d..(i + 1) * d];
             for j in 0..nb {
                 let q = &b[j * d..(j + 1) * d];
-                s += p.iter().zip(q).map(|(u, v)| (u - v) * (u - v)).sum::<f64>().sqrt();
+                s += p
+                    .iter()
+                    .zip(q)
+                    .map(|(u, v)| (u - v) * (u - v))
+                    .sum::<f64>()
+                    .sqrt();
             }
         }
         s / (na * nb) as f64

@@ -33,8 +33,16 @@ fn boundary_conditions_of_every_interpolant() {
             assert!(a.alpha.abs() < 1e-15 && (a.beta - 1.0).abs() < 1e-15);
             assert!(b.alpha.abs() < 1e-15 && (b.beta - 1.0).abs() < 1e-15);
         } else {
-            assert!((a.alpha - 1.0).abs() < 1e-12 && a.beta.abs() < 1e-12, "{}", it.name());
-            assert!(b.alpha.abs() < 1e-12 && (b.beta - 1.0).abs() < 1e-12, "{}", it.name());
+            assert!(
+                (a.alpha - 1.0).abs() < 1e-12 && a.beta.abs() < 1e-12,
+                "{}",
+                it.name()
+            );
+            assert!(
+                b.alpha.abs() < 1e-12 && (b.beta - 1.0).abs() < 1e-12,
+                "{}",
+                it.name()
+            );
         }
         assert!(a.gamma.abs() < 1e-12 && b.gamma.abs() < 1e-12);
     }
@@ -109,29 +117,69 @@ proptest! {
 
 #[test]
 fn invalid_constructions_are_typed_errors() {
-    assert!(matches!(Gamma::sqrt(-1.0), Err(CoreError::InvalidParameter { .. })));
-    assert!(matches!(Gamma::sqrt(f64::NAN), Err(CoreError::InvalidParameter { .. })));
+    assert!(matches!(
+        Gamma::sqrt(-1.0),
+        Err(CoreError::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        Gamma::sqrt(f64::NAN),
+        Err(CoreError::InvalidParameter { .. })
+    ));
     // γ(0) ≠ 0
     let bad = Gamma::Custom(CustomGamma::new("1", |_| 1.0, |_| 0.0));
-    assert!(matches!(Interpolant::linear(bad), Err(CoreError::BoundaryCondition { .. })));
+    assert!(matches!(
+        Interpolant::linear(bad),
+        Err(CoreError::BoundaryCondition { .. })
+    ));
     // negative γ
-    let neg = Gamma::Custom(CustomGamma::new("-t(1-t)", |t| -t * (1.0 - t), |t| 2.0 * t - 1.0));
-    assert!(matches!(Interpolant::linear(neg), Err(CoreError::NegativeGamma { .. })));
+    let neg = Gamma::Custom(CustomGamma::new(
+        "-t(1-t)",
+        |t| -t * (1.0 - t),
+        |t| 2.0 * t - 1.0,
+    ));
+    assert!(matches!(
+        Interpolant::linear(neg),
+        Err(CoreError::NegativeGamma { .. })
+    ));
     // trigonometric needs γ ≤ 1
-    assert!(matches!(Interpolant::trigonometric(Gamma::sqrt(8.0).unwrap()), Err(CoreError::InvalidParameter { .. })));
+    assert!(matches!(
+        Interpolant::trigonometric(Gamma::sqrt(8.0).unwrap()),
+        Err(CoreError::InvalidParameter { .. })
+    ));
     // encoder–decoder needs γ(½) = 1
-    assert!(matches!(Interpolant::encoder_decoder_with(Gamma::Quadratic), Err(CoreError::BoundaryCondition { .. })));
+    assert!(matches!(
+        Interpolant::encoder_decoder_with(Gamma::Quadratic),
+        Err(CoreError::BoundaryCondition { .. })
+    ));
     // a one-sided interpolant carries no γ
     assert!(matches!(
         Interpolant::new(Sidedness::OneSided, Coefficients::Linear, Gamma::brownian()),
         Err(CoreError::InvalidParameter { .. })
     ));
     // wrong α(1)
-    let c = Coefficients::Custom(si_core::CustomCoefficients::new("bad", |t| [1.0 - 0.5 * t, -0.5, t, 1.0]));
-    assert!(matches!(Interpolant::new(Sidedness::TwoSided, c, Gamma::Zero), Err(CoreError::BoundaryCondition { .. })));
+    let c = Coefficients::Custom(si_core::CustomCoefficients::new("bad", |t| {
+        [1.0 - 0.5 * t, -0.5, t, 1.0]
+    }));
+    assert!(matches!(
+        Interpolant::new(Sidedness::TwoSided, c, Gamma::Zero),
+        Err(CoreError::BoundaryCondition { .. })
+    ));
     // NaN in a custom γ
-    let nan = Gamma::Custom(CustomGamma::new("nan", |t| if (t - 0.5).abs() < 1e-9 { f64::NAN } else { 0.0 }, |_| 0.0));
-    assert!(matches!(Interpolant::linear(nan), Err(CoreError::NegativeGamma { .. })));
+    let nan = Gamma::Custom(CustomGamma::new(
+        "nan",
+        |t| {
+            if (t - 0.5).abs() < 1e-9 {
+                f64::NAN
+            } else {
+                0.0
+            }
+        },
+        |_| 0.0,
+    ));
+    assert!(matches!(
+        Interpolant::linear(nan),
+        Err(CoreError::NegativeGamma { .. })
+    ));
     // mirror needs γ > 0
     assert!(Interpolant::mirror(Gamma::Zero).is_err());
 }
@@ -141,11 +189,29 @@ fn shape_errors_in_targets_and_points() {
     let it = Interpolant::linear(Gamma::brownian()).unwrap();
     let a = Points::zeros(3, 2);
     let b = Points::zeros(4, 2);
-    assert!(matches!(it.targets(&[0.5; 3], &a, &b, &a, false), Err(CoreError::ShapeMismatch { .. })));
-    assert!(matches!(it.targets(&[0.5; 2], &a, &a, &a, false), Err(CoreError::ShapeMismatch { .. })));
-    assert!(matches!(it.targets(&[0.5, 0.5, 2.0], &a, &a, &a, false), Err(CoreError::TimeOutOfRange { .. })));
-    assert!(matches!(Points::from_row_major(2, 2, &[1.0; 3]), Err(CoreError::ShapeMismatch { .. })));
-    assert!(matches!(Points::from_row_major(1, 2, &[1.0, f64::NAN]), Err(CoreError::NonFinite { .. })));
+    assert!(matches!(
+        it.targets(&[0.5; 3], &a, &b, &a, false),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        it.targets(&[0.5; 2], &a, &a, &a, false),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        it.targets(&[0.5, 0.5, 2.0], &a, &a, &a, false),
+        Err(CoreError::TimeOutOfRange { .. })
+    ));
+    assert!(matches!(
+        Points::from_row_major(2, 2, &[1.0; 3]),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        Points::from_row_major(1, 2, &[1.0, f64::NAN]),
+        Err(CoreError::NonFinite { .. })
+    ));
     let mut c = a.clone();
-    assert!(matches!(c.axpy(1.0, &b), Err(CoreError::ShapeMismatch { .. })));
+    assert!(matches!(
+        c.axpy(1.0, &b),
+        Err(CoreError::ShapeMismatch { .. })
+    ));
 }

@@ -10,13 +10,31 @@ use si_integrate::{integrate, Euler, EulerMaruyama, Heun, Stepper, TimeGrid};
 
 fn field() -> MixtureFields {
     let v = |a: f64, b: f64| DVector::from_vec(vec![a, b]);
-    let r0 = GaussianMixture::new(vec![0.5, 0.5], vec![v(-2.0, 0.0), v(2.0, 0.0)], vec![DMatrix::identity(2, 2) * 0.3; 2]).unwrap();
-    let r1 = GaussianMixture::new(vec![0.5, 0.5], vec![v(0.0, 3.0), v(0.0, -3.0)], vec![DMatrix::identity(2, 2) * 0.2; 2]).unwrap();
+    let r0 = GaussianMixture::new(
+        vec![0.5, 0.5],
+        vec![v(-2.0, 0.0), v(2.0, 0.0)],
+        vec![DMatrix::identity(2, 2) * 0.3; 2],
+    )
+    .unwrap();
+    let r1 = GaussianMixture::new(
+        vec![0.5, 0.5],
+        vec![v(0.0, 3.0), v(0.0, -3.0)],
+        vec![DMatrix::identity(2, 2) * 0.2; 2],
+    )
+    .unwrap();
     MixtureFields::new(r0, r1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap()
 }
 
 fn run<S: Stepper<Points>>(s: &S, f: &MixtureFields, x0: &Points, rng: &mut ChaCha8Rng) -> Points {
-    integrate(s, f, x0.clone(), &TimeGrid::uniform(0.0, 1.0, 100).unwrap(), rng, &mut []).unwrap()
+    integrate(
+        s,
+        f,
+        x0.clone(),
+        &TimeGrid::uniform(0.0, 1.0, 100).unwrap(),
+        rng,
+        &mut [],
+    )
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {

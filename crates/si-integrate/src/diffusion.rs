@@ -25,7 +25,10 @@ impl Diffusion {
     }
 
     /// A time-dependent ε(t); its values are checked where it is evaluated.
-    pub fn function(label: impl Into<String>, f: impl Fn(f64) -> f64 + Send + Sync + 'static) -> Self {
+    pub fn function(
+        label: impl Into<String>,
+        f: impl Fn(f64) -> f64 + Send + Sync + 'static,
+    ) -> Self {
         Self {
             f: Arc::new(f),
             label: label.into(),

@@ -18,7 +18,9 @@ impl TimeGrid {
     /// ```
     pub fn uniform(t_start: f64, t_end: f64, steps: usize) -> Result<Self> {
         if steps == 0 {
-            return Err(IntegrateError::InvalidGrid("at least one step is needed".into()));
+            return Err(IntegrateError::InvalidGrid(
+                "at least one step is needed".into(),
+            ));
         }
         let times = (0..=steps)
             .map(|k| {
@@ -35,17 +37,26 @@ impl TimeGrid {
     /// A grid from explicit times (checked: in [0, 1], finite, strictly monotone, at least two).
     pub fn from_times(times: Vec<f64>) -> Result<Self> {
         if times.len() < 2 {
-            return Err(IntegrateError::InvalidGrid("at least two times are needed".into()));
+            return Err(IntegrateError::InvalidGrid(
+                "at least two times are needed".into(),
+            ));
         }
-        if let Some(t) = times.iter().find(|t| !(t.is_finite() && (0.0..=1.0).contains(*t))) {
-            return Err(IntegrateError::InvalidGrid(format!("time {t} is outside [0, 1]")));
+        if let Some(t) = times
+            .iter()
+            .find(|t| !(t.is_finite() && (0.0..=1.0).contains(*t)))
+        {
+            return Err(IntegrateError::InvalidGrid(format!(
+                "time {t} is outside [0, 1]"
+            )));
         }
         let up = times[1] > times[0];
         if !times
             .windows(2)
             .all(|w| if up { w[1] > w[0] } else { w[1] < w[0] })
         {
-            return Err(IntegrateError::InvalidGrid("times must be strictly monotone".into()));
+            return Err(IntegrateError::InvalidGrid(
+                "times must be strictly monotone".into(),
+            ));
         }
         Ok(Self { times })
     }

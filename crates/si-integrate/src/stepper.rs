@@ -32,7 +32,14 @@ fn clamp01(t: f64) -> f64 {
 pub struct Euler;
 
 impl<B: Batch> Stepper<B> for Euler {
-    fn step<F: Field<B> + ?Sized>(&self, field: &F, t: f64, dt: f64, x: &mut B, _: &mut dyn RngCore) -> Result<()> {
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        _: &mut dyn RngCore,
+    ) -> Result<()> {
         let b = field.velocity(t, x)?;
         x.axpy(dt, &b)?;
         Ok(())
@@ -49,7 +56,14 @@ impl<B: Batch> Stepper<B> for Euler {
 pub struct Heun;
 
 impl<B: Batch> Stepper<B> for Heun {
-    fn step<F: Field<B> + ?Sized>(&self, field: &F, t: f64, dt: f64, x: &mut B, _: &mut dyn RngCore) -> Result<()> {
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        _: &mut dyn RngCore,
+    ) -> Result<()> {
         let k1 = field.velocity(t, x)?;
         let mut xp = x.clone();
         xp.axpy(dt, &k1)?;

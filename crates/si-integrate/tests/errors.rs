@@ -9,21 +9,54 @@ use si_integrate::{integrate, Diffusion, Euler, EulerMaruyama, IntegrateError, T
 
 #[test]
 fn invalid_grids() {
-    assert!(matches!(TimeGrid::uniform(0.0, 1.0, 0), Err(IntegrateError::InvalidGrid(_))));
-    assert!(matches!(TimeGrid::uniform(-0.5, 1.0, 3), Err(IntegrateError::InvalidGrid(_))));
-    assert!(matches!(TimeGrid::uniform(0.0, f64::NAN, 3), Err(IntegrateError::InvalidGrid(_))));
-    assert!(matches!(TimeGrid::from_times(vec![0.0, 0.5, 0.4]), Err(IntegrateError::InvalidGrid(_))));
-    assert!(matches!(TimeGrid::from_times(vec![0.3]), Err(IntegrateError::InvalidGrid(_))));
+    assert!(matches!(
+        TimeGrid::uniform(0.0, 1.0, 0),
+        Err(IntegrateError::InvalidGrid(_))
+    ));
+    assert!(matches!(
+        TimeGrid::uniform(-0.5, 1.0, 3),
+        Err(IntegrateError::InvalidGrid(_))
+    ));
+    assert!(matches!(
+        TimeGrid::uniform(0.0, f64::NAN, 3),
+        Err(IntegrateError::InvalidGrid(_))
+    ));
+    assert!(matches!(
+        TimeGrid::from_times(vec![0.0, 0.5, 0.4]),
+        Err(IntegrateError::InvalidGrid(_))
+    ));
+    assert!(matches!(
+        TimeGrid::from_times(vec![0.3]),
+        Err(IntegrateError::InvalidGrid(_))
+    ));
 }
 
 #[test]
 fn invalid_diffusion() {
-    assert!(matches!(EulerMaruyama::constant(-1.0), Err(IntegrateError::InvalidDiffusion { .. })));
-    assert!(matches!(Diffusion::constant(f64::NAN), Err(IntegrateError::InvalidDiffusion { .. })));
+    assert!(matches!(
+        EulerMaruyama::constant(-1.0),
+        Err(IntegrateError::InvalidDiffusion { .. })
+    ));
+    assert!(matches!(
+        Diffusion::constant(f64::NAN),
+        Err(IntegrateError::InvalidDiffusion { .. })
+    ));
     let (r0, r1) = common::pair_1d();
-    let f = MixtureFields::new(r0.clone(), r1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1,
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
     let em = EulerMaruyama::new(Diffusion::function("1 - 2t", |t| 1.0 - 2.0 * t));
-    let r = integrate(&em, &f, r0.sample(3, &mut rand::rng()), &TimeGrid::uniform(0.0, 1.0, 10).unwrap(), &mut rand::rng(), &mut []);
+    let r = integrate(
+        &em,
+        &f,
+        r0.sample(3, &mut rand::rng()),
+        &TimeGrid::uniform(0.0, 1.0, 10).unwrap(),
+        &mut rand::rng(),
+        &mut [],
+    );
     assert!(matches!(r, Err(IntegrateError::InvalidDiffusion { .. })));
 }
 
@@ -31,8 +64,18 @@ fn invalid_diffusion() {
 fn wrong_dimension_is_reported() {
     let (r0, r1) = common::pair_1d();
     let f = MixtureFields::new(r0, r1, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
-    let r = integrate(&Euler, &f, Points::zeros(3, 2), &TimeGrid::uniform(0.0, 1.0, 2).unwrap(), &mut rand::rng(), &mut []);
-    assert!(matches!(r, Err(IntegrateError::Core(CoreError::Backend(_)))));
+    let r = integrate(
+        &Euler,
+        &f,
+        Points::zeros(3, 2),
+        &TimeGrid::uniform(0.0, 1.0, 2).unwrap(),
+        &mut rand::rng(),
+        &mut [],
+    );
+    assert!(matches!(
+        r,
+        Err(IntegrateError::Core(CoreError::Backend(_)))
+    ));
 }
 
 proptest! {

@@ -25,29 +25,79 @@ fn check_reaches(samples: &Points, target: &GaussianMixture, rng: &mut ChaCha8Rn
     let (sm, sc) = (samples.mean(), samples.covariance());
     for r in 0..target.dim() {
         let se = (c[(r, r)] / N as f64).sqrt();
-        assert!((sm[r] - m[r]).abs() < 5.0 * se, "{what}: mean {} vs {}", sm[r], m[r]);
+        assert!(
+            (sm[r] - m[r]).abs() < 5.0 * se,
+            "{what}: mean {} vs {}",
+            sm[r],
+            m[r]
+        );
         let se_var = (2.0 * c[(r, r)].powi(2) / N as f64).sqrt() * 2.0;
-        assert!((sc[(r, r)] - c[(r, r)]).abs() < 5.0 * se_var, "{what}: var {} vs {}", sc[(r, r)], c[(r, r)]);
+        assert!(
+            (sc[(r, r)] - c[(r, r)]).abs() < 5.0 * se_var,
+            "{what}: var {} vs {}",
+            sc[(r, r)],
+            c[(r, r)]
+        );
     }
     let null = null_level(target, rng);
     let e = energy_distance(samples, &target.sample(N, rng)).unwrap();
-    assert!(e < 3.0 * null, "{what}: energy distance {e} vs null level {null}");
+    assert!(
+        e < 3.0 * null,
+        "{what}: energy distance {e} vs null level {null}"
+    );
 }
 
-fn run<S: Stepper<Points>>(s: &S, f: &MixtureFields, x: Points, from: f64, to: f64, steps: usize, rng: &mut ChaCha8Rng) -> Points {
-    integrate(s, f, x, &TimeGrid::uniform(from, to, steps).unwrap(), rng, &mut []).unwrap()
+fn run<S: Stepper<Points>>(
+    s: &S,
+    f: &MixtureFields,
+    x: Points,
+    from: f64,
+    to: f64,
+    steps: usize,
+    rng: &mut ChaCha8Rng,
+) -> Points {
+    integrate(
+        s,
+        f,
+        x,
+        &TimeGrid::uniform(from, to, steps).unwrap(),
+        rng,
+        &mut [],
+    )
+    .unwrap()
 }
 
 #[test]
 fn ode_and_sde_reach_rho1_in_2d() {
     let (r0, r1) = common::pair_2d();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let f = MixtureFields::new(r0.clone(), r1.clone(), Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1.clone(),
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
     let ode = run(&Heun, &f, r0.sample(N, &mut rng), 0.0, 1.0, 100, &mut rng);
     check_reaches(&ode, &r1, &mut rng, "ODE (Heun)");
-    let sde = run(&EulerMaruyama::constant(1.0).unwrap(), &f, r0.sample(N, &mut rng), 0.0, 1.0, 400, &mut rng);
+    let sde = run(
+        &EulerMaruyama::constant(1.0).unwrap(),
+        &f,
+        r0.sample(N, &mut rng),
+        0.0,
+        1.0,
+        400,
+        &mut rng,
+    );
     check_reaches(&sde, &r1, &mut rng, "forward SDE");
-    let back = run(&EulerMaruyama::constant(1.0).unwrap(), &f, r1.sample(N, &mut rng), 1.0, 0.0, 400, &mut rng);
+    let back = run(
+        &EulerMaruyama::constant(1.0).unwrap(),
+        &f,
+        r1.sample(N, &mut rng),
+        1.0,
+        0.0,
+        400,
+        &mut rng,
+    );
     check_reaches(&back, &r0, &mut rng, "backward SDE");
 }
 
@@ -65,7 +115,15 @@ fn ode_and_sde_reach_rho1_in_1d_for_each_interpolant() {
         let f = MixtureFields::new(r0.clone(), r1.clone(), it).unwrap();
         let ode = run(&Heun, &f, r0.sample(N, &mut rng), 0.0, 1.0, 200, &mut rng);
         check_reaches(&ode, &r1, &mut rng, &format!("ODE {name}"));
-        let sde = run(&EulerMaruyama::constant(0.5).unwrap(), &f, r0.sample(N, &mut rng), 0.0, 1.0, 500, &mut rng);
+        let sde = run(
+            &EulerMaruyama::constant(0.5).unwrap(),
+            &f,
+            r0.sample(N, &mut rng),
+            0.0,
+            1.0,
+            500,
+            &mut rng,
+        );
         check_reaches(&sde, &r1, &mut rng, &format!("SDE {name}"));
     }
 }

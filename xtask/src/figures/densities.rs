@@ -15,7 +15,9 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_1d()?;
     let n = if quick { 400 } else { 2000 };
     let (lo, hi) = (-10.0, 10.0);
-    let xs: Vec<f64> = (0..n).map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64).collect();
+    let xs: Vec<f64> = (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+        .collect();
     let grid = Points::from_row_major(n, 1, &xs)?;
     let times = [0.0, 0.25, 0.5, 0.75, 1.0];
     let mut numbers = Vec::new();
@@ -27,9 +29,15 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
             let rho: Vec<f64> = f.log_density(t, &grid)?.iter().map(|l| l.exp()).collect();
             let mass: f64 = rho.iter().sum::<f64>() * (hi - lo) / (n - 1) as f64;
             if t == 0.5 {
-                numbers.push((format!("modes of rho(1/2), {label}"), count_modes(&rho).to_string()));
+                numbers.push((
+                    format!("modes of rho(1/2), {label}"),
+                    count_modes(&rho).to_string(),
+                ));
             }
-            numbers.push((format!("integral of rho({t}), {label}"), format!("{mass:.6}")));
+            numbers.push((
+                format!("integral of rho({t}), {label}"),
+                format!("{mass:.6}"),
+            ));
             curves.push((t, rho));
         }
         panels.push((label, curves));
@@ -37,7 +45,12 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let file = png(out, "fig01_densities.png", (1500, 450), |root| {
         let areas = root.split_evenly((1, 3));
         for (area, (label, curves)) in areas.iter().zip(&panels) {
-            let ymax = curves.iter().flat_map(|c| c.1.iter()).copied().fold(0.0, f64::max) * 1.05;
+            let ymax = curves
+                .iter()
+                .flat_map(|c| c.1.iter())
+                .copied()
+                .fold(0.0, f64::max)
+                * 1.05;
             let mut chart = ChartBuilder::on(area)
                 .caption(label, ("sans-serif", 18))
                 .margin(10)
@@ -45,14 +58,24 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .y_label_area_size(45)
                 .build_cartesian_2d(lo..hi, 0.0..ymax)
                 .map_err(pe)?;
-            chart.configure_mesh().x_desc("x").y_desc("rho(t, x)").draw().map_err(pe)?;
+            chart
+                .configure_mesh()
+                .x_desc("x")
+                .y_desc("rho(t, x)")
+                .draw()
+                .map_err(pe)?;
             for (k, (t, rho)) in curves.iter().enumerate() {
                 let c = line_color(k);
                 chart
-                    .draw_series(LineSeries::new(xs.iter().copied().zip(rho.iter().copied()), c.stroke_width(2)))
+                    .draw_series(LineSeries::new(
+                        xs.iter().copied().zip(rho.iter().copied()),
+                        c.stroke_width(2),
+                    ))
                     .map_err(pe)?
                     .label(format!("t = {t}"))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                    });
             }
             chart
                 .configure_series_labels()

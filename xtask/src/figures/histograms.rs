@@ -42,25 +42,51 @@ fn at_times(tr: &Trajectory, steps: usize) -> Vec<Vec<f64>> {
 
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_1d()?;
-    let (n, steps, bins) = if quick { (3000, 200, 80) } else { (20000, 400, 160) };
+    let (n, steps, bins) = if quick {
+        (3000, 200, 80)
+    } else {
+        (20000, 400, 160)
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let xs: Vec<f64> = (0..600).map(|i| LO + (HI - LO) * i as f64 / 599.0).collect();
+    let xs: Vec<f64> = (0..600)
+        .map(|i| LO + (HI - LO) * i as f64 / 599.0)
+        .collect();
     let xgrid = Points::from_row_major(xs.len(), 1, &xs)?;
     let mut rows = Vec::new();
     let mut numbers = Vec::new();
-    for (label, gamma) in [("gamma = 0", Gamma::Zero), ("gamma = sqrt(t(1-t))", Gamma::brownian())] {
+    for (label, gamma) in [
+        ("gamma = 0", Gamma::Zero),
+        ("gamma = sqrt(t(1-t))", Gamma::brownian()),
+    ] {
         let f = MixtureFields::new(r0.clone(), r1.clone(), Interpolant::linear(gamma)?)?;
         let grid = TimeGrid::uniform(0.0, 1.0, steps)?;
         let mut tr_ode = Trajectory::every(1);
-        let ode = integrate(&Heun, &f, r0.sample(n, &mut rng), &grid, &mut rng, &mut [&mut tr_ode])?;
+        let ode = integrate(
+            &Heun,
+            &f,
+            r0.sample(n, &mut rng),
+            &grid,
+            &mut rng,
+            &mut [&mut tr_ode],
+        )?;
         let mut tr_sde = Trajectory::every(1);
         let em = EulerMaruyama::constant(5.0)?;
-        let sde = integrate(&em, &f, r0.sample(n, &mut rng), &grid, &mut rng, &mut [&mut tr_sde])?;
+        let sde = integrate(
+            &em,
+            &f,
+            r0.sample(n, &mut rng),
+            &grid,
+            &mut rng,
+            &mut [&mut tr_sde],
+        )?;
         let exact: Vec<Vec<f64>> = SHOW
             .iter()
             .map(|&t| Ok(f.log_density(t, &xgrid)?.iter().map(|l| l.exp()).collect()))
             .collect::<Result<_>>()?;
-        numbers.push((format!("modes of exact rho(1/2), {label}"), count_modes(&exact[1]).to_string()));
+        numbers.push((
+            format!("modes of exact rho(1/2), {label}"),
+            count_modes(&exact[1]).to_string(),
+        ));
         for (what, x) in [("ODE", &ode), ("SDE eps = 5", &sde)] {
             let (e, null) = energy_vs_null(x, &r1, &mut rng)?;
             numbers.push((
@@ -68,7 +94,12 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 format!("{e:.5} (exact-vs-exact level {null:.5})"),
             ));
         }
-        rows.push((label, at_times(&tr_ode, steps), at_times(&tr_sde, steps), exact));
+        rows.push((
+            label,
+            at_times(&tr_ode, steps),
+            at_times(&tr_sde, steps),
+            exact,
+        ));
     }
     let file = png(out, "fig03_gamma_histograms.png", (1600, 800), |root| {
         let areas = root.split_evenly((2, 4));
@@ -76,7 +107,13 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
             for (c, &t) in SHOW.iter().enumerate() {
                 let area = &areas[r * 4 + c];
                 let (ho, hs) = (histogram(&ode[c], bins), histogram(&sde[c], bins));
-                let ymax = ho.iter().chain(&hs).chain(&exact[c]).copied().fold(0.0, f64::max) * 1.1;
+                let ymax = ho
+                    .iter()
+                    .chain(&hs)
+                    .chain(&exact[c])
+                    .copied()
+                    .fold(0.0, f64::max)
+                    * 1.1;
                 let mut chart = ChartBuilder::on(area)
                     .caption(format!("{label}, t = {t}"), ("sans-serif", 15))
                     .margin(6)
@@ -84,7 +121,12 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                     .y_label_area_size(40)
                     .build_cartesian_2d(LO..HI, 0.0..ymax)
                     .map_err(pe)?;
-                chart.configure_mesh().disable_mesh().x_desc("x").draw().map_err(pe)?;
+                chart
+                    .configure_mesh()
+                    .disable_mesh()
+                    .x_desc("x")
+                    .draw()
+                    .map_err(pe)?;
                 let w = (HI - LO) / bins as f64;
                 for (k, (name, h)) in [("ODE", &ho), ("SDE eps = 5", &hs)].into_iter().enumerate() {
                     let col = line_color(k);
@@ -97,7 +139,9 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         .draw_series(LineSeries::new(steps, col.stroke_width(2)))
                         .map_err(pe)?
                         .label(name)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2)));
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
+                        });
                 }
                 chart
                     .draw_series(LineSeries::new(

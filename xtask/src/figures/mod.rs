@@ -43,7 +43,10 @@ pub fn reproduce(out: &Path, quick: bool) -> Result<()> {
     eprintln!("==> learned-field figures (si-nn)");
     entries.extend(crate::nn::figures(out, quick)?);
     eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
-    let cmd = format!("cargo xtask reproduce-figures{}", if quick { " --quick" } else { "" });
+    let cmd = format!(
+        "cargo xtask reproduce-figures{}",
+        if quick { " --quick" } else { "" }
+    );
     crate::index::write(out, &entries, &cmd)?;
     eprintln!("==> wrote {}", out.join("index.html").display());
     Ok(())
@@ -52,24 +55,37 @@ pub fn reproduce(out: &Path, quick: bool) -> Result<()> {
 /// The three interpolants of figures 1 and 2.
 pub(crate) fn three_interpolants() -> Result<Vec<(String, Interpolant)>> {
     Ok(vec![
-        ("trigonometric, gamma = 0".into(), Interpolant::trigonometric(Gamma::Zero)?),
+        (
+            "trigonometric, gamma = 0".into(),
+            Interpolant::trigonometric(Gamma::Zero)?,
+        ),
         (
             "trigonometric, gamma = sqrt(t(1-t))".into(),
             Interpolant::trigonometric(Gamma::brownian())?,
         ),
-        ("encoder-decoder, gamma = sin^2(pi t)".into(), Interpolant::encoder_decoder()),
+        (
+            "encoder-decoder, gamma = sin^2(pi t)".into(),
+            Interpolant::encoder_decoder(),
+        ),
     ])
 }
 
 /// Energy distance of `samples` (first ≤ 2000) to exact samples of `target`, and the null level: the
 /// largest of three distances between independent exact samples of the same size.
-pub(crate) fn energy_vs_null(samples: &Points, target: &GaussianMixture, rng: &mut ChaCha8Rng) -> Result<(f64, f64)> {
+pub(crate) fn energy_vs_null(
+    samples: &Points,
+    target: &GaussianMixture,
+    rng: &mut ChaCha8Rng,
+) -> Result<(f64, f64)> {
     let n = samples.len().min(2000);
     let sub = Points::from_matrix_unchecked(samples.matrix().columns(0, n).into_owned());
     let e = energy_distance(&sub, &target.sample(n, rng))?;
     let mut null: f64 = 0.0;
     for _ in 0..3 {
-        null = null.max(energy_distance(&target.sample(n, rng), &target.sample(n, rng))?);
+        null = null.max(energy_distance(
+            &target.sample(n, rng),
+            &target.sample(n, rng),
+        )?);
     }
     Ok((e, null))
 }

@@ -8,7 +8,11 @@ pub fn pair_1d() -> Result<(GaussianMixture, GaussianMixture)> {
     let third = 1.0 / 3.0;
     Ok((
         GaussianMixture::univariate(&[(0.5, -3.0, 0.25), (0.5, 3.0, 0.25)])?,
-        GaussianMixture::univariate(&[(third, -6.0, 0.5), (third, 0.0, 0.33), (1.0 - 2.0 * third, 6.0, 0.5)])?,
+        GaussianMixture::univariate(&[
+            (third, -6.0, 0.5),
+            (third, 0.0, 0.33),
+            (1.0 - 2.0 * third, 6.0, 0.5),
+        ])?,
     ))
 }
 
@@ -32,7 +36,12 @@ pub fn pair_2d() -> Result<(GaussianMixture, GaussianMixture)> {
         GaussianMixture::new(
             vec![0.25; 4],
             vec![v2(-3.0, 3.0), v2(3.0, 3.0), v2(-3.0, -3.0), v2(3.0, -3.0)],
-            vec![m2(0.2, 0.0, 0.2), m2(0.4, 0.0, 0.4), m2(0.3, -0.1, 0.3), m2(0.25, 0.0, 0.25)],
+            vec![
+                m2(0.2, 0.0, 0.2),
+                m2(0.4, 0.0, 0.4),
+                m2(0.3, -0.1, 0.3),
+                m2(0.25, 0.0, 0.25),
+            ],
         )?,
     ))
 }

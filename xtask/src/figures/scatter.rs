@@ -23,29 +23,69 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_2d()?;
-    let (n, steps, ll_steps) = if quick { (1000, 100, 100) } else { (4000, 400, 400) };
+    let (n, steps, ll_steps) = if quick {
+        (1000, 100, 100)
+    } else {
+        (4000, 400, 400)
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let f = MixtureFields::new(r0.clone(), r1.clone(), Interpolant::linear(Gamma::brownian())?)?;
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1.clone(),
+        Interpolant::linear(Gamma::brownian())?,
+    )?;
     let target = r1.sample(n, &mut rng);
-    let ode = integrate(&Heun, &f, r0.sample(n, &mut rng), &TimeGrid::uniform(0.0, 1.0, steps)?, &mut rng, &mut [])?;
+    let ode = integrate(
+        &Heun,
+        &f,
+        r0.sample(n, &mut rng),
+        &TimeGrid::uniform(0.0, 1.0, steps)?,
+        &mut rng,
+        &mut [],
+    )?;
     let em = EulerMaruyama::constant(2.0)?;
-    let sde = integrate(&em, &f, r0.sample(n, &mut rng), &TimeGrid::uniform(0.0, 1.0, steps)?, &mut rng, &mut [])?;
+    let sde = integrate(
+        &em,
+        &f,
+        r0.sample(n, &mut rng),
+        &TimeGrid::uniform(0.0, 1.0, steps)?,
+        &mut rng,
+        &mut [],
+    )?;
     let ll_target = r1.log_density(&target)?;
-    let ll_ode = ode_log_likelihood(&f, &ode, &TimeGrid::uniform(1.0, 0.0, ll_steps)?, |p| Ok(r0.log_density(p)?))?;
+    let ll_ode = ode_log_likelihood(&f, &ode, &TimeGrid::uniform(1.0, 0.0, ll_steps)?, |p| {
+        Ok(r0.log_density(p)?)
+    })?;
     let exact_ode = r1.log_density(&ode)?;
     let ll_sde = r1.log_density(&sde)?;
-    let max_err = ll_ode.iter().zip(&exact_ode).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let max_err = ll_ode
+        .iter()
+        .zip(&exact_ode)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let (lo, hi) = (percentile(&ll_target, 0.01), percentile(&ll_target, 1.0));
     let mut numbers = vec![
-        ("mean exact log rho1 of target samples".to_string(), format!("{:.4}", mean(&ll_target))),
-        ("mean ODE log-likelihood of ODE samples".to_string(), format!("{:.4}", mean(&ll_ode))),
-        ("mean exact log rho1 of ODE samples".to_string(), format!("{:.4}", mean(&exact_ode))),
+        (
+            "mean exact log rho1 of target samples".to_string(),
+            format!("{:.4}", mean(&ll_target)),
+        ),
+        (
+            "mean ODE log-likelihood of ODE samples".to_string(),
+            format!("{:.4}", mean(&ll_ode)),
+        ),
+        (
+            "mean exact log rho1 of ODE samples".to_string(),
+            format!("{:.4}", mean(&exact_ode)),
+        ),
         (
             "max |ODE log-likelihood - exact log rho1| over ODE samples".to_string(),
             format!("{max_err:.2e}"),
         ),
-        ("mean exact log rho1 of SDE samples".to_string(), format!("{:.4}", mean(&ll_sde))),
+        (
+            "mean exact log rho1 of SDE samples".to_string(),
+            format!("{:.4}", mean(&ll_sde)),
+        ),
     ];
     for (what, x) in [("ODE", &ode), ("SDE eps = 2", &sde)] {
         let (e, null) = energy_vs_null(x, &r1, &mut rng)?;
@@ -95,7 +135,10 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
             .map_err(pe)?;
         let k = 100;
         cb.draw_series((0..k).map(|i| {
-            let (a, b) = (lo + (hi - lo) * i as f64 / k as f64, lo + (hi - lo) * (i + 1) as f64 / k as f64);
+            let (a, b) = (
+                lo + (hi - lo) * i as f64 / k as f64,
+                lo + (hi - lo) * (i + 1) as f64 / k as f64,
+            );
             Rectangle::new([(0.0, a), (1.0, b)], viridis(i as f64 / k as f64).filled())
         }))
         .map_err(pe)?;

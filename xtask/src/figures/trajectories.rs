@@ -42,9 +42,19 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
         let mut heat = Vec::with_capacity(nt);
         for k in 0..nt {
             let t = (k as f64 + 0.5) / nt as f64;
-            heat.push(f.log_density(t, &xgrid)?.iter().map(|l| (l / 3.0).exp()).collect::<Vec<f64>>());
+            heat.push(
+                f.log_density(t, &xgrid)?
+                    .iter()
+                    .map(|l| (l / 3.0).exp())
+                    .collect::<Vec<f64>>(),
+            );
         }
-        let m = heat.iter().flatten().copied().fold(0.0, f64::max).max(1e-300);
+        let m = heat
+            .iter()
+            .flatten()
+            .copied()
+            .fold(0.0, f64::max)
+            .max(1e-300);
         heat.iter_mut().flatten().for_each(|v| *v /= m);
         for &eps in &EPS {
             let grid = TimeGrid::uniform(0.0, 1.0, steps)?;
@@ -83,7 +93,13 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .y_label_area_size(35)
                 .build_cartesian_2d(0.0..1.0, X_RANGE.0..X_RANGE.1)
                 .map_err(pe)?;
-            chart.configure_mesh().disable_mesh().x_desc("t").y_desc("x").draw().map_err(pe)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("t")
+                .y_desc("x")
+                .draw()
+                .map_err(pe)?;
             let (nt, nx) = (p.heat.len(), p.heat[0].len());
             let dx = (X_RANGE.1 - X_RANGE.0) / nx as f64;
             chart

@@ -11,8 +11,12 @@ pub fn pair_1d() -> (GaussianMixture, GaussianMixture) {
     let third = 1.0 / 3.0;
     (
         GaussianMixture::univariate(&[(0.5, -3.0, 0.25), (0.5, 3.0, 0.25)]).unwrap(),
-        GaussianMixture::univariate(&[(third, -6.0, 0.5), (third, 0.0, 0.33), (1.0 - 2.0 * third, 6.0, 0.5)])
-            .unwrap(),
+        GaussianMixture::univariate(&[
+            (third, -6.0, 0.5),
+            (third, 0.0, 0.33),
+            (1.0 - 2.0 * third, 6.0, 0.5),
+        ])
+        .unwrap(),
     )
 }
 
@@ -36,7 +40,12 @@ pub fn pair_2d() -> (GaussianMixture, GaussianMixture) {
         GaussianMixture::new(
             vec![0.25; 4],
             vec![v2(-3.0, 3.0), v2(3.0, 3.0), v2(-3.0, -3.0), v2(3.0, -3.0)],
-            vec![m2(0.2, 0.0, 0.2), m2(0.4, 0.0, 0.4), m2(0.3, -0.1, 0.3), m2(0.25, 0.0, 0.25)],
+            vec![
+                m2(0.2, 0.0, 0.2),
+                m2(0.4, 0.0, 0.4),
+                m2(0.3, -0.1, 0.3),
+                m2(0.25, 0.0, 0.25),
+            ],
         )
         .unwrap(),
     )
@@ -71,6 +80,13 @@ pub fn all_fields_2d() -> Vec<MixtureFields> {
     ] {
         v.push(MixtureFields::new(n.clone(), r1.clone(), it).unwrap());
     }
-    v.push(MixtureFields::new(r1.clone(), r1.clone(), Interpolant::mirror(Gamma::brownian()).unwrap()).unwrap());
+    v.push(
+        MixtureFields::new(
+            r1.clone(),
+            r1.clone(),
+            Interpolant::mirror(Gamma::brownian()).unwrap(),
+        )
+        .unwrap(),
+    );
     v
 }

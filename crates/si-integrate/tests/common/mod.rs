@@ -23,7 +23,12 @@ pub fn pair_2d() -> (GaussianMixture, GaussianMixture) {
         GaussianMixture::new(
             vec![0.25; 4],
             vec![v2(-3.0, 3.0), v2(3.0, 3.0), v2(-3.0, -3.0), v2(3.0, -3.0)],
-            vec![m2(0.2, 0.0, 0.2), m2(0.4, 0.0, 0.4), m2(0.3, -0.1, 0.3), m2(0.25, 0.0, 0.25)],
+            vec![
+                m2(0.2, 0.0, 0.2),
+                m2(0.4, 0.0, 0.4),
+                m2(0.3, -0.1, 0.3),
+                m2(0.25, 0.0, 0.25),
+            ],
         )
         .unwrap(),
     )
@@ -34,6 +39,11 @@ pub fn pair_1d() -> (GaussianMixture, GaussianMixture) {
     let third = 1.0 / 3.0;
     (
         GaussianMixture::univariate(&[(0.5, -3.0, 0.25), (0.5, 3.0, 0.25)]).unwrap(),
-        GaussianMixture::univariate(&[(third, -6.0, 0.5), (third, 0.0, 0.33), (1.0 - 2.0 * third, 6.0, 0.5)]).unwrap(),
+        GaussianMixture::univariate(&[
+            (third, -6.0, 0.5),
+            (third, 0.0, 0.33),
+            (1.0 - 2.0 * third, 6.0, 0.5),
+        ])
+        .unwrap(),
     )
 }
