@@ -7,9 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use si_robot::expert::training_seeds;
 use si_robot::render::{episode_frames, episode_gif, strip_png};
-use si_robot::{
-    coverage, evaluate, run_episode, Demonstrations, Expert, Pose, PushT, MAX_STEPS, TEST_SEEDS, V2,
-};
+use si_robot::{evaluate, run_episode, Demonstrations, Expert, MAX_STEPS, TEST_SEEDS};
 
 use crate::index::FigureEntry;
 

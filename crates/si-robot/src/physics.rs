@@ -281,7 +281,7 @@ impl World {
 
         // 4. pre-step
         let slop = collision_slop();
-        if dt != self.beta_dt.0 {
+        if dt.to_bits() != self.beta_dt.0.to_bits() {
             self.beta_dt = (dt, 1.0 - collision_bias().powf(dt));
         }
         let beta = self.beta_dt.1;
