@@ -31,6 +31,9 @@ enum Command {
         /// Output folder.
         #[arg(long, default_value = "figures")]
         out: PathBuf,
+        /// Only these figure numbers (comma-separated, e.g. `--only 1,2,15`); default: all.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<u32>,
     },
     /// Run the whole test suite (installs libtorch into a cache folder when it is missing).
     Test,
@@ -68,7 +71,7 @@ fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::ReproduceFigures { quick, out } => figures::reproduce(&out, quick),
+        Command::ReproduceFigures { quick, out, only } => figures::reproduce(&out, quick, &only),
         Command::Test => test::run_all(),
         Command::Bench { quick } => bench::run(quick),
         Command::Demos(args) => robot::demos(&args),

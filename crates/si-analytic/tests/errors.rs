@@ -101,3 +101,50 @@ fn fields_reject_bad_times_points_and_pairs() {
     assert!(f.evaluate_per_point(&[0.5, 0.5], &x, false).is_err());
     assert!(f.sample(2.0, 3, &mut rand::rng()).is_err());
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_f64() -> impl Strategy<Value = f64> {
+        prop_oneof![proptest::num::f64::ANY, -10.0f64..10.0]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary (NaN, infinite, negative, non-SPD) mixtures give Ok or a typed error, never a panic;
+        /// when construction succeeds, evaluation at arbitrary points and times does not panic either.
+        #[test]
+        fn arbitrary_inputs_never_panic(
+            w in proptest::collection::vec(any_f64(), 1..4),
+            m in proptest::collection::vec(any_f64(), 8),
+            c in proptest::collection::vec(any_f64(), 16),
+            x in proptest::collection::vec(any_f64(), 4),
+            t in any_f64(),
+            plausible in proptest::bool::ANY,
+        ) {
+            let k = w.len();
+            // Half the cases are made plausible (normalised weights, symmetric covariances) so that
+            // construction often succeeds and evaluation is exercised too.
+            let (w, c) = if plausible {
+                let a: Vec<f64> = w.iter().map(|v| v.abs().min(1e6)).collect();
+                let sum: f64 = a.iter().sum();
+                let w = if sum.is_finite() && sum > 0.0 { a.iter().map(|v| v / sum).collect() } else { vec![1.0 / k as f64; k] };
+                let c = c.chunks(4).flat_map(|q| [q[0].abs(), q[1], q[1], q[3].abs()]).collect();
+                (w, c)
+            } else {
+                (w, c)
+            };
+            let means = (0..k).map(|i| DVector::from_vec(vec![m[2 * i], m[2 * i + 1]])).collect();
+            let covs = (0..k).map(|i| DMatrix::from_row_slice(2, 2, &[c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]])).collect();
+            if let Ok(g) = GaussianMixture::new(w, means, covs) {
+                let f = MixtureFields::new(g.clone(), g, Interpolant::linear(Gamma::brownian()).unwrap()).unwrap();
+                let p = Points::from_matrix_unchecked(DMatrix::from_column_slice(2, 2, &x));
+                let _ = f.evaluate(t, &p, true);
+                let _ = f.evaluate_per_point(&[t, t], &p, false);
+                let _ = f.sample(t, 2, &mut rand::rng());
+            }
+        }
+    }
+}

@@ -66,3 +66,36 @@ fn interpolant_samples_match_rho_t_moments() {
         }
     }
 }
+
+mod property {
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use si_analytic::MixtureFields;
+    use si_core::Batch;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// x_t = I(t, x0, x1) + γ z sampled through si-core matches the exact moments of ρ(t), for random
+        /// times, interpolants and seeds.
+        #[test]
+        fn xt_sampling_matches_exact_moments(t in 0.0f64..=1.0, which in 0usize..8, seed in 0u64..10_000) {
+            let (r0, r1) = super::common::pair_2d();
+            let it = super::common::two_sided_interpolants().swap_remove(which);
+            let f = MixtureFields::new(r0.clone(), r1.clone(), it.clone()).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let n = 6000;
+            let x0 = r0.sample(n, &mut rng);
+            let x1 = r1.sample(n, &mut rng);
+            let z = si_core::Points::standard_normal(n, 2, &mut rng);
+            let xt = it.targets(&vec![t; n], &x0, &x1, &z, false).unwrap().xt;
+            let (m, c) = f.moments(t).unwrap();
+            let (sm, sc) = (xt.mean(), xt.covariance());
+            for r in 0..2 {
+                prop_assert!((sm[r] - m[r]).abs() < 5.0 * (c[(r, r)] / n as f64).sqrt());
+                let se = (2.0 * c[(r, r)].powi(2) / n as f64).sqrt() * 2.0;
+                prop_assert!((sc[(r, r)] - c[(r, r)]).abs() < 5.0 * se);
+            }
+        }
+    }
+}

@@ -18,31 +18,43 @@ use si_core::{Batch, Gamma, Interpolant, Points};
 
 use crate::index::FigureEntry;
 
-/// Makes every figure under `out`.
-pub fn reproduce(out: &Path, quick: bool) -> Result<()> {
+/// Makes every figure under `out` (or those numbered in `only`, when it is not empty).
+pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
+    let wanted = |numbers: &[u32]| only.is_empty() || numbers.iter().any(|n| only.contains(n));
     std::fs::create_dir_all(out)?;
     let mut entries = Vec::new();
     type Maker = fn(&Path, bool) -> Result<FigureEntry>;
-    let makers: [(&str, Maker); 4] = [
-        ("1 (exact densities)", densities::figure),
-        ("2 (exact trajectories)", trajectories::figure),
-        ("3 (gamma = 0 against gamma > 0)", histograms::figure),
-        ("4 (2-D mixture samples and likelihoods)", scatter::figure),
+    let makers: [(u32, &str, Maker); 4] = [
+        (1, "1 (exact densities)", densities::figure),
+        (2, "2 (exact trajectories)", trajectories::figure),
+        (3, "3 (gamma = 0 against gamma > 0)", histograms::figure),
+        (
+            4,
+            "4 (2-D mixture samples and likelihoods)",
+            scatter::figure,
+        ),
     ];
-    for (name, make) in makers {
+    for (number, name, make) in makers {
+        if !wanted(&[number]) {
+            continue;
+        }
         let start = Instant::now();
         eprintln!("==> figure {name}");
         entries.push(make(out, quick)?);
         eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
     }
-    let start = Instant::now();
-    eprintln!("==> Push-T figures");
-    entries.extend(crate::robot::figures(out, quick)?);
-    eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
-    let start = Instant::now();
-    eprintln!("==> learned-field figures (si-nn)");
-    entries.extend(crate::nn::figures(out, quick)?);
-    eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    if wanted(&[15]) {
+        let start = Instant::now();
+        eprintln!("==> Push-T figures");
+        entries.extend(crate::robot::figures(out, quick)?);
+        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    if wanted(&[5, 6, 7, 8, 9, 10]) {
+        let start = Instant::now();
+        eprintln!("==> learned-field figures (si-nn)");
+        entries.extend(crate::nn::figures(out, quick)?);
+        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
+    }
     let cmd = format!(
         "cargo xtask reproduce-figures{}",
         if quick { " --quick" } else { "" }
