@@ -122,17 +122,25 @@ pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let strip = "pusht_expert_rollout.png";
     strip_png(&picks, &out.join(strip), 4, 240)?;
+    let finals: Vec<_> = report
+        .episodes
+        .iter()
+        .take(8)
+        .map(|e| (*e.observations.last().expect("reset observation"), None))
+        .collect();
+    let last_frames = "pusht_expert_final_frames.png";
+    strip_png(&finals, &out.join(last_frames), 4, 160)?;
     let gif = "pusht_expert_rollout.gif";
     let every: Vec<_> = frames.iter().step_by(2).copied().collect();
     episode_gif(&every, &out.join(gif), 256, 100)?;
     Ok(vec![FigureEntry {
         number: 15,
         title: "Push-T: a rollout of the scripted expert".into(),
-        files: vec![strip.into(), gif.into()],
+        files: vec![strip.into(), gif.into(), last_frames.into()],
         caption: format!(
             "Seed {} of the published protocol, {} steps: eight frames evenly spaced from reset to success \
              (goal T green, block grey, pusher blue, its target a red cross), and the whole episode as a GIF \
-             (every second step). The expert simulates candidate pushes at points of the T's outline and \
+             (every second step); below, the last frame of the first eight test episodes. The expert simulates candidate pushes at points of the T's outline and \
              picks among the best few at random, travels round the block, and commits to the push.",
             ep.seed, ep.steps
         ),

@@ -19,6 +19,7 @@ pub mod physics;
 pub mod policy;
 pub mod render;
 pub mod speed;
+pub mod test_starts;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::Demonstrations;

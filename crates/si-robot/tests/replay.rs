@@ -166,3 +166,18 @@ fn block_poses_near_walls_stay_close_to_reference() {
         at10[2]
     );
 }
+
+#[test]
+fn test_seeds_start_where_the_reference_starts() {
+    for (seed, _, want) in si_robot::test_starts::TEST_STARTS {
+        let got = PushT::new().reset(seed);
+        for k in 0..5 {
+            assert!(
+                (got[k] - want[k]).abs() < 1e-9,
+                "seed {seed}, entry {k}: {} vs {}",
+                got[k],
+                want[k]
+            );
+        }
+    }
+}
