@@ -13,6 +13,24 @@ pub const TEST_SEEDS: Range<u64> = 100_000..100_050;
 
 /// A policy: observation history (oldest first, the current observation last) → a chunk of one or more
 /// actions, executed in order before the policy is asked again. A streaming policy returns one action.
+///
+/// ```
+/// use si_robot::{evaluate, Action, Obs, Policy, RobotError};
+///
+/// /// Heads for the block's origin, four steps at a time.
+/// struct Chase;
+/// impl Policy for Chase {
+///     fn reset(&mut self, _seed: u64) {}
+///     fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+///         let o = history.last().ok_or_else(|| RobotError::Policy("no observation".into()))?;
+///         Ok(vec![[o[2], o[3]]; 4])
+///     }
+/// }
+///
+/// let report = evaluate(&mut Chase, [1, 2]).unwrap();
+/// assert_eq!(report.episodes.len(), 2);
+/// assert!((0.0..=1.0).contains(&report.mean_score));
+/// ```
 pub trait Policy {
     /// Prepares for a new episode; `seed` seeds any randomness of the policy.
     fn reset(&mut self, seed: u64);

@@ -80,6 +80,7 @@ fn coverage_matches_reference_polygon_intersection() {
         });
         worst = worst.max((got - want).abs());
     }
+    eprintln!("coverage of 300 poses: worst deviation {worst:.1e}");
     assert!(worst < 1e-9, "worst coverage deviation {worst:e}");
 }
 
