@@ -202,10 +202,8 @@ pub struct Expert {
     cands: Vec<(V2, V2)>,
 }
 
+/// The chosen push: its actions and the route to its pre-contact point.
 struct Choice {
-    value: f64,
-    s: V2,
-    n: V2,
     push: Vec<Action>,
     waypoints: Vec<V2>,
 }
@@ -351,18 +349,12 @@ impl Expert {
             }
             u -= w;
         }
-        let (value, ci, _, push) = scored.swap_remove(pick);
+        let (_, ci, _, push) = scored.swap_remove(pick);
         let (c, n) = self.cands[ci];
         let nw = n.rotate(rot);
         let s = pose.to_world(c) - nw * (AGENT_RADIUS + 2.0);
         let waypoints = self.route(agent, s, nw, &pose);
-        Some(Choice {
-            value,
-            s,
-            n: nw,
-            push,
-            waypoints,
-        })
+        Some(Choice { push, waypoints })
     }
 }
 
@@ -395,13 +387,13 @@ impl Policy for Expert {
         } else {
             0.0
         };
-        for _ in 0..3 {
+        // at most plan → travel → push (or travel abandoned → plan → travel) before an action is returned
+        for _ in 0..8 {
             match &mut self.phase {
                 Phase::Plan => {
                     let choice = self
                         .plan(&obs)
                         .ok_or_else(|| RobotError::Policy("no push candidate".into()))?;
-                    let _ = (choice.value, choice.s, choice.n);
                     self.phase = Phase::Travel {
                         waypoints: choice.waypoints,
                         index: 0,
