@@ -125,6 +125,14 @@ fn probe(python: &Path) -> Result<Install> {
     Ok(install)
 }
 
+/// The verified install in the cache, if there is one (never installs).
+fn existing_install() -> Option<Install> {
+    let text = fs::read_to_string(cache_dir().ok()?.join(MARKER)).ok()?;
+    serde_json::from_str::<Install>(&text)
+        .ok()
+        .filter(Install::is_complete)
+}
+
 fn ensure_install() -> Result<Install> {
     let dir = cache_dir()?;
     let marker = dir.join(MARKER);
@@ -134,14 +142,20 @@ fn ensure_install() -> Result<Install> {
                 return Ok(install);
             }
         }
-        eprintln!("==> libtorch: the install in {} is incomplete; repairing it", dir.display());
+        eprintln!(
+            "==> libtorch: the install in {} is incomplete; repairing it",
+            dir.display()
+        );
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let venv = dir.join("venv");
     let python = venv_python(&venv);
     if !python.is_file() {
         let base = find_python()?;
-        eprintln!("==> libtorch: creating a Python virtual environment in {}", venv.display());
+        eprintln!(
+            "==> libtorch: creating a Python virtual environment in {}",
+            venv.display()
+        );
         let status = Command::new(&base)
             .arg("-m")
             .arg("venv")
@@ -188,7 +202,10 @@ pub fn ensure_libtorch() -> Result<PathBuf> {
         if p.join("lib").join("libtorch_cpu.so").is_file() {
             return Ok(p);
         }
-        eprintln!("==> libtorch: LIBTORCH={} has no lib/libtorch_cpu.so; using the cache", p.display());
+        eprintln!(
+            "==> libtorch: LIBTORCH={} has no lib/libtorch_cpu.so; using the cache",
+            p.display()
+        );
     }
     Ok(ensure_install()?.libtorch)
 }
@@ -216,7 +233,9 @@ fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
     cmd.arg(workspace_root().join("Cargo.toml"));
     cmd.args(["-p", "si-nn", "--bin", "si-nn", "--"]);
     cmd.args(args);
-    let status = cmd.status().context("running the si-nn binary through cargo")?;
+    let status = cmd
+        .status()
+        .context("running the si-nn binary through cargo")?;
     if !status.success() {
         bail!("si-nn {:?} failed ({status})", args);
     }
@@ -234,8 +253,16 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 /// Runs the si-nn tests (with libtorch), one test at a time: libtorch's seed is process-global.
 pub fn test() -> Result<()> {
     let libtorch = ensure_libtorch()?;
-    eprintln!("==> cargo test -p si-nn -- --test-threads=1 (LIBTORCH={})", libtorch.display());
-    let status = cargo_with_libtorch(&libtorch)
+    eprintln!(
+        "==> cargo test -p si-nn -- --test-threads=1 (LIBTORCH={})",
+        libtorch.display()
+    );
+    let mut cmd = cargo_with_libtorch(&libtorch);
+    // Lets the checkpoint test check that PyTorch's safetensors loader reads our files.
+    if let Some(install) = existing_install() {
+        cmd.env("SI_NN_TORCH_PYTHON", &install.python);
+    }
+    let status = cmd
         .args(["test", "--manifest-path"])
         .arg(workspace_root().join("Cargo.toml"))
         .args(["-p", "si-nn", "--", "--test-threads=1"])
@@ -271,7 +298,7 @@ pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
 /// the same model (run with the installed torch) and the Python reference's published times.
 pub fn bench(quick: bool) -> Result<()> {
     let libtorch = ensure_libtorch()?;
-    let install = ensure_install().ok();
+    let install = existing_install();
     let mut args: Vec<OsString> = vec!["bench".into()];
     if quick {
         args.push("--quick".into());

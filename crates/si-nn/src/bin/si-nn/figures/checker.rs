@@ -269,11 +269,16 @@ pub fn figure7(out: &Path, sizes: &Sizes) -> Result<Entry> {
     })
 }
 
+/// γ = √(a t(1−t)) of figure 8: γ(½) = √2, wide enough to connect the squares.
+const MIRROR_A: f64 = 8.0;
+/// ε of figure 8's SDE.
+const MIRROR_EPS: f64 = 2.0;
+
 /// Figure 8: the mirror interpolant resamples the checkerboard with the SDE from one starting point.
 pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let steps = sizes.steps(4_000);
     let data = CouplingData(Independent::new(checker_sampler(), checker_sampler())?);
-    let spec = InterpolantSpec::Mirror(GammaSpec::Sqrt { a: 1.0 });
+    let spec = InterpolantSpec::Mirror(GammaSpec::Sqrt { a: MIRROR_A });
     let tr = train(sizes, spec, vec![Head::B, Head::S], &data, steps, 0, None)?;
     let field = LearnedField::new(tr.trainer.sampling_net(), tr.trainer.interpolant().clone());
     let start = Points::from_row_major(sizes.samples, 2, &[1.0, 1.0].repeat(sizes.samples))?;
@@ -282,7 +287,7 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
         let grid = si_integrate::TimeGrid::uniform(0.0, t_end, (200.0 * t_end) as usize)?;
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(20 + k as u64);
         let x = si_nn::TensorBatch::from_points(&start, tch::Kind::Float, field.net().device());
-        let y = tch::no_grad(|| si_integrate::integrate(&si_integrate::EulerMaruyama::constant(1.0)?, &field, x, &grid, &mut rng, &mut []))?;
+        let y = tch::no_grad(|| si_integrate::integrate(&si_integrate::EulerMaruyama::constant(MIRROR_EPS)?, &field, x, &grid, &mut rng, &mut []))?;
         mids.push(si_core::Batch::to_points(&y)?);
     }
     let frac = inside_fraction(&mids[2]);
@@ -298,12 +303,12 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
         number: 8,
         title: "Mirror interpolant: the checkerboard resampled by the SDE from a single point".into(),
         files: vec![file],
-        caption: "x_t = x1 + gamma(t) z with rho0 = rho1 = checkerboard, gamma = sqrt(t(1-t)); learned b and s. Every \
-                  particle starts at (1, 1) (a point of the data); the forward SDE (eps = 1) spreads them while gamma is \
+        caption: "x_t = x1 + gamma(t) z with rho0 = rho1 = checkerboard, gamma = sqrt(8 t(1-t)); learned b and s. Every \
+                  particle starts at (1, 1) (a point of the data); the forward SDE (eps = 2) spreads them while gamma is \
                   large and returns the whole checkerboard at t = 1."
             .into(),
         settings: format!(
-            "mirror interpolant; heads b, s; {}x{} ReLU trunk; {} pairs/step; {steps} steps; Euler-Maruyama eps = 1, 200 steps; {} particles{}",
+            "mirror interpolant, gamma = sqrt(8 t(1-t)); heads b, s; {}x{} ReLU trunk; {} pairs/step; {steps} steps; Euler-Maruyama eps = 2, 200 steps; {} particles{}",
             sizes.depth,
             sizes.width,
             sizes.batch,
