@@ -225,6 +225,25 @@ impl GaussianMixture {
         (Points::from_matrix_unchecked(out), labels)
     }
 
+    /// The cumulative distribution function F(x) = Σ p_k Φ((x − μ_k)/σ_k) of a one-dimensional mixture.
+    pub fn cdf_1d(&self, x: f64) -> Result<f64> {
+        if self.dim() != 1 {
+            return Err(AnalyticError::DimensionMismatch(format!(
+                "the CDF is defined for d = 1, this mixture has d = {}",
+                self.dim()
+            )));
+        }
+        Ok(self
+            .weights
+            .iter()
+            .zip(&self.means)
+            .zip(&self.chols)
+            .map(|((p, m), l)| {
+                p * 0.5 * libm::erfc(-(x - m[0]) / (l[(0, 0)] * std::f64::consts::SQRT_2))
+            })
+            .sum())
+    }
+
     /// log ρ(x) for each point (log-sum-exp over components, Cholesky solves).
     pub fn log_density(&self, x: &Points) -> Result<Vec<f64>> {
         let d = self.dim();

@@ -99,3 +99,16 @@ mod property {
         }
     }
 }
+
+#[test]
+fn cdf_1d_matches_samples_and_limits() {
+    let (r0, _) = common::pair_1d();
+    assert!(r0.cdf_1d(-100.0).unwrap() < 1e-12 && (r0.cdf_1d(100.0).unwrap() - 1.0).abs() < 1e-12);
+    assert!((r0.cdf_1d(0.0).unwrap() - 0.5).abs() < 1e-12); // symmetric pair
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let x = r0.sample(4000, &mut rng);
+    let d = si_core::metrics::ks_statistic(x.as_slice(), |v| r0.cdf_1d(v).unwrap()).unwrap();
+    assert!(d < si_core::metrics::ks_critical_5pct(4000) * 1.5, "KS {d}");
+    let (_, r2) = common::pair_2d();
+    assert!(r2.cdf_1d(0.0).is_err());
+}

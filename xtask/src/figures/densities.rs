@@ -92,9 +92,10 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
         title: "Exact densities rho(t, x) between two 1-D Gaussian mixtures".into(),
         files: vec![file],
         caption: "rho0 = 1/2 N(-3, 0.25) + 1/2 N(3, 0.25) and rho1 = 1/3 N(-6, 0.5) + 1/3 N(0, 0.33) + 1/3 N(6, 0.5), \
-                  exact rho(t) of the stochastic interpolant at t = 0, 0.25, 0.5, 0.75, 1. With gamma = 0 the \
-                  trigonometric interpolant passes through 2 x 3 = 6 separate bumps at t = 1/2; gamma > 0 merges them; \
-                  the encoder-decoder passes through pure noise N(0, 1) at t = 1/2."
+                  exact rho(t) of the stochastic interpolant at t = 0, 0.25, 0.5, 0.75, 1. rho(t) is a mixture of \
+                  2 x 3 = 6 Gaussians (at t = 1/2 of the trigonometric interpolant they sit at 4 distinct places); \
+                  gamma > 0 widens each by gamma^2 and fills the valleys between them; the encoder-decoder passes \
+                  through pure noise N(0, 1) at t = 1/2."
             .into(),
         settings: format!("{n} grid points on [-10, 10]; closed-form rho(t, x) from si-analytic"),
         numbers,

@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::GaussianMixture;
-use si_core::metrics::energy_distance;
+use si_core::metrics::{energy_distance, ks_critical_5pct, ks_statistic};
 use si_core::{Batch, Gamma, Interpolant, Points};
 
 use crate::index::FigureEntry;
@@ -83,7 +83,7 @@ pub(crate) fn three_interpolants() -> Result<Vec<(String, Interpolant)>> {
 }
 
 /// Energy distance of `samples` (first ≤ 2000) to exact samples of `target`, and the null level: the
-/// largest of three distances between independent exact samples of the same size.
+/// largest of ten distances between independent exact samples of the same size.
 pub(crate) fn energy_vs_null(
     samples: &Points,
     target: &GaussianMixture,
@@ -93,7 +93,7 @@ pub(crate) fn energy_vs_null(
     let sub = Points::from_matrix_unchecked(samples.matrix().columns(0, n).into_owned());
     let e = energy_distance(&sub, &target.sample(n, rng))?;
     let mut null: f64 = 0.0;
-    for _ in 0..3 {
+    for _ in 0..10 {
         null = null.max(energy_distance(
             &target.sample(n, rng),
             &target.sample(n, rng),
@@ -102,10 +102,19 @@ pub(crate) fn energy_vs_null(
     Ok((e, null))
 }
 
-/// Number of strict local maxima of a sampled curve (peaks above 1e-3 of the maximum).
+/// The Kolmogorov–Smirnov distance of 1-D samples to the exact CDF of `target`, as a table entry with the
+/// 5 % critical value.
+pub(crate) fn ks_vs_exact(samples: &Points, target: &GaussianMixture) -> Result<String> {
+    let d = ks_statistic(samples.as_slice(), |x| target.cdf_1d(x).unwrap_or(f64::NAN))?;
+    let crit = ks_critical_5pct(samples.len());
+    Ok(format!("{d:.4} (5 % critical value {crit:.4})"))
+}
+
+/// Number of local maxima of a sampled curve (peaks above 1e-3 of the maximum; a flat top of two equal
+/// samples counts once).
 pub(crate) fn count_modes(y: &[f64]) -> usize {
     let top = y.iter().copied().fold(0.0, f64::max);
     y.windows(3)
-        .filter(|w| w[1] > w[0] && w[1] > w[2] && w[1] > 1e-3 * top)
+        .filter(|w| w[1] >= w[0] && w[1] > w[2] && w[1] > 1e-3 * top)
         .count()
 }

@@ -10,7 +10,7 @@ use si_analytic::MixtureFields;
 use si_core::Points;
 use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
-use super::{energy_vs_null, pairs, three_interpolants};
+use super::{ks_vs_exact, pairs, three_interpolants};
 use crate::index::FigureEntry;
 use crate::plot::{pe, png, viridis};
 
@@ -66,10 +66,9 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 let em = EulerMaruyama::constant(eps)?;
                 integrate(&em, &f, x0, &grid, &mut rng, &mut [&mut traj])?
             };
-            let (e, null) = energy_vs_null(&x1, &r1, &mut rng)?;
             numbers.push((
-                format!("energy distance to rho1, {label}, eps = {eps}"),
-                format!("{e:.5} (exact-vs-exact level {null:.5})"),
+                format!("Kolmogorov-Smirnov distance to rho1, {label}, eps = {eps}"),
+                ks_vs_exact(&x1, &r1)?,
             ));
             let paths = (0..n_paths)
                 .map(|p| traj.states.iter().map(|s| s.as_slice()[p]).collect())
@@ -128,8 +127,8 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
         files: vec![file],
         caption: "Rows: trigonometric gamma = 0, trigonometric gamma = sqrt(t(1-t)), encoder-decoder. Columns: the \
                   probability-flow ODE (eps = 0, Heun) and the forward SDE dX = (b + eps s) dt + sqrt(2 eps) dW \
-                  (Euler-Maruyama) with eps = 0.5 and 5, from samples of rho0. Background: rho(t, x)^(1/3). ODE paths never cross; SDE paths wander but every column ends on rho1; the energy \
-                  distances below compare the end points with exact samples of rho1."
+                  (Euler-Maruyama) with eps = 0.5 and 5, from samples of rho0. Background: rho(t, x)^(1/3). ODE paths never cross; SDE paths wander but every column ends on rho1; the \
+                  Kolmogorov-Smirnov distances below compare the end points with the exact CDF of rho1."
             .into(),
         settings: format!("{n_paths} paths, {steps} steps, seed 2; heat map {nt} x {nx} cells"),
         numbers,
