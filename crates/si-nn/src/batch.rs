@@ -90,7 +90,10 @@ impl Batch for TensorBatch {
         Points::from_row_major(n, d, &v)
     }
     fn rows_zeros(&self) -> TensorRows {
-        TensorRows(Tensor::zeros([self.len() as i64], (self.0.kind(), self.0.device())))
+        TensorRows(Tensor::zeros(
+            [self.len() as i64],
+            (self.0.kind(), self.0.device()),
+        ))
     }
     fn rows_axpy(acc: &mut TensorRows, a: f64, x: &TensorRows) -> si_core::Result<()> {
         if acc.0.size() != x.0.size() {

@@ -1,7 +1,7 @@
 //! Training data: what the trainer draws each step (pairs (x0, x1) and an optional context c).
 
 use rand::{Rng, RngCore};
-use si_core::{Batch, Coupling, CoreError, Points, Sampler};
+use si_core::{Batch, CoreError, Coupling, Points, Sampler};
 
 /// One draw of training data: n pairs and, for conditional models, n context vectors.
 #[derive(Clone, Debug)]
@@ -35,7 +35,11 @@ impl<C: Coupling> TrainingData for CouplingData<C> {
     }
     fn draw(&self, n: usize, rng: &mut dyn RngCore) -> si_core::Result<Draw> {
         let (x0, x1) = self.0.sample_pairs(n, rng)?;
-        Ok(Draw { x0, x1, context: None })
+        Ok(Draw {
+            x0,
+            x1,
+            context: None,
+        })
     }
 }
 
@@ -56,7 +60,10 @@ impl ArrayData {
                 got: "none".into(),
             });
         }
-        Ok(Self { points, labels: None })
+        Ok(Self {
+            points,
+            labels: None,
+        })
     }
 
     /// Adds class labels in `0..classes`, one per point (contexts become one-hot vectors).
@@ -104,7 +111,9 @@ impl TrainingData for ArrayData {
         let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..m)).collect();
         let mut x1 = Points::zeros(n, d);
         for (j, &i) in idx.iter().enumerate() {
-            x1.matrix_mut().column_mut(j).copy_from(&self.points.point(i));
+            x1.matrix_mut()
+                .column_mut(j)
+                .copy_from(&self.points.point(i));
         }
         let x0 = Points::standard_normal(n, d, rng);
         let context = self

@@ -102,22 +102,39 @@ impl<'a> LearnedField<'a> {
         let Some(c) = &self.context else {
             return self.net.forward(&tt, x, None).map_err(Into::into);
         };
-        let c = if c.dim() == 1 { c.unsqueeze(0).expand([n, -1], false) } else { c.shallow_clone() };
+        let c = if c.dim() == 1 {
+            c.unsqueeze(0).expand([n, -1], false)
+        } else {
+            c.shallow_clone()
+        };
         let dev = (Kind::Float, self.net.device());
         let w = self.guidance;
         if (w - 1.0).abs() < f64::EPSILON {
             let mask = Tensor::ones([n, 1], dev);
-            return self.net.forward(&tt, x, Some(&Context { c: &c, mask: &mask })).map_err(Into::into);
+            return self
+                .net
+                .forward(&tt, x, Some(&Context { c: &c, mask: &mask }))
+                .map_err(Into::into);
         }
         if w.abs() < f64::EPSILON {
             let mask = Tensor::zeros([n, 1], dev);
-            return self.net.forward(&tt, x, Some(&Context { c: &c, mask: &mask })).map_err(Into::into);
+            return self
+                .net
+                .forward(&tt, x, Some(&Context { c: &c, mask: &mask }))
+                .map_err(Into::into);
         }
         // One forward pass over [x | x] with the context kept, then dropped.
         let xx = Tensor::cat(&[x.shallow_clone(), x.shallow_clone()], 0);
         let cc = Tensor::cat(&[c.shallow_clone(), c], 0);
         let mask = Tensor::cat(&[Tensor::ones([n, 1], dev), Tensor::zeros([n, 1], dev)], 0);
-        let outs = self.net.forward(&tt, &xx, Some(&Context { c: &cc, mask: &mask }))?;
+        let outs = self.net.forward(
+            &tt,
+            &xx,
+            Some(&Context {
+                c: &cc,
+                mask: &mask,
+            }),
+        )?;
         Ok(outs
             .into_iter()
             .map(|o| {
@@ -132,8 +149,10 @@ impl<'a> LearnedField<'a> {
     }
 
     fn score_from(&self, outs: &[Tensor], sc: &Schedule) -> Option<Tensor> {
-        self.get(outs, Head::S)
-            .or_else(|| self.get(outs, Head::Eta).map(|eta| eta * (-1.0 / sc.noise_scale)))
+        self.get(outs, Head::S).or_else(|| {
+            self.get(outs, Head::Eta)
+                .map(|eta| eta * (-1.0 / sc.noise_scale))
+        })
     }
 
     fn velocity_from(&self, outs: &[Tensor], sc: &Schedule) -> Option<Tensor> {
@@ -159,32 +178,42 @@ impl<'a> LearnedField<'a> {
     }
 
     /// b and ∇·b with gradients through x.
-    fn velocity_and_div(&self, t: f64, x: &TensorBatch) -> si_core::Result<(TensorBatch, TensorRows)> {
+    fn velocity_and_div(
+        &self,
+        t: f64,
+        x: &TensorBatch,
+    ) -> si_core::Result<(TensorBatch, TensorRows)> {
         let sc = self.check(t, x)?;
         let d = self.net.params().dim as i64;
         tch::with_grad(|| {
             let xg = x.0.detach().set_requires_grad(true);
             let outs = self.heads(t, &xg)?;
-            let b = self.velocity_from(&outs, &sc).ok_or_else(|| unsupported("the velocity b"))?;
+            let b = self
+                .velocity_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the velocity b"))?;
             let div = match self.divergence {
                 Divergence::Exact => {
                     let mut acc = Tensor::zeros([xg.size()[0]], (Kind::Float, xg.device()));
                     for i in 0..d {
                         let gi = b.narrow(1, i, 1).sum(Kind::Float);
-                        let g = Tensor::f_run_backward(&[gi], &[&xg], i + 1 < d, false).map_err(backend)?;
+                        let g = Tensor::f_run_backward(&[gi], &[&xg], i + 1 < d, false)
+                            .map_err(backend)?;
                         acc += g[0].narrow(1, i, 1).squeeze_dim(1);
                     }
                     acc
                 }
                 Divergence::Hutchinson { probes, seed } => {
                     let call = self.calls.fetch_add(1, Ordering::Relaxed);
-                    tch::manual_seed((seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 1) as i64);
+                    tch::manual_seed(
+                        (seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 1) as i64,
+                    );
                     let m = probes.max(1);
                     let mut acc = Tensor::zeros([xg.size()[0]], (Kind::Float, xg.device()));
                     for k in 0..m {
                         let eps = xg.rand_like().ge(0.5).to_kind(Kind::Float) * 2.0 - 1.0;
                         let gi = (&b * &eps).sum(Kind::Float);
-                        let g = Tensor::f_run_backward(&[gi], &[&xg], k + 1 < m, false).map_err(backend)?;
+                        let g = Tensor::f_run_backward(&[gi], &[&xg], k + 1 < m, false)
+                            .map_err(backend)?;
                         acc += (&g[0] * &eps).sum_dim_intlist(1, false, Kind::Float);
                     }
                     acc / m as f64
@@ -230,19 +259,31 @@ impl Field<TensorBatch> for LearnedField<'_> {
             "the field v",
         )
     }
-    fn velocity_and_score(&self, t: f64, x: &TensorBatch) -> si_core::Result<(TensorBatch, TensorBatch)> {
+    fn velocity_and_score(
+        &self,
+        t: f64,
+        x: &TensorBatch,
+    ) -> si_core::Result<(TensorBatch, TensorBatch)> {
         let sc = self.check(t, x)?;
         tch::no_grad(|| {
             let outs = self.heads(t, &x.0)?;
-            let b = self.velocity_from(&outs, &sc).ok_or_else(|| unsupported("the velocity b"))?;
-            let s = self.score_from(&outs, &sc).ok_or_else(|| unsupported("the score s"))?;
+            let b = self
+                .velocity_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the velocity b"))?;
+            let s = self
+                .score_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the score s"))?;
             Ok((TensorBatch(b), TensorBatch(s)))
         })
     }
     fn divergence(&self, t: f64, x: &TensorBatch) -> si_core::Result<TensorRows> {
         self.velocity_and_div(t, x).map(|(_, d)| d)
     }
-    fn velocity_and_divergence(&self, t: f64, x: &TensorBatch) -> si_core::Result<(TensorBatch, TensorRows)> {
+    fn velocity_and_divergence(
+        &self,
+        t: f64,
+        x: &TensorBatch,
+    ) -> si_core::Result<(TensorBatch, TensorRows)> {
         self.velocity_and_div(t, x)
     }
 }

@@ -62,7 +62,9 @@ pub struct BatchSpec {
 
 fn to_tensor(v: &[f64], rows: usize, cols: usize, device: Device) -> Tensor {
     let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    Tensor::from_slice(&f).reshape([rows as i64, cols as i64]).to_device(device)
+    Tensor::from_slice(&f)
+        .reshape([rows as i64, cols as i64])
+        .to_device(device)
 }
 
 impl LossBatch {
@@ -87,7 +89,8 @@ impl LossBatch {
         let (x0, x1) = (draw.x0.as_slice(), draw.x1.as_slice());
         let rows = if spec.antithetic { 2 * n } else { n };
         let (mut t, mut sig, mut dsig) = (vec![0.0; rows], vec![0.0; n], vec![0.0; n]);
-        let (mut xt, mut zeta, mut mdot) = (vec![0.0; rows * d], vec![0.0; n * d], vec![0.0; n * d]);
+        let (mut xt, mut zeta, mut mdot) =
+            (vec![0.0; rows * d], vec![0.0; n * d], vec![0.0; n * d]);
         for i in 0..n {
             let u: f64 = rng.random();
             let ti = spec.t_min + (1.0 - 2.0 * spec.t_min) * u;
@@ -101,7 +104,11 @@ impl LossBatch {
                     (x0[j], c.beta * x1[j], c.dbeta * x1[j])
                 } else {
                     let z: f64 = rng.sample(StandardNormal);
-                    (z, c.alpha * x0[j] + c.beta * x1[j], c.dalpha * x0[j] + c.dbeta * x1[j])
+                    (
+                        z,
+                        c.alpha * x0[j] + c.beta * x1[j],
+                        c.dalpha * x0[j] + c.dbeta * x1[j],
+                    )
                 };
                 zeta[j] = z;
                 mdot[j] = dm;
@@ -119,16 +126,26 @@ impl LossBatch {
                 let mut c = vec![0.0; rows * k];
                 let mut mask = vec![0.0; rows];
                 for i in 0..n {
-                    let keep = if rng.random::<f64>() < spec.context_dropout { 0.0 } else { 1.0 };
+                    let keep = if rng.random::<f64>() < spec.context_dropout {
+                        0.0
+                    } else {
+                        1.0
+                    };
                     let ci = cx.point(i);
-                    for r in [i, i + n].into_iter().take(if spec.antithetic { 2 } else { 1 }) {
+                    for r in [i, i + n]
+                        .into_iter()
+                        .take(if spec.antithetic { 2 } else { 1 })
+                    {
                         mask[r] = keep;
                         for a in 0..k {
                             c[r * k + a] = ci[a];
                         }
                     }
                 }
-                Some((to_tensor(&c, rows, k, device), to_tensor(&mask, rows, 1, device)))
+                Some((
+                    to_tensor(&c, rows, k, device),
+                    to_tensor(&mask, rows, 1, device),
+                ))
             }
             _ => None,
         };
@@ -165,7 +182,9 @@ impl LossBatch {
                 Head::B => -(dot(&self.mdot, &sum) + dot(&self.zeta, &diff) * dsig) * 0.5,
                 Head::S => dot(&self.zeta, &diff) / sig * 0.5,
                 Head::Eta => -dot(&self.zeta, &diff) * 0.5,
-                Head::V if self.one_sided => -(dot(&self.mdot, &sum) + dot(&self.zeta, &diff) * dsig) * 0.5,
+                Head::V if self.one_sided => {
+                    -(dot(&self.mdot, &sum) + dot(&self.zeta, &diff) * dsig) * 0.5
+                }
                 Head::V => -dot(&self.mdot, &sum) * 0.5,
             };
             (quad + lin).mean(Kind::Float)

@@ -39,7 +39,8 @@ fn field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Reads an N × d array as points (N points of dimension d).
 pub fn read_points(path: &Path) -> Result<Points> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(format!("reading {}", path.display()), e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| NnError::io(format!("reading {}", path.display()), e))?;
     parse_points(path, &bytes)
 }
 
@@ -50,7 +51,10 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
     }
     let (hlen, hstart) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(bad(path, format!("unsupported .npy version {v}"))),
     };
     let header = bytes
@@ -65,12 +69,17 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
         other => {
             return Err(bad(
                 path,
-                format!("dtype {other} is not supported: save the array as float32 (<f4) or float64 (<f8)"),
+                format!(
+                "dtype {other} is not supported: save the array as float32 (<f4) or float64 (<f8)"
+            ),
             ))
         }
     };
     if field(header, "fortran_order") != Some("False") {
-        return Err(bad(path, "Fortran-ordered arrays are not supported (use np.ascontiguousarray)"));
+        return Err(bad(
+            path,
+            "Fortran-ordered arrays are not supported (use np.ascontiguousarray)",
+        ));
     }
     let shape = field(header, "shape").ok_or_else(|| bad(path, "header has no shape"))?;
     let dims: Vec<usize> = shape
@@ -78,27 +87,50 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad(path, format!("bad shape {shape}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad(path, format!("bad shape {shape}")))
+        })
         .collect::<Result<_>>()?;
     let [n, d] = dims[..] else {
-        return Err(bad(path, format!("shape {shape}: expected a 2-D array N x d")));
+        return Err(bad(
+            path,
+            format!("shape {shape}: expected a 2-D array N x d"),
+        ));
     };
     if n == 0 || d == 0 {
         return Err(bad(path, format!("shape {shape}: the array is empty")));
     }
     let data = &bytes[hstart + hlen..];
     if data.len() != n * d * size {
-        return Err(bad(path, format!("expected {} data bytes for shape {shape}, found {}", n * d * size, data.len())));
+        return Err(bad(
+            path,
+            format!(
+                "expected {} data bytes for shape {shape}, found {}",
+                n * d * size,
+                data.len()
+            ),
+        ));
     }
     let values: Vec<f64> = if size == 4 {
-        data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64).collect()
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect()
     } else {
         data.chunks_exact(8)
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
             .collect()
     };
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(bad(path, format!("non-finite value {} at row {}, column {}", values[i], i / d, i % d)));
+        return Err(bad(
+            path,
+            format!(
+                "non-finite value {} at row {}, column {}",
+                values[i],
+                i / d,
+                i % d
+            ),
+        ));
     }
     Ok(Points::from_row_major(n, d, &values)?)
 }
@@ -111,7 +143,8 @@ pub fn to_bytes(points: &Points, dtype: NpyDtype) -> Vec<u8> {
         NpyDtype::F32 => "<f4",
         NpyDtype::F64 => "<f8",
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {d}), }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {d}), }}");
     // Pad so that the data starts at a multiple of 64 bytes; the header ends with a newline.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));

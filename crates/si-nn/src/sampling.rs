@@ -25,7 +25,9 @@ pub fn sample<S: Stepper<TensorBatch>>(
     rng: &mut dyn RngCore,
 ) -> Result<TensorBatch> {
     let grid = TimeGrid::uniform(0.0, 1.0, steps)?;
-    Ok(tch::no_grad(|| integrate(stepper, field, x0, &grid, rng, &mut []))?)
+    Ok(tch::no_grad(|| {
+        integrate(stepper, field, x0, &grid, rng, &mut [])
+    })?)
 }
 
 /// log ρ̂1(x) of the ODE model for host points `x1` (arXiv 2303.08797, §2.3):
@@ -49,7 +51,7 @@ pub fn ode_log_likelihood_of(
         let m = chunk.max(1).min(n - start);
         let part = Points::from_row_major(m, d, &vals[start * d..(start + m) * d])?;
         let xb = TensorBatch::from_points(&part, Kind::Float, device);
-        let ll = ode_log_likelihood(field, &xb, &grid, |p| log_rho0(p).map_err(Into::into))?;
+        let ll = ode_log_likelihood(field, &xb, &grid, log_rho0)?;
         out.extend(ll);
         start += m;
     }
@@ -60,7 +62,9 @@ pub fn ode_log_likelihood_of(
 pub fn log_standard_normal(x: &Points) -> si_core::Result<Vec<f64>> {
     let d = x.dim() as f64;
     let c = -0.5 * d * (2.0 * std::f64::consts::PI).ln();
-    Ok((0..x.len()).map(|i| c - 0.5 * x.point(i).norm_squared()).collect())
+    Ok((0..x.len())
+        .map(|i| c - 0.5 * x.point(i).norm_squared())
+        .collect())
 }
 
 /// Convenience: the field's dimension check for host data.

@@ -7,7 +7,9 @@ use si_analytic::GaussianMixture;
 use si_core::{Batch, Interpolant, Points};
 use si_integrate::Heun;
 use si_nn::sampling::{sample, standard_normal};
-use si_nn::{ArrayData, Head, InterpolantSpec, LearnedField, ModelConfig, RunOptions, TrainConfig, Trainer};
+use si_nn::{
+    ArrayData, Head, InterpolantSpec, LearnedField, ModelConfig, RunOptions, TrainConfig, Trainer,
+};
 use tch::{Device, Tensor};
 
 const MEANS: [[f64; 2]; 4] = [[3.0, 3.0], [-3.0, 3.0], [-3.0, -3.0], [3.0, -3.0]];
@@ -42,24 +44,52 @@ fn conditional_samples_fall_in_the_asked_component() {
     t.batch = 256;
     t.schedule = si_nn::LrSchedule::Cosine { min_lr: 1e-4 };
     t.context_dropout = 0.1;
-    let mut tr = Trainer::new(m.check().unwrap(), InterpolantSpec::OneSidedLinear, t.check().unwrap(), Device::Cpu).unwrap();
+    let mut tr = Trainer::new(
+        m.check().unwrap(),
+        InterpolantSpec::OneSidedLinear,
+        t.check().unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
     tr.run(&data, &RunOptions::default()).unwrap();
     for k in 0..4 {
         let mut c = [0.0f32; 4];
         c[k] = 1.0;
-        let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear()).with_context(Tensor::from_slice(&c), 1.0);
+        let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear())
+            .with_context(Tensor::from_slice(&c), 1.0);
         let x0 = standard_normal(1000, 2, Device::Cpu, &mut rng);
-        let x1: Points = sample(&field, &Heun, x0, 50, &mut rng).unwrap().to_points().unwrap();
-        let hits = (0..x1.len()).filter(|&i| nearest(x1.point(i).as_slice()) == k).count();
+        let x1: Points = sample(&field, &Heun, x0, 50, &mut rng)
+            .unwrap()
+            .to_points()
+            .unwrap();
+        let hits = (0..x1.len())
+            .filter(|&i| nearest(x1.point(i).as_slice()) == k)
+            .count();
         let frac = hits as f64 / x1.len() as f64;
-        assert!(frac >= 0.99, "class {k}: only {frac} of the conditional samples in the asked component");
+        assert!(
+            frac >= 0.99,
+            "class {k}: only {frac} of the conditional samples in the asked component"
+        );
     }
     // With the context dropped (guidance weight 0) the model samples all four components.
-    let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear()).with_context(Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]), 0.0);
-    let x1 = sample(&field, &Heun, standard_normal(2000, 2, Device::Cpu, &mut rng), 50, &mut rng).unwrap().to_points().unwrap();
+    let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear())
+        .with_context(Tensor::from_slice(&[1.0f32, 0.0, 0.0, 0.0]), 0.0);
+    let x1 = sample(
+        &field,
+        &Heun,
+        standard_normal(2000, 2, Device::Cpu, &mut rng),
+        50,
+        &mut rng,
+    )
+    .unwrap()
+    .to_points()
+    .unwrap();
     let mut counts = [0usize; 4];
     for i in 0..x1.len() {
         counts[nearest(x1.point(i).as_slice())] += 1;
     }
-    assert!(counts.iter().all(|&c| c > 300), "unconditional counts {counts:?}");
+    assert!(
+        counts.iter().all(|&c| c > 300),
+        "unconditional counts {counts:?}"
+    );
 }

@@ -6,7 +6,9 @@ use common::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Field, Interpolant, Points};
-use si_nn::{Divergence, FieldNet, Head, LearnedField, ModelConfig, NnError, TensorBatch, TrainConfig};
+use si_nn::{
+    Divergence, FieldNet, Head, LearnedField, ModelConfig, NnError, TensorBatch, TrainConfig,
+};
 use tch::{Device, Kind};
 
 #[test]
@@ -15,8 +17,15 @@ fn tensor_batch_implements_batch() {
     let mut a = TensorBatch::from_points(&p, Kind::Float, Device::Cpu);
     let b = a.clone();
     a.axpy(2.0, &b).unwrap();
-    assert_eq!(a.to_points().unwrap().to_row_major(), vec![3.0, 6.0, 9.0, 12.0, 15.0, 18.0]);
-    assert_eq!(b.to_points().unwrap().to_row_major(), p.to_row_major(), "clone must be deep");
+    assert_eq!(
+        a.to_points().unwrap().to_row_major(),
+        vec![3.0, 6.0, 9.0, 12.0, 15.0, 18.0]
+    );
+    assert_eq!(
+        b.to_points().unwrap().to_row_major(),
+        p.to_row_major(),
+        "clone must be deep"
+    );
     let wrong = TensorBatch::from_points(&Points::zeros(3, 3), Kind::Float, Device::Cpu);
     assert!(a.axpy(1.0, &wrong).is_err());
     // Seeded on-device noise: same rng, same noise; the noise has unit variance.
@@ -24,14 +33,20 @@ fn tensor_batch_implements_batch() {
     let (mut x, mut y) = (big.clone(), big.clone());
     x.add_noise(1.0, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();
     y.add_noise(1.0, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();
-    let (xv, yv) = (x.to_points().unwrap().to_row_major(), y.to_points().unwrap().to_row_major());
+    let (xv, yv) = (
+        x.to_points().unwrap().to_row_major(),
+        y.to_points().unwrap().to_row_major(),
+    );
     assert_eq!(xv, yv);
     let var = xv.iter().map(|v| v * v).sum::<f64>() / xv.len() as f64;
     assert!((var - 1.0).abs() < 0.03, "noise variance {var}");
     let mut r = big.rows_zeros();
     let one = si_nn::TensorRows(tch::Tensor::ones([20_000], (Kind::Float, Device::Cpu)));
     TensorBatch::rows_axpy(&mut r, 0.5, &one).unwrap();
-    assert!(TensorBatch::rows_to_vec(&r).unwrap().iter().all(|v| (v - 0.5).abs() < 1e-12));
+    assert!(TensorBatch::rows_to_vec(&r)
+        .unwrap()
+        .iter()
+        .all(|v| (v - 0.5).abs() < 1e-12));
 }
 
 fn random_net(dim: usize, heads: Vec<Head>) -> FieldNet {
@@ -51,8 +66,15 @@ fn exact_divergence_matches_finite_differences_and_hutchinson_is_unbiased() {
     let x = Points::standard_normal(64, d, &mut ChaCha8Rng::seed_from_u64(2));
     let t = 0.4;
     let exact = LearnedField::new(&net, it.clone());
-    let xb = TensorBatch::from_points(&x, Kind::Double, Device::Cpu).0.to_kind(Kind::Float);
-    let div = TensorBatch::rows_to_vec(&exact.divergence(t, &TensorBatch(xb.shallow_clone())).unwrap()).unwrap();
+    let xb = TensorBatch::from_points(&x, Kind::Double, Device::Cpu)
+        .0
+        .to_kind(Kind::Float);
+    let div = TensorBatch::rows_to_vec(
+        &exact
+            .divergence(t, &TensorBatch(xb.shallow_clone()))
+            .unwrap(),
+    )
+    .unwrap();
     // Central differences in f32 with h = 1e-2.
     let h = 1e-2;
     let mut fd = vec![0.0; 64];
@@ -60,20 +82,47 @@ fn exact_divergence_matches_finite_differences_and_hutchinson_is_unbiased() {
         let mut e = vec![0.0f32; d];
         e[i] = h as f32;
         let e = tch::Tensor::from_slice(&e).unsqueeze(0);
-        let bp = exact.velocity(t, &TensorBatch(&xb + &e)).unwrap().to_points().unwrap();
-        let bm = exact.velocity(t, &TensorBatch(&xb - &e)).unwrap().to_points().unwrap();
+        let bp = exact
+            .velocity(t, &TensorBatch(&xb + &e))
+            .unwrap()
+            .to_points()
+            .unwrap();
+        let bm = exact
+            .velocity(t, &TensorBatch(&xb - &e))
+            .unwrap()
+            .to_points()
+            .unwrap();
         for (k, f) in fd.iter_mut().enumerate() {
             *f += (bp.point(k)[i] - bm.point(k)[i]) / (2.0 * h);
         }
     }
     for (a, b) in div.iter().zip(&fd) {
-        assert!((a - b).abs() < 2e-3 * (1.0 + b.abs()), "exact {a} vs finite differences {b}");
+        assert!(
+            (a - b).abs() < 2e-3 * (1.0 + b.abs()),
+            "exact {a} vs finite differences {b}"
+        );
     }
-    let hutch = LearnedField::new(&net, it).with_divergence(Divergence::Hutchinson { probes: 4000, seed: 1 });
-    let est = TensorBatch::rows_to_vec(&hutch.divergence(t, &TensorBatch(xb.shallow_clone())).unwrap()).unwrap();
-    let err = est.iter().zip(&div).map(|(a, b)| (a - b).abs()).sum::<f64>() / 64.0;
+    let hutch = LearnedField::new(&net, it).with_divergence(Divergence::Hutchinson {
+        probes: 4000,
+        seed: 1,
+    });
+    let est = TensorBatch::rows_to_vec(
+        &hutch
+            .divergence(t, &TensorBatch(xb.shallow_clone()))
+            .unwrap(),
+    )
+    .unwrap();
+    let err = est
+        .iter()
+        .zip(&div)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f64>()
+        / 64.0;
     let scale = div.iter().map(|v| v.abs()).sum::<f64>() / 64.0;
-    assert!(err < 0.1 * scale.max(0.1), "Hutchinson mean error {err} (scale {scale})");
+    assert!(
+        err < 0.1 * scale.max(0.1),
+        "Hutchinson mean error {err} (scale {scale})"
+    );
 }
 
 #[test]
@@ -81,40 +130,61 @@ fn missing_heads_are_derived() {
     let net = random_net(2, vec![Head::B, Head::Eta]);
     let it = Interpolant::one_sided_linear();
     let f = LearnedField::new(&net, it.clone());
-    let x = TensorBatch::from_points(&Points::standard_normal(5, 2, &mut ChaCha8Rng::seed_from_u64(0)), Kind::Float, Device::Cpu);
+    let x = TensorBatch::from_points(
+        &Points::standard_normal(5, 2, &mut ChaCha8Rng::seed_from_u64(0)),
+        Kind::Float,
+        Device::Cpu,
+    );
     let t = 0.3;
     let eta = f.denoiser(t, &x).unwrap().to_points().unwrap();
     let s = f.score(t, &x).unwrap().to_points().unwrap();
     let alpha = it.schedule(t).unwrap().alpha;
     for (a, b) in s.as_slice().iter().zip(eta.as_slice()) {
-        assert!((a + b / alpha).abs() < 1e-5 * (1.0 + a.abs()), "s = -eta/alpha violated: {a} vs {b}");
+        assert!(
+            (a + b / alpha).abs() < 1e-5 * (1.0 + a.abs()),
+            "s = -eta/alpha violated: {a} vs {b}"
+        );
     }
     let only_b = random_net(2, vec![Head::B]);
     assert!(LearnedField::new(&only_b, it).score(t, &x).is_err());
-    assert!(f.velocity(1.5, &x).is_err(), "t outside [0, 1] must be rejected");
+    assert!(
+        f.velocity(1.5, &x).is_err(),
+        "t outside [0, 1] must be rejected"
+    );
 }
 
 #[test]
 fn hyper_parameters_are_validated() {
     let mut m = ModelConfig::new(2);
     m.heads = vec![Head::B, Head::B];
-    assert!(matches!(m.check(), Err(NnError::InvalidHyperParameter { name: "heads", .. })));
+    assert!(matches!(
+        m.check(),
+        Err(NnError::InvalidHyperParameter { name: "heads", .. })
+    ));
     let mut m = ModelConfig::new(2);
     m.width = 0;
     assert!(m.check().is_err());
     let mut t = TrainConfig::new(10);
     t.lr = f64::NAN;
-    assert!(matches!(t.check(), Err(NnError::InvalidHyperParameter { name: "lr", .. })));
+    assert!(matches!(
+        t.check(),
+        Err(NnError::InvalidHyperParameter { name: "lr", .. })
+    ));
     let mut t = TrainConfig::new(10);
     t.t_min = 0.0;
-    assert!(t.check().is_err(), "t_min = 0 would put 1/alpha = inf into the score loss");
+    assert!(
+        t.check().is_err(),
+        "t_min = 0 would put 1/alpha = inf into the score loss"
+    );
     let t = TrainConfig::new(3000).check().unwrap();
     assert!((t.lr_at(1499) - 2e-3).abs() < 1e-15 && (t.lr_at(1500) - 8e-4).abs() < 1e-15);
     let mut c = small_train(100);
     c.schedule = si_nn::LrSchedule::Cosine { min_lr: 0.0 };
     let c = c.check().unwrap();
     assert!(c.lr_at(50) < c.lr_at(0) && c.lr_at(99) < 1e-5);
-    assert!("gelu".parse::<si_nn::Activation>().is_ok() && "foo".parse::<si_nn::Activation>().is_err());
+    assert!(
+        "gelu".parse::<si_nn::Activation>().is_ok() && "foo".parse::<si_nn::Activation>().is_err()
+    );
     assert!("eta".parse::<Head>().is_ok());
     let _ = gaussian_data();
 }
@@ -123,13 +193,31 @@ fn hyper_parameters_are_validated() {
 fn losses_are_finite_at_the_ends_of_time() {
     // Times at t_min and 1 - t_min with every interpolant: the antithetic losses stay finite.
     use si_nn::loss::{BatchSpec, LossBatch};
-    for spec in ["one-sided-linear", "linear", "trig", "encoder-decoder", "mirror"] {
+    for spec in [
+        "one-sided-linear",
+        "linear",
+        "trig",
+        "encoder-decoder",
+        "mirror",
+    ] {
         let spec: si_nn::InterpolantSpec = spec.parse().unwrap();
         let it = spec.build().unwrap();
         let data = gaussian_data();
         for t_min in [1e-6, 0.4999] {
-            let bs = BatchSpec { pairs: 64, antithetic: true, t_min, context_dropout: 0.0 };
-            let b = LossBatch::draw(&it, &data, &bs, &mut ChaCha8Rng::seed_from_u64(1), Device::Cpu).unwrap();
+            let bs = BatchSpec {
+                pairs: 64,
+                antithetic: true,
+                t_min,
+                context_dropout: 0.0,
+            };
+            let b = LossBatch::draw(
+                &it,
+                &data,
+                &bs,
+                &mut ChaCha8Rng::seed_from_u64(1),
+                Device::Cpu,
+            )
+            .unwrap();
             let net = random_net(1, vec![Head::B, Head::S, Head::Eta, Head::V]);
             let outs = net.forward(&b.t, &b.xt, None).unwrap();
             for (h, o) in [Head::B, Head::S, Head::Eta, Head::V].iter().zip(&outs) {

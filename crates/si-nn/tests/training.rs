@@ -22,8 +22,13 @@ fn weights(t: &Trainer) -> Vec<(String, Vec<f32>)> {
 fn learned_b_and_s_match_the_exact_fields() {
     let data = gaussian_data();
     let train = small_train(600).check().unwrap();
-    let mut tr = Trainer::new(small_model(1, vec![Head::B, Head::S]), InterpolantSpec::OneSidedLinear, train, Device::Cpu)
-        .unwrap();
+    let mut tr = Trainer::new(
+        small_model(1, vec![Head::B, Head::S]),
+        InterpolantSpec::OneSidedLinear,
+        train,
+        Device::Cpu,
+    )
+    .unwrap();
     tr.run(&data, &RunOptions::default()).unwrap();
     let (rho0, rho1) = gaussian_pair();
     let exact = MixtureFields::new(rho0, rho1, Interpolant::one_sided_linear()).unwrap();
@@ -36,7 +41,12 @@ fn learned_b_and_s_match_the_exact_fields() {
         let (be, se) = exact.velocity_and_score(t, &x).unwrap();
         let rel = |a: &TensorBatch, e: &si_core::Points| {
             let a = a.to_points().unwrap();
-            let num: f64 = a.as_slice().iter().zip(e.as_slice()).map(|(u, v)| (u - v).powi(2)).sum();
+            let num: f64 = a
+                .as_slice()
+                .iter()
+                .zip(e.as_slice())
+                .map(|(u, v)| (u - v).powi(2))
+                .sum();
             let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
             (num / den).sqrt()
         };
@@ -62,7 +72,13 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
     let model = small_model(1, vec![Head::B, Head::Eta]);
     let spec = InterpolantSpec::Linear(si_nn::GammaSpec::Sqrt { a: 1.0 });
 
-    let mut full = Trainer::new(model.clone(), spec, cfg.clone().check().unwrap(), Device::Cpu).unwrap();
+    let mut full = Trainer::new(
+        model.clone(),
+        spec,
+        cfg.clone().check().unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
     full.run(&data, &RunOptions::default()).unwrap();
 
     let ckpt = dir.join("run.safetensors");
@@ -79,15 +95,31 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
     drop(first);
     let mut partial = Trainer::resume(&ckpt, Device::Cpu).unwrap();
     assert_eq!(partial.steps_done(), 17);
-    partial.run(&data, &RunOptions { checkpoint: Some(ckpt.clone()), ..Default::default() }).unwrap();
+    partial
+        .run(
+            &data,
+            &RunOptions {
+                checkpoint: Some(ckpt.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(partial.steps_done(), 40);
-    assert_eq!(weights(&partial), weights(&full), "resumed weights differ from the uninterrupted run");
+    assert_eq!(
+        weights(&partial),
+        weights(&full),
+        "resumed weights differ from the uninterrupted run"
+    );
     // Loss values are reductions whose last bit may depend on memory alignment; steps and rates are exact.
     assert_eq!(partial.log().len(), full.log().len());
     for (a, b) in partial.log().iter().zip(full.log()) {
         assert_eq!((a.step, a.lr.to_bits()), (b.step, b.lr.to_bits()));
         for (u, v) in a.losses.iter().zip(&b.losses) {
-            assert!((u - v).abs() <= 1e-5 * (1.0 + v.abs()), "loss {u} vs {v} at step {}", a.step);
+            assert!(
+                (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                "loss {u} vs {v} at step {}",
+                a.step
+            );
         }
     }
     // The checkpoint on disk holds the final state too.
@@ -115,7 +147,21 @@ fn killed_process_resumes_to_the_same_weights() {
             .arg(&data)
             .arg("--checkpoint")
             .arg(ckpt)
-            .args(["--steps", "30", "--batch", "64", "--width", "32", "--depth", "2", "--checkpoint-every", "5", "--seed", "5", "--quiet"])
+            .args([
+                "--steps",
+                "30",
+                "--batch",
+                "64",
+                "--width",
+                "32",
+                "--depth",
+                "2",
+                "--checkpoint-every",
+                "5",
+                "--seed",
+                "5",
+                "--quiet",
+            ])
             .args(extra)
             .status()
             .unwrap()
@@ -126,7 +172,10 @@ fn killed_process_resumes_to_the_same_weights() {
     let killed = run(&b, &["--abort-after", "13"]);
     assert!(!killed.success(), "the run should have been killed");
     assert!(run(&b, &["--resume"]).success());
-    let (wa, wb) = (si_nn::train::checkpoint::load(&a).unwrap(), si_nn::train::checkpoint::load(&b).unwrap());
+    let (wa, wb) = (
+        si_nn::train::checkpoint::load(&a).unwrap(),
+        si_nn::train::checkpoint::load(&b).unwrap(),
+    );
     assert_eq!(wa.0.step, 30);
     assert_eq!(wb.0.step, 30);
     let mut keys: Vec<&String> = wa.1.keys().collect();
@@ -143,13 +192,21 @@ fn killed_process_resumes_to_the_same_weights() {
 fn checkpoints_load_in_pytorch() {
     // xtask sets SI_NN_TORCH_PYTHON to the Python of the torch environment it installed.
     let Ok(python) = std::env::var("SI_NN_TORCH_PYTHON") else {
-        eprintln!("SI_NN_TORCH_PYTHON not set: run through `cargo xtask test` to check PyTorch loading");
+        eprintln!(
+            "SI_NN_TORCH_PYTHON not set: run through `cargo xtask test` to check PyTorch loading"
+        );
         return;
     };
     let dir = std::env::temp_dir().join(format!("si-nn-pt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ckpt = dir.join("m.safetensors");
-    let tr = Trainer::new(small_model(2, vec![Head::B, Head::S]), InterpolantSpec::OneSidedLinear, small_train(3).check().unwrap(), Device::Cpu).unwrap();
+    let tr = Trainer::new(
+        small_model(2, vec![Head::B, Head::S]),
+        InterpolantSpec::OneSidedLinear,
+        small_train(3).check().unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
     tr.save(&ckpt).unwrap();
     let w = tr.net().named_parameters();
     let (name, p) = &w[0];
@@ -159,8 +216,15 @@ fn checkpoints_load_in_pytorch() {
         ckpt.display(),
         name
     );
-    let out = std::process::Command::new(python).args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let py: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!((py - sum).abs() < 1e-9 * (1.0 + sum.abs()), "{py} vs {sum}");
     std::fs::remove_dir_all(&dir).ok();

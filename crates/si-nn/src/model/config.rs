@@ -26,7 +26,10 @@ impl std::str::FromStr for Activation {
             "silu" | "swish" => Ok(Self::Silu),
             "gelu" => Ok(Self::Gelu),
             "tanh" => Ok(Self::Tanh),
-            _ => Err(NnError::hyper("activation", format!("unknown activation `{s}` (relu, silu, gelu, tanh)"))),
+            _ => Err(NnError::hyper(
+                "activation",
+                format!("unknown activation `{s}` (relu, silu, gelu, tanh)"),
+            )),
         }
     }
 }
@@ -65,7 +68,10 @@ impl std::str::FromStr for Head {
             "s" => Ok(Self::S),
             "eta" | "η" => Ok(Self::Eta),
             "v" => Ok(Self::V),
-            _ => Err(NnError::hyper("heads", format!("unknown field `{s}` (b, s, eta, v)"))),
+            _ => Err(NnError::hyper(
+                "heads",
+                format!("unknown field `{s}` (b, s, eta, v)"),
+            )),
         }
     }
 }
@@ -115,20 +121,32 @@ impl ModelConfig {
             return Err(NnError::hyper("dim", "must be at least 1"));
         }
         if self.width == 0 || self.width > 1 << 16 {
-            return Err(NnError::hyper("width", format!("{} is not in 1..=65536", self.width)));
+            return Err(NnError::hyper(
+                "width",
+                format!("{} is not in 1..=65536", self.width),
+            ));
         }
         if self.depth == 0 || self.depth > 64 {
-            return Err(NnError::hyper("depth", format!("{} is not in 1..=64", self.depth)));
+            return Err(NnError::hyper(
+                "depth",
+                format!("{} is not in 1..=64", self.depth),
+            ));
         }
         if self.time_features > 64 {
-            return Err(NnError::hyper("time_features", format!("{} > 64", self.time_features)));
+            return Err(NnError::hyper(
+                "time_features",
+                format!("{} > 64", self.time_features),
+            ));
         }
         if self.heads.is_empty() {
             return Err(NnError::hyper("heads", "at least one field is needed"));
         }
         for (i, h) in self.heads.iter().enumerate() {
             if self.heads[..i].contains(h) {
-                return Err(NnError::hyper("heads", format!("field {} listed twice", h.name())));
+                return Err(NnError::hyper(
+                    "heads",
+                    format!("field {} listed twice", h.name()),
+                ));
             }
         }
         Ok(ModelParams(self))
@@ -147,7 +165,14 @@ impl ModelParams {
     /// Input size of the first layer: x, φ(t), and (c, mask) when conditional.
     pub fn input_dim(&self) -> usize {
         let c = &self.0;
-        c.dim + 1 + 2 * c.time_features + if c.context_dim > 0 { c.context_dim + 1 } else { 0 }
+        c.dim
+            + 1
+            + 2 * c.time_features
+            + if c.context_dim > 0 {
+                c.context_dim + 1
+            } else {
+                0
+            }
     }
 }
 

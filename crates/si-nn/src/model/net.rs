@@ -14,14 +14,31 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(p: nn::Path, input: usize, width: usize, depth: usize, out: usize, act: Activation) -> Self {
+    fn new(
+        p: nn::Path,
+        input: usize,
+        width: usize,
+        depth: usize,
+        out: usize,
+        act: Activation,
+    ) -> Self {
         let mut layers = Vec::with_capacity(depth + 1);
         let mut fan_in = input as i64;
         for k in 0..depth {
-            layers.push(nn::linear(&p / format!("l{k}"), fan_in, width as i64, Default::default()));
+            layers.push(nn::linear(
+                &p / format!("l{k}"),
+                fan_in,
+                width as i64,
+                Default::default(),
+            ));
             fan_in = width as i64;
         }
-        layers.push(nn::linear(&p / format!("l{depth}"), fan_in, out as i64, Default::default()));
+        layers.push(nn::linear(
+            &p / format!("l{depth}"),
+            fan_in,
+            out as i64,
+            Default::default(),
+        ));
         Self { layers, act }
     }
 
@@ -64,7 +81,9 @@ pub struct FieldNet {
 
 impl std::fmt::Debug for FieldNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FieldNet").field("params", &self.params).finish()
+        f.debug_struct("FieldNet")
+            .field("params", &self.params)
+            .finish()
     }
 }
 
@@ -77,7 +96,14 @@ impl FieldNet {
         let (d, h) = (params.dim, params.heads.len());
         let root = vs.root();
         let trunks = if params.shared_trunk {
-            vec![Mlp::new(&root / "trunk", params.input_dim(), params.width, params.depth, d * h, params.activation)]
+            vec![Mlp::new(
+                &root / "trunk",
+                params.input_dim(),
+                params.width,
+                params.depth,
+                d * h,
+                params.activation,
+            )]
         } else {
             params
                 .heads
@@ -95,10 +121,17 @@ impl FieldNet {
                 .collect()
         };
         let freqs = (params.time_features > 0).then(|| {
-            let k: Vec<f32> = (1..=params.time_features).map(|k| std::f32::consts::PI * k as f32).collect();
+            let k: Vec<f32> = (1..=params.time_features)
+                .map(|k| std::f32::consts::PI * k as f32)
+                .collect();
             Tensor::from_slice(&k).to_device(device)
         });
-        Self { vs, params, trunks, freqs }
+        Self {
+            vs,
+            params,
+            trunks,
+            freqs,
+        }
     }
 
     /// The checked hyper-parameters.
@@ -163,7 +196,10 @@ impl FieldNet {
                     parts.push(c.mask.shallow_clone());
                 }
                 None => {
-                    parts.push(Tensor::zeros([n, self.params.context_dim as i64 + 1], (x.kind(), x.device())));
+                    parts.push(Tensor::zeros(
+                        [n, self.params.context_dim as i64 + 1],
+                        (x.kind(), x.device()),
+                    ));
                 }
             }
         }
@@ -172,7 +208,12 @@ impl FieldNet {
 
     /// Every head at (t, x | c): one `[n, d]` tensor per head, in the order of `params.heads`.
     /// `t` has shape `[n, 1]` (one time per point) or `[1, 1]` (one time for the batch).
-    pub fn forward(&self, t: &Tensor, x: &Tensor, ctx: Option<&Context<'_>>) -> Result<Vec<Tensor>> {
+    pub fn forward(
+        &self,
+        t: &Tensor,
+        x: &Tensor,
+        ctx: Option<&Context<'_>>,
+    ) -> Result<Vec<Tensor>> {
         let d = self.params.dim as i64;
         let xs = x.size();
         if xs.len() != 2 || xs[1] != d {
@@ -184,7 +225,9 @@ impl FieldNet {
         let inp = self.input(t, x, ctx)?;
         if self.params.shared_trunk {
             let out = self.trunks[0].forward(&inp);
-            Ok((0..self.params.heads.len() as i64).map(|k| out.narrow(1, k * d, d)).collect())
+            Ok((0..self.params.heads.len() as i64)
+                .map(|k| out.narrow(1, k * d, d))
+                .collect())
         } else {
             Ok(self.trunks.iter().map(|m| m.forward(&inp)).collect())
         }
@@ -192,12 +235,18 @@ impl FieldNet {
 
     /// A time tensor `[1, 1]` on the model's device.
     pub fn time_tensor(&self, t: f64) -> Tensor {
-        Tensor::from_slice(&[t as f32]).reshape([1, 1]).to_device(self.device())
+        Tensor::from_slice(&[t as f32])
+            .reshape([1, 1])
+            .to_device(self.device())
     }
 
     /// The number of trainable weights.
     pub fn num_parameters(&self) -> i64 {
-        self.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
     }
 
     /// Floating-point kind of the weights.

@@ -62,7 +62,11 @@ fn bad(path: &Path, reason: impl Into<String>) -> NnError {
 pub fn save(path: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)]) -> Result<()> {
     let mut bufs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
-        let host = t.detach().to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
+        let host = t
+            .detach()
+            .to_device(Device::Cpu)
+            .to_kind(Kind::Float)
+            .contiguous();
         let shape: Vec<usize> = host.size().iter().map(|&s| s as usize).collect();
         let values = Vec::<f32>::try_from(host.reshape([-1]))?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -82,28 +86,38 @@ pub fn save(path: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)]) ->
         "si_nn".to_string(),
         serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?,
     );
-    let bytes = safetensors::tensor::serialize(views, &Some(info)).map_err(|e| bad(path, e.to_string()))?;
+    let bytes =
+        safetensors::tensor::serialize(views, &Some(info)).map_err(|e| bad(path, e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
 /// Reads a checkpoint: its metadata and its tensors (on the CPU).
 pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::io(format!("reading {}", path.display()), e))?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| NnError::io(format!("reading {}", path.display()), e))?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let text = header
         .metadata()
         .as_ref()
         .and_then(|m| m.get("si_nn"))
         .ok_or_else(|| bad(path, "no `si_nn` metadata (not written by si-nn)"))?;
-    let meta: CheckpointMeta = serde_json::from_str(text).map_err(|e| bad(path, format!("metadata: {e}")))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(text).map_err(|e| bad(path, format!("metadata: {e}")))?;
     if meta.format != FORMAT {
-        return Err(bad(path, format!("format {} (expected {FORMAT})", meta.format)));
+        return Err(bad(
+            path,
+            format!("format {} (expected {FORMAT})", meta.format),
+        ));
     }
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
-            return Err(bad(path, format!("tensor {name} is {:?}, expected F32", view.dtype())));
+            return Err(bad(
+                path,
+                format!("tensor {name} is {:?}, expected F32", view.dtype()),
+            ));
         }
         let values: Vec<f32> = view
             .data()
@@ -117,12 +131,23 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
 }
 
 /// Copies `src[name]` into `dst` (checking the shape), under no_grad.
-pub fn copy_into(path: &Path, src: &HashMap<String, Tensor>, name: &str, dst: &mut Tensor) -> Result<()> {
-    let s = src.get(name).ok_or_else(|| bad(path, format!("missing tensor {name}")))?;
+pub fn copy_into(
+    path: &Path,
+    src: &HashMap<String, Tensor>,
+    name: &str,
+    dst: &mut Tensor,
+) -> Result<()> {
+    let s = src
+        .get(name)
+        .ok_or_else(|| bad(path, format!("missing tensor {name}")))?;
     if s.size() != dst.size() {
         return Err(bad(
             path,
-            format!("tensor {name} has shape {:?}, the model needs {:?}", s.size(), dst.size()),
+            format!(
+                "tensor {name} has shape {:?}, the model needs {:?}",
+                s.size(),
+                dst.size()
+            ),
         ));
     }
     tch::no_grad(|| dst.f_copy_(&s.to_device(dst.device())))?;

@@ -65,7 +65,10 @@ impl TrainConfig {
             lr: 2e-3,
             betas: (0.9, 0.999),
             adam_eps: 1e-8,
-            schedule: LrSchedule::Step { every: 1500, gamma: 0.4 },
+            schedule: LrSchedule::Step {
+                every: 1500,
+                gamma: 0.4,
+            },
             clip_grad_norm: None,
             ema_decay: None,
             antithetic: true,
@@ -108,7 +111,10 @@ impl TrainConfig {
             }
             LrSchedule::Cosine { min_lr } => {
                 if !(min_lr.is_finite() && min_lr >= 0.0 && min_lr <= self.lr) {
-                    return Err(NnError::hyper("min_lr", format!("{min_lr} is not in [0, lr]")));
+                    return Err(NnError::hyper(
+                        "min_lr",
+                        format!("{min_lr} is not in [0, lr]"),
+                    ));
                 }
             }
         }
@@ -121,10 +127,16 @@ impl TrainConfig {
             }
         }
         if !(self.t_min.is_finite() && self.t_min > 0.0 && self.t_min < 0.5) {
-            return Err(NnError::hyper("t_min", format!("{} is not in (0, 0.5)", self.t_min)));
+            return Err(NnError::hyper(
+                "t_min",
+                format!("{} is not in (0, 0.5)", self.t_min),
+            ));
         }
         if !(0.0..1.0).contains(&self.context_dropout) {
-            return Err(NnError::hyper("context_dropout", format!("{} is not in [0, 1)", self.context_dropout)));
+            return Err(NnError::hyper(
+                "context_dropout",
+                format!("{} is not in [0, 1)", self.context_dropout),
+            ));
         }
         if self.log_every == 0 {
             return Err(NnError::hyper("log_every", "must be at least 1"));

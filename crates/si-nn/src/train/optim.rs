@@ -20,7 +20,12 @@ pub struct Adam {
 impl Adam {
     /// Zero moments for `params`.
     pub fn new(params: &[Tensor], betas: (f64, f64), eps: f64) -> Self {
-        let z = || params.iter().map(|p| p.zeros_like().detach()).collect::<Vec<_>>();
+        let z = || {
+            params
+                .iter()
+                .map(|p| p.zeros_like().detach())
+                .collect::<Vec<_>>()
+        };
         Self {
             m: z(),
             v: z(),
@@ -54,7 +59,11 @@ impl Adam {
 /// Scales every gradient by min(1, max_norm / ‖g‖) with ‖g‖ the norm of all gradients together.
 pub fn clip_grad_norm(params: &[Tensor], max_norm: f64) {
     tch::no_grad(|| {
-        let grads: Vec<Tensor> = params.iter().map(|p| p.grad()).filter(|g| g.defined()).collect();
+        let grads: Vec<Tensor> = params
+            .iter()
+            .map(|p| p.grad())
+            .filter(|g| g.defined())
+            .collect();
         if grads.is_empty() {
             return;
         }

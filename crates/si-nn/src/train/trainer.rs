@@ -54,17 +54,28 @@ pub struct Trainer {
 
 impl std::fmt::Debug for Trainer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trainer").field("step", &self.step).field("net", &self.net).finish()
+        f.debug_struct("Trainer")
+            .field("step", &self.step)
+            .field("net", &self.net)
+            .finish()
     }
 }
 
 impl Trainer {
     /// A fresh model (weights from `train.seed`) on `device`.
-    pub fn new(model: ModelParams, spec: InterpolantSpec, train: TrainParams, device: Device) -> Result<Self> {
+    pub fn new(
+        model: ModelParams,
+        spec: InterpolantSpec,
+        train: TrainParams,
+        device: Device,
+    ) -> Result<Self> {
         let interpolant = spec.build()?;
         let net = FieldNet::new(model.clone(), device, train.seed);
-        let (names, params): (Vec<String>, Vec<Tensor>) = net.named_parameters().into_iter().unzip();
-        let ema = train.ema_decay.map(|_| FieldNet::new(model.clone(), device, train.seed));
+        let (names, params): (Vec<String>, Vec<Tensor>) =
+            net.named_parameters().into_iter().unzip();
+        let ema = train
+            .ema_decay
+            .map(|_| FieldNet::new(model.clone(), device, train.seed));
         let ema_params: Vec<Tensor> = match &ema {
             Some(e) => {
                 let ps: Vec<Tensor> = e.named_parameters().into_iter().map(|(_, t)| t).collect();
@@ -147,14 +158,29 @@ impl Trainer {
         if data.dim() != p.dim || data.context_dim() != p.context_dim {
             return Err(NnError::Shape {
                 expected: format!("data of dimension {} with context {}", p.dim, p.context_dim),
-                got: format!("dimension {} with context {}", data.dim(), data.context_dim()),
+                got: format!(
+                    "dimension {} with context {}",
+                    data.dim(),
+                    data.context_dim()
+                ),
             });
         }
         let mut rng = self.step_rng(self.step);
-        let batch = LossBatch::draw(&self.interpolant, data, &self.batch_spec(), &mut rng, self.net.device())?;
+        let batch = LossBatch::draw(
+            &self.interpolant,
+            data,
+            &self.batch_spec(),
+            &mut rng,
+            self.net.device(),
+        )?;
         let ctx = batch.model_context();
         let outs = self.net.forward(&batch.t, &batch.xt, ctx.as_ref())?;
-        let losses: Vec<Tensor> = p.heads.iter().zip(&outs).map(|(h, o)| batch.loss(*h, o)).collect();
+        let losses: Vec<Tensor> = p
+            .heads
+            .iter()
+            .zip(&outs)
+            .map(|(h, o)| batch.loss(*h, o))
+            .collect();
         let stacked = Tensor::stack(&losses, 0);
         let total = stacked.sum(Kind::Float);
         zero_grad(&mut self.params);
@@ -192,7 +218,10 @@ impl Trainer {
 
     /// Trains until `train.steps` (or `opts.stop_at`), writing checkpoints and the CSV as asked.
     pub fn run(&mut self, data: &dyn TrainingData, opts: &RunOptions) -> Result<()> {
-        let end = opts.stop_at.unwrap_or(self.train.steps).min(self.train.steps);
+        let end = opts
+            .stop_at
+            .unwrap_or(self.train.steps)
+            .min(self.train.steps);
         let pb = if opts.progress {
             let pb = ProgressBar::new(end.saturating_sub(self.step) as u64);
             pb.set_style(
@@ -209,9 +238,18 @@ impl Trainer {
             self.step(data)?;
             pb.inc(1);
             if let Some(row) = self.log.last().filter(|r| r.step == self.step) {
-                pb.set_message(format!("loss {:?}", row.losses.iter().map(|v| (v * 1e3).round() / 1e3).collect::<Vec<_>>()));
+                pb.set_message(format!(
+                    "loss {:?}",
+                    row.losses
+                        .iter()
+                        .map(|v| (v * 1e3).round() / 1e3)
+                        .collect::<Vec<_>>()
+                ));
             }
-            if opts.checkpoint_every > 0 && self.step % opts.checkpoint_every == 0 && self.step < end {
+            if opts.checkpoint_every > 0
+                && self.step % opts.checkpoint_every == 0
+                && self.step < end
+            {
                 self.write_outputs(opts)?;
             }
         }
@@ -299,7 +337,10 @@ impl Trainer {
 }
 
 /// Loads only the model (EMA weights when present) from a checkpoint, for sampling.
-pub fn load_model(path: &Path, device: Device) -> Result<(FieldNet, InterpolantSpec, CheckpointMeta)> {
+pub fn load_model(
+    path: &Path,
+    device: Device,
+) -> Result<(FieldNet, InterpolantSpec, CheckpointMeta)> {
     let (meta, tensors) = checkpoint::load(path)?;
     let model = meta.model.clone().check()?;
     let net = FieldNet::new(model, device, 0);

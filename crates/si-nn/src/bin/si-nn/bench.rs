@@ -6,10 +6,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use si_integrate::EulerMaruyama;
-use si_nn::{Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions, TrainConfig, Trainer};
+use si_nn::{
+    Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions, TrainConfig, Trainer,
+};
 use tch::Device;
 
-use crate::experiment::{checker_data, draw, inside_fraction, normal_points, ode_nll, target_points};
+use crate::experiment::{
+    checker_data, draw, inside_fraction, normal_points, ode_nll, target_points,
+};
 
 /// The Python reference (interflow + PyTorch 2.11) on the 2-core machine, 2 threads (from the issue).
 const REF_TRAIN_MS: f64 = 64.0;
@@ -24,14 +28,28 @@ fn trainer(shared: bool, steps: usize) -> Result<Trainer> {
     m.shared_trunk = shared;
     let mut t = TrainConfig::new(steps);
     t.batch = 1000; // 1000 antithetic pairs = 2000 rows, the reference's batch
-    t.schedule = LrSchedule::Step { every: 1500, gamma: 0.4 };
-    Ok(Trainer::new(m.check()?, InterpolantSpec::OneSidedLinear, t.check()?, Device::cuda_if_available())?)
+    t.schedule = LrSchedule::Step {
+        every: 1500,
+        gamma: 0.4,
+    };
+    Ok(Trainer::new(
+        m.check()?,
+        InterpolantSpec::OneSidedLinear,
+        t.check()?,
+        Device::cuda_if_available(),
+    )?)
 }
 
 fn step_ms(shared: bool, reps: usize) -> Result<f64> {
     let data = checker_data();
     let mut tr = trainer(shared, reps + 5)?;
-    tr.run(&data, &RunOptions { stop_at: Some(5), ..Default::default() })?;
+    tr.run(
+        &data,
+        &RunOptions {
+            stop_at: Some(5),
+            ..Default::default()
+        },
+    )?;
     let t0 = Instant::now();
     tr.run(&data, &RunOptions::default())?;
     Ok(1e3 * t0.elapsed().as_secs_f64() / reps as f64)
@@ -39,7 +57,11 @@ fn step_ms(shared: bool, reps: usize) -> Result<f64> {
 
 pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Result<()> {
     let reps = if quick { 15 } else { 60 };
-    println!("si-nn bench (libtorch threads: {}, device: {:?})", tch::get_num_threads(), Device::cuda_if_available());
+    println!(
+        "si-nn bench (libtorch threads: {}, device: {:?})",
+        tch::get_num_threads(),
+        Device::cuda_if_available()
+    );
     let shared = step_ms(true, reps)?;
     let separate = step_ms(false, reps)?;
     // SDE sampling: 5000 samples, 100 Euler-Maruyama steps, eps = 0.5, no_grad, state on the device.
@@ -61,9 +83,15 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
                 .with_context(|| format!("running {}", p.display()))?;
             if out.status.success() {
                 let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii())?;
-                Some((v["train_ms"].as_f64().unwrap_or(f64::NAN), v["sde_s"].as_f64().unwrap_or(f64::NAN)))
+                Some((
+                    v["train_ms"].as_f64().unwrap_or(f64::NAN),
+                    v["sde_s"].as_f64().unwrap_or(f64::NAN),
+                ))
             } else {
-                eprintln!("PyTorch loop failed: {}", String::from_utf8_lossy(&out.stderr));
+                eprintln!(
+                    "PyTorch loop failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 None
             }
         }
@@ -71,14 +99,20 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     };
     println!("training step, b and s, batch 2000 rows, 4x256 ReLU:");
     println!("  si-nn shared trunk (b, s heads, one forward) {shared:7.1} ms   ({:.2}x the reference's {REF_TRAIN_MS} ms)", shared / REF_TRAIN_MS);
-    println!("  si-nn two separate nets                      {separate:7.1} ms   ({:.2}x the reference)", separate / REF_TRAIN_MS);
+    println!(
+        "  si-nn two separate nets                      {separate:7.1} ms   ({:.2}x the reference)",
+        separate / REF_TRAIN_MS
+    );
     if let Some((t, _)) = torch {
         println!("  plain PyTorch loop, two nets (this run)      {t:7.1} ms   (si-nn shared trunk: {:.2}x of it)", shared / t);
     }
     println!("SDE draw, 5000 samples, 100 Euler-Maruyama steps, eps 0.5:");
     println!("  si-nn (shared trunk, no_grad, on device)     {sde:7.2} s    ({:.1}x faster than the reference's {REF_SDE_S} s)", REF_SDE_S / sde);
     if let Some((_, s)) = torch {
-        println!("  plain PyTorch loop, two nets (this run)      {s:7.2} s    (si-nn {:.1}x faster)", s / sde);
+        println!(
+            "  plain PyTorch loop, two nets (this run)      {s:7.2} s    (si-nn {:.1}x faster)",
+            s / sde
+        );
     }
     // Quality at the reference's 12,000 steps (fewer with --quick).
     if std::env::var_os("SI_NN_BENCH_NO_QUALITY").is_some() {
@@ -87,15 +121,38 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     let steps = if quick { 600 } else { 12_000 };
     let mut tr = trainer(true, steps)?;
     let t0 = Instant::now();
-    tr.run(&checker_data(), &RunOptions { progress: !quick, ..Default::default() })?;
+    tr.run(
+        &checker_data(),
+        &RunOptions {
+            progress: !quick,
+            ..Default::default()
+        },
+    )?;
     let train_s = t0.elapsed().as_secs_f64();
     let field = LearnedField::new(tr.net(), tr.interpolant().clone());
     let (sde_x, _) = draw(&field, &base, 100, 0.5, 7)?;
     let (ode_x, _) = draw(&field, &base, 200, 0.0, 8)?;
-    let nll = ode_nll(&field, &target_points(if quick { 500 } else { 5000 }, 99), if quick { 20 } else { 100 })?;
-    println!("quality after {steps} steps ({train_s:.0} s of training){}:", if quick { " [--quick: not comparable]" } else { "" });
-    println!("  SDE inside fraction   {:.3}   (reference {REF_SDE_INSIDE})", inside_fraction(&sde_x));
-    println!("  ODE inside fraction   {:.3}   (reference {REF_ODE_INSIDE}, dopri5)", inside_fraction(&ode_x));
+    let nll = ode_nll(
+        &field,
+        &target_points(if quick { 500 } else { 5000 }, 99),
+        if quick { 20 } else { 100 },
+    )?;
+    println!(
+        "quality after {steps} steps ({train_s:.0} s of training){}:",
+        if quick {
+            " [--quick: not comparable]"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  SDE inside fraction   {:.3}   (reference {REF_SDE_INSIDE})",
+        inside_fraction(&sde_x)
+    );
+    println!(
+        "  ODE inside fraction   {:.3}   (reference {REF_ODE_INSIDE}, dopri5)",
+        inside_fraction(&ode_x)
+    );
     println!("  ODE NLL held-out      {nll:.3}   (reference {REF_NLL} on its own samples; best log 32 = 3.466)");
     Ok(())
 }

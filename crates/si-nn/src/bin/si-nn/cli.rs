@@ -11,7 +11,10 @@ use si_integrate::{EulerMaruyama, Heun};
 use si_nn::npy::{read_points, write_points, NpyDtype};
 use si_nn::sampling::{sample, standard_normal};
 use si_nn::train::load_model;
-use si_nn::{ArrayData, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions, TrainConfig, Trainer};
+use si_nn::{
+    ArrayData, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions,
+    TrainConfig, Trainer,
+};
 use tch::Device;
 
 /// Arguments of `train`.
@@ -105,7 +108,10 @@ fn device() -> Device {
 pub fn train(a: &TrainArgs) -> Result<()> {
     let points = read_points(&a.data)?;
     let data = ArrayData::new(points)?;
-    let csv = a.csv.clone().unwrap_or_else(|| a.checkpoint.with_extension("csv"));
+    let csv = a
+        .csv
+        .clone()
+        .unwrap_or_else(|| a.checkpoint.with_extension("csv"));
     let mut trainer = if a.resume {
         let t = Trainer::resume(&a.checkpoint, device())?;
         tracing::info!(step = t.steps_done(), "resuming");
@@ -115,15 +121,24 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         m.width = a.width;
         m.depth = a.depth;
         m.activation = a.activation.parse()?;
-        m.heads = a.heads.split(',').map(|h| h.trim().parse::<Head>()).collect::<Result<_, _>>()?;
+        m.heads = a
+            .heads
+            .split(',')
+            .map(|h| h.trim().parse::<Head>())
+            .collect::<Result<_, _>>()?;
         m.shared_trunk = !a.separate_nets;
         let mut t = TrainConfig::new(a.steps);
         t.batch = a.batch;
         t.lr = a.lr;
         t.schedule = match a.schedule.as_str() {
             "constant" => LrSchedule::Constant,
-            "step" => LrSchedule::Step { every: 1500, gamma: 0.4 },
-            "cosine" => LrSchedule::Cosine { min_lr: a.lr * 0.01 },
+            "step" => LrSchedule::Step {
+                every: 1500,
+                gamma: 0.4,
+            },
+            "cosine" => LrSchedule::Cosine {
+                min_lr: a.lr * 0.01,
+            },
             s => bail!("unknown schedule `{s}` (constant, step, cosine)"),
         };
         t.ema_decay = a.ema;
@@ -143,8 +158,22 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         // Emulates a kill after step k: checkpoints up to the last multiple of checkpoint_every, then
         // steps without writing anything, then abort.
         let every = a.checkpoint_every.max(1);
-        trainer.run(&data, &RunOptions { stop_at: Some(k / every * every), ..opts.clone() })?;
-        trainer.run(&data, &RunOptions { stop_at: Some(k), checkpoint: None, csv: None, ..opts.clone() })?;
+        trainer.run(
+            &data,
+            &RunOptions {
+                stop_at: Some(k / every * every),
+                ..opts.clone()
+            },
+        )?;
+        trainer.run(
+            &data,
+            &RunOptions {
+                stop_at: Some(k),
+                checkpoint: None,
+                csv: None,
+                ..opts.clone()
+            },
+        )?;
         std::process::abort();
     }
     trainer.run(&data, &opts)?;
@@ -171,12 +200,22 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let d = net.params().dim;
     let x0 = standard_normal(a.n, d, net.device(), &mut rng);
     let x1 = if a.eps > 0.0 {
-        sample(&field, &EulerMaruyama::constant(a.eps)?, x0, a.steps, &mut rng)?
+        sample(
+            &field,
+            &EulerMaruyama::constant(a.eps)?,
+            x0,
+            a.steps,
+            &mut rng,
+        )?
     } else {
         sample(&field, &Heun, x0, a.steps, &mut rng)?
     };
     let p = x1.to_points()?;
     write_points(&a.out, &p, dtype)?;
-    eprintln!("wrote {} samples of dimension {d} to {}", p.len(), a.out.display());
+    eprintln!(
+        "wrote {} samples of dimension {d} to {}",
+        p.len(),
+        a.out.display()
+    );
     Ok(())
 }

@@ -52,7 +52,9 @@ pub fn checker_sampler() -> FnSampler<impl Fn(usize, &mut dyn RngCore) -> si_cor
 
 /// N(0, I) → checkerboard.
 pub fn checker_data() -> CouplingData<impl si_core::Coupling> {
-    CouplingData(Independent::new(StandardNormal { dim: 2 }, checker_sampler()).expect("same dimension"))
+    CouplingData(
+        Independent::new(StandardNormal { dim: 2 }, checker_sampler()).expect("same dimension"),
+    )
 }
 
 /// (x, y) pairs of 2-D points.
@@ -62,7 +64,13 @@ pub fn xy(p: &Points) -> Vec<(f64, f64)> {
 }
 
 /// Samples of a model from `x0` (host points): ODE (Heun) or SDE (Euler–Maruyama, ε), with the time.
-pub fn draw(field: &LearnedField<'_>, x0: &Points, steps: usize, eps: f64, seed: u64) -> Result<(Points, f64)> {
+pub fn draw(
+    field: &LearnedField<'_>,
+    x0: &Points,
+    steps: usize,
+    eps: f64,
+    seed: u64,
+) -> Result<(Points, f64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = TensorBatch::from_points(x0, Kind::Float, field.net().device());
     let t0 = Instant::now();

@@ -13,7 +13,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "si-nn", about = "Learned stochastic-interpolant fields (libtorch).")]
+#[command(
+    name = "si-nn",
+    about = "Learned stochastic-interpolant fields (libtorch)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +32,9 @@ enum Command {
         json: Option<PathBuf>,
         #[arg(long)]
         quick: bool,
+        /// Only these figures (comma-separated numbers; 5 and 10 share a model).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<u32>,
     },
     /// Training-step and sampling times beside a plain PyTorch loop and the reference.
     Bench {
@@ -55,9 +61,14 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Figures { out, json, quick } => {
+        Command::Figures {
+            out,
+            json,
+            quick,
+            only,
+        } => {
             std::fs::create_dir_all(&out)?;
-            let entries = figures::all(&out, quick)?;
+            let entries = figures::all(&out, quick, &only)?;
             let text = serde_json::to_string_pretty(&entries)?;
             match json {
                 Some(p) => si_nn::io::write_atomic(&p, text.as_bytes())?,
@@ -65,7 +76,11 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench { quick, torch_python, torch_script } => bench::run(quick, torch_python, torch_script),
+        Command::Bench {
+            quick,
+            torch_python,
+            torch_script,
+        } => bench::run(quick, torch_python, torch_script),
         Command::Train(a) => cli::train(&a),
         Command::Sample(a) => cli::sample_cmd(&a),
     }

@@ -23,7 +23,12 @@ fn init_font() {
 pub type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Draws a `w × h` PNG at `out/name` (temporary file, then rename). Returns the file name.
-pub fn png(out: &Path, name: &str, (w, h): (u32, u32), draw: impl FnOnce(&Area<'_>) -> Result<()>) -> Result<String> {
+pub fn png(
+    out: &Path,
+    name: &str,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&Area<'_>) -> Result<()>,
+) -> Result<String> {
     init_font();
     let tmp = out.join(format!(".{name}.tmp.png"));
     {
@@ -55,7 +60,13 @@ pub fn color(k: usize) -> RGBColor {
 }
 
 /// A scatter plot of 2-D points (`xy` pairs) in the square [−r, r]², coloured by `colors` (or blue).
-pub fn scatter(area: &Area<'_>, title: &str, xy: &[(f64, f64)], r: f64, colors: Option<&[RGBColor]>) -> Result<()> {
+pub fn scatter(
+    area: &Area<'_>,
+    title: &str,
+    xy: &[(f64, f64)],
+    r: f64,
+    colors: Option<&[RGBColor]>,
+) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 16))
         .margin(6)
@@ -63,14 +74,27 @@ pub fn scatter(area: &Area<'_>, title: &str, xy: &[(f64, f64)], r: f64, colors: 
         .y_label_area_size(28)
         .build_cartesian_2d(-r..r, -r..r)
         .map_err(pe)?;
-    chart.configure_mesh().disable_mesh().x_labels(5).y_labels(5).draw().map_err(pe)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(5)
+        .y_labels(5)
+        .draw()
+        .map_err(pe)?;
     let n = xy.len().max(1);
     let size = if n > 4000 { 1 } else { 2 };
     chart
-        .draw_series(xy.iter().enumerate().filter(|(_, p)| p.0.abs() < r && p.1.abs() < r).map(|(i, &(x, y))| {
-            let c = colors.and_then(|c| c.get(i).copied()).unwrap_or(RGBColor(31, 119, 180));
-            Circle::new((x, y), size, c.mix(0.5).filled())
-        }))
+        .draw_series(
+            xy.iter()
+                .enumerate()
+                .filter(|(_, p)| p.0.abs() < r && p.1.abs() < r)
+                .map(|(i, &(x, y))| {
+                    let c = colors
+                        .and_then(|c| c.get(i).copied())
+                        .unwrap_or(RGBColor(31, 119, 180));
+                    Circle::new((x, y), size, c.mix(0.5).filled())
+                }),
+        )
         .map_err(pe)?;
     Ok(())
 }
@@ -83,7 +107,10 @@ pub fn lines(
     series: &[(String, Vec<(f64, f64)>)],
     hline: Option<(f64, &str)>,
 ) -> Result<()> {
-    let pts = series.iter().flat_map(|s| s.1.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
+    let pts = series
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .filter(|p| p.0.is_finite() && p.1.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -106,24 +133,41 @@ pub fn lines(
         .y_label_area_size(52)
         .build_cartesian_2d(x0..x1.max(x0 + 1e-9), (y0 - pad)..(y1 + pad))
         .map_err(pe)?;
-    chart.configure_mesh().x_desc(xl).y_desc(yl).x_labels(6).y_labels(6).draw().map_err(pe)?;
+    chart
+        .configure_mesh()
+        .x_desc(xl)
+        .y_desc(yl)
+        .x_labels(6)
+        .y_labels(6)
+        .draw()
+        .map_err(pe)?;
     for (k, (label, p)) in series.iter().enumerate() {
         let c = color(k);
         chart
-            .draw_series(LineSeries::new(p.iter().copied().filter(|q| q.1.is_finite()), c.stroke_width(2)))
+            .draw_series(LineSeries::new(
+                p.iter().copied().filter(|q| q.1.is_finite()),
+                c.stroke_width(2),
+            ))
             .map_err(pe)?
             .label(label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
         if p.len() <= 12 {
             chart
-                .draw_series(p.iter().filter(|q| q.1.is_finite()).map(|&q| Circle::new(q, 3, c.filled())))
+                .draw_series(
+                    p.iter()
+                        .filter(|q| q.1.is_finite())
+                        .map(|&q| Circle::new(q, 3, c.filled())),
+                )
                 .map_err(pe)?;
         }
     }
     if let Some((h, label)) = hline {
         let label = label.to_string();
         chart
-            .draw_series(LineSeries::new(vec![(x0, h), (x1, h)], BLACK.stroke_width(1)))
+            .draw_series(LineSeries::new(
+                vec![(x0, h), (x1, h)],
+                BLACK.stroke_width(1),
+            ))
             .map_err(pe)?
             .label(label)
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1)));

@@ -9,16 +9,22 @@ use nalgebra::{DMatrix, DVector};
 use si_analytic::GaussianMixture;
 use si_core::{Independent, Points};
 use si_nn::{
-    CouplingData, GammaSpec, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions, TrainConfig,
-    Trainer, TrainingData,
+    CouplingData, GammaSpec, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig,
+    RunOptions, TrainConfig, Trainer, TrainingData,
 };
 use tch::Device;
 
 use super::{f3, Entry, Sizes};
 use crate::experiment::{
-    checker_data, checker_sampler, draw, inside_fraction, normal_points, ode_nll, target_points, xy, BEST_LOG_DENSITY,
+    checker_data, checker_sampler, draw, inside_fraction, normal_points, ode_nll, target_points,
+    xy, BEST_LOG_DENSITY,
 };
 use crate::plot::{lines, png, scatter};
+
+/// The mean NLL of held-out data under a field.
+type NllFn<'a> = dyn Fn(&LearnedField<'_>) -> Result<f64> + 'a;
+/// log ρ0 of host points.
+type LogDensityFn<'a> = dyn Fn(&Points) -> si_core::Result<Vec<f64>> + 'a;
 
 /// A trained model with its NLL-through-training curve.
 pub struct Trained {
@@ -27,14 +33,22 @@ pub struct Trained {
     pub train_s: f64,
 }
 
-fn config(sizes: &Sizes, heads: Vec<Head>, steps: usize, seed: u64) -> Result<(si_nn::ModelParams, si_nn::TrainParams)> {
+fn config(
+    sizes: &Sizes,
+    heads: Vec<Head>,
+    steps: usize,
+    seed: u64,
+) -> Result<(si_nn::ModelParams, si_nn::TrainParams)> {
     let mut m = ModelConfig::new(2);
     m.width = sizes.width;
     m.depth = sizes.depth;
     m.heads = heads;
     let mut t = TrainConfig::new(steps);
     t.batch = sizes.batch;
-    t.schedule = LrSchedule::Step { every: lr_every(sizes, steps), gamma: 0.4 };
+    t.schedule = LrSchedule::Step {
+        every: lr_every(sizes, steps),
+        gamma: 0.4,
+    };
     t.seed = seed;
     t.log_every = (steps / 200).max(1);
     Ok((m.check()?, t.check()?))
@@ -57,7 +71,7 @@ fn train(
     data: &dyn TrainingData,
     steps: usize,
     seed: u64,
-    nll: Option<&dyn Fn(&LearnedField<'_>) -> Result<f64>>,
+    nll: Option<&NllFn<'_>>,
 ) -> Result<Trained> {
     let (m, t) = config(sizes, heads, steps, seed)?;
     let mut trainer = Trainer::new(m, spec, t, Device::cuda_if_available())?;
@@ -67,7 +81,14 @@ fn train(
     for k in 1..=evals {
         let stop = steps * k / evals;
         let t0 = Instant::now();
-        trainer.run(data, &RunOptions { progress: !sizes.quick, stop_at: Some(stop), ..Default::default() })?;
+        trainer.run(
+            data,
+            &RunOptions {
+                progress: !sizes.quick,
+                stop_at: Some(stop),
+                ..Default::default()
+            },
+        )?;
         train_s += t0.elapsed().as_secs_f64();
         if let Some(f) = nll {
             let field = LearnedField::new(trainer.sampling_net(), trainer.interpolant().clone());
@@ -76,7 +97,11 @@ fn train(
             curve.push((stop as f64, v));
         }
     }
-    Ok(Trained { trainer, nll_curve: curve, train_s })
+    Ok(Trained {
+        trainer,
+        nll_curve: curve,
+        train_s,
+    })
 }
 
 fn loss_series(tr: &Trainer) -> Vec<(String, Vec<(f64, f64)>)> {
@@ -85,7 +110,11 @@ fn loss_series(tr: &Trainer) -> Vec<(String, Vec<(f64, f64)>)> {
         .iter()
         .enumerate()
         .map(|(k, h)| {
-            let pts = tr.log().iter().map(|r| (r.step as f64, r.losses[k])).collect();
+            let pts = tr
+                .log()
+                .iter()
+                .map(|r| (r.step as f64, r.losses[k]))
+                .collect();
             (format!("L_{}", h.name()), pts)
         })
         .collect()
@@ -109,10 +138,28 @@ fn checker_figure(
         let p = top.split_evenly((1, 4));
         scatter(&p[0], "base samples", &xy(base), 5.0, None)?;
         scatter(&p[1], "target (checkerboard)", &xy(target), 5.0, None)?;
-        scatter(&p[2], &format!("ODE (Heun), inside {:.3}", inside_fraction(ode)), &xy(ode), 5.0, None)?;
-        scatter(&p[3], &format!("SDE (EM, eps 0.5), inside {:.3}", inside_fraction(sde)), &xy(sde), 5.0, None)?;
+        scatter(
+            &p[2],
+            &format!("ODE (Heun), inside {:.3}", inside_fraction(ode)),
+            &xy(ode),
+            5.0,
+            None,
+        )?;
+        scatter(
+            &p[3],
+            &format!("SDE (EM, eps 0.5), inside {:.3}", inside_fraction(sde)),
+            &xy(sde),
+            5.0,
+            None,
+        )?;
         let q = bottom.split_evenly((1, 2));
-        lines(&q[0], &format!("{title}: training losses"), ("step", "loss"), &loss_series(&tr.trainer), None)?;
+        lines(
+            &q[0],
+            &format!("{title}: training losses"),
+            ("step", "loss"),
+            &loss_series(&tr.trainer),
+            None,
+        )?;
         if !tr.nll_curve.is_empty() {
             let t = match nll {
                 Some(v) => format!("ODE NLL of held-out target (final {v:.3})"),
@@ -138,19 +185,30 @@ struct Eval {
     nll: Option<f64>,
 }
 
-fn evaluate(sizes: &Sizes, tr: &Trained, base: &Points, nll_base: Option<&dyn Fn(&Points) -> si_core::Result<Vec<f64>>>) -> Result<Eval> {
+fn evaluate(
+    sizes: &Sizes,
+    tr: &Trained,
+    base: &Points,
+    nll_base: Option<&LogDensityFn<'_>>,
+) -> Result<Eval> {
     let field = LearnedField::new(tr.trainer.sampling_net(), tr.trainer.interpolant().clone());
     let (ode, _) = draw(&field, base, if sizes.quick { 50 } else { 200 }, 0.0, 11)?;
     let (sde, sde_s) = draw(&field, base, 100, 0.5, 12)?;
     let nll = match nll_base {
         Some(lr0) => {
             let x = target_points(sizes.nll_points, 99);
-            let ll = si_nn::sampling::ode_log_likelihood_of(&field, &x, sizes.nll_steps, 2500, lr0)?;
+            let ll =
+                si_nn::sampling::ode_log_likelihood_of(&field, &x, sizes.nll_steps, 2500, lr0)?;
             Some(-ll.iter().sum::<f64>() / ll.len() as f64)
         }
         None => None,
     };
-    Ok(Eval { ode, sde, sde_s, nll })
+    Ok(Eval {
+        ode,
+        sde,
+        sde_s,
+        nll,
+    })
 }
 
 fn numbers(tr: &Trained, e: &Eval) -> Vec<(String, String)> {
@@ -158,13 +216,25 @@ fn numbers(tr: &Trained, e: &Eval) -> Vec<(String, String)> {
     let mut v = vec![
         ("training steps".into(), steps.to_string()),
         ("training time (s)".into(), format!("{:.1}", tr.train_s)),
-        ("training step (ms)".into(), format!("{:.1}", 1e3 * tr.train_s / steps.max(1) as f64)),
-        ("ODE samples inside the squares".into(), f3(inside_fraction(&e.ode))),
-        ("SDE samples inside the squares (eps 0.5, 100 steps)".into(), f3(inside_fraction(&e.sde))),
+        (
+            "training step (ms)".into(),
+            format!("{:.1}", 1e3 * tr.train_s / steps.max(1) as f64),
+        ),
+        (
+            "ODE samples inside the squares".into(),
+            f3(inside_fraction(&e.ode)),
+        ),
+        (
+            "SDE samples inside the squares (eps 0.5, 100 steps)".into(),
+            f3(inside_fraction(&e.sde)),
+        ),
         ("SDE draw time (s)".into(), format!("{:.2}", e.sde_s)),
     ];
     if let Some(n) = e.nll {
-        v.push(("ODE NLL of held-out target samples (nats, exact divergence)".into(), f3(n)));
+        v.push((
+            "ODE NLL of held-out target samples (nats, exact divergence)".into(),
+            f3(n),
+        ));
         v.push(("best achievable (log 32)".into(), f3(-BEST_LOG_DENSITY)));
     }
     v
@@ -197,21 +267,49 @@ pub fn figure5(out: &Path, sizes: &Sizes) -> Result<(Entry, Trained)> {
 
 /// Figure 6.
 pub fn figure6(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    Ok(one_sided(out, sizes, 6, vec![Head::B, Head::Eta], 5_000)?.0)
+    Ok(one_sided(out, sizes, 6, vec![Head::B, Head::Eta], 4_000)?.0)
 }
 
-fn one_sided(out: &Path, sizes: &Sizes, number: u32, heads: Vec<Head>, full_steps: usize) -> Result<(Entry, Trained)> {
+fn one_sided(
+    out: &Path,
+    sizes: &Sizes,
+    number: u32,
+    heads: Vec<Head>,
+    full_steps: usize,
+) -> Result<(Entry, Trained)> {
     let steps = sizes.steps(full_steps);
     let data = checker_data();
     let held = target_points(if sizes.quick { 300 } else { 1000 }, 98);
     let nll_steps = if sizes.quick { 20 } else { 50 };
     let nll = move |f: &LearnedField<'_>| ode_nll(f, &held, nll_steps);
-    let tr = train(sizes, InterpolantSpec::OneSidedLinear, heads.clone(), &data, steps, 0, Some(&nll))?;
+    let tr = train(
+        sizes,
+        InterpolantSpec::OneSidedLinear,
+        heads.clone(),
+        &data,
+        steps,
+        0,
+        Some(&nll),
+    )?;
     let base = normal_points(sizes.samples, 2, 5);
     let e = evaluate(sizes, &tr, &base, Some(&std_normal_ll))?;
-    let which = if heads.contains(&Head::S) { "b and s" } else { "b and eta (s = -eta/alpha)" };
+    let which = if heads.contains(&Head::S) {
+        "b and s"
+    } else {
+        "b and eta (s = -eta/alpha)"
+    };
     let name = format!("fig{number}_checkerboard.png");
-    let file = checker_figure(out, &name, &format!("Figure {number}"), &base, &target_points(sizes.samples, 3), &e.ode, &e.sde, &tr, e.nll)?;
+    let file = checker_figure(
+        out,
+        &name,
+        &format!("Figure {number}"),
+        &base,
+        &target_points(sizes.samples, 3),
+        &e.ode,
+        &e.sde,
+        &tr,
+        e.nll,
+    )?;
     let entry = Entry {
         number,
         title: format!("Checkerboard from N(0, I), one-sided linear interpolant, learned {which}"),
@@ -239,7 +337,7 @@ fn mixture_base() -> Result<GaussianMixture> {
 
 /// Figure 7.
 pub fn figure7(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let steps = sizes.steps(5_000);
+    let steps = sizes.steps(4_000);
     let base_mix = mixture_base()?;
     let data = CouplingData(Independent::new(base_mix.clone(), checker_sampler())?);
     let m2 = base_mix.clone();
@@ -251,11 +349,29 @@ pub fn figure7(out: &Path, sizes: &Sizes) -> Result<Entry> {
         let ll = si_nn::sampling::ode_log_likelihood_of(f, &held, nll_steps, 2500, &bl)?;
         Ok(-ll.iter().sum::<f64>() / ll.len() as f64)
     };
-    let tr = train(sizes, InterpolantSpec::EncoderDecoder, vec![Head::B, Head::S], &data, steps, 0, Some(&nll))?;
+    let tr = train(
+        sizes,
+        InterpolantSpec::EncoderDecoder,
+        vec![Head::B, Head::S],
+        &data,
+        steps,
+        0,
+        Some(&nll),
+    )?;
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(5);
     let base = base_mix.sample(sizes.samples, &mut rng);
     let e = evaluate(sizes, &tr, &base, Some(&base_ll))?;
-    let file = checker_figure(out, "fig7_encoder_decoder.png", "Figure 7", &base, &target_points(sizes.samples, 3), &e.ode, &e.sde, &tr, e.nll)?;
+    let file = checker_figure(
+        out,
+        "fig7_encoder_decoder.png",
+        "Figure 7",
+        &base,
+        &target_points(sizes.samples, 3),
+        &e.ode,
+        &e.sde,
+        &tr,
+        e.nll,
+    )?;
     Ok(Entry {
         number: 7,
         title: "Checkerboard from a Gaussian-mixture base, encoder-decoder interpolant".into(),
@@ -276,7 +392,7 @@ const MIRROR_EPS: f64 = 2.0;
 
 /// Figure 8: the mirror interpolant resamples the checkerboard with the SDE from one starting point.
 pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let steps = sizes.steps(4_000);
+    let steps = sizes.steps(3_000);
     let data = CouplingData(Independent::new(checker_sampler(), checker_sampler())?);
     let spec = InterpolantSpec::Mirror(GammaSpec::Sqrt { a: MIRROR_A });
     let tr = train(sizes, spec, vec![Head::B, Head::S], &data, steps, 0, None)?;
@@ -287,16 +403,37 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
         let grid = si_integrate::TimeGrid::uniform(0.0, t_end, (200.0 * t_end) as usize)?;
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(20 + k as u64);
         let x = si_nn::TensorBatch::from_points(&start, tch::Kind::Float, field.net().device());
-        let y = tch::no_grad(|| si_integrate::integrate(&si_integrate::EulerMaruyama::constant(MIRROR_EPS)?, &field, x, &grid, &mut rng, &mut []))?;
+        let y = tch::no_grad(|| {
+            si_integrate::integrate(
+                &si_integrate::EulerMaruyama::constant(MIRROR_EPS)?,
+                &field,
+                x,
+                &grid,
+                &mut rng,
+                &mut [],
+            )
+        })?;
         mids.push(si_core::Batch::to_points(&y)?);
     }
     let frac = inside_fraction(&mids[2]);
     let file = png(out, "fig8_mirror.png", (1500, 450), |root| {
         let p = root.split_evenly((1, 4));
-        scatter(&p[0], "start: every particle at (1, 1)", &[(1.0, 1.0)], 5.0, None)?;
+        scatter(
+            &p[0],
+            "start: every particle at (1, 1)",
+            &[(1.0, 1.0)],
+            5.0,
+            None,
+        )?;
         scatter(&p[1], "SDE at t = 0.25", &xy(&mids[0]), 5.0, None)?;
         scatter(&p[2], "SDE at t = 0.5", &xy(&mids[1]), 5.0, None)?;
-        scatter(&p[3], &format!("SDE at t = 1, inside {frac:.3}"), &xy(&mids[2]), 5.0, None)?;
+        scatter(
+            &p[3],
+            &format!("SDE at t = 1, inside {frac:.3}"),
+            &xy(&mids[2]),
+            5.0,
+            None,
+        )?;
         Ok(())
     })?;
     Ok(Entry {

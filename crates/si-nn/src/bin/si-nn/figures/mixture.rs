@@ -8,7 +8,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::{GaussianMixture, MixtureFields};
 use si_core::{Batch, Field, Independent, Interpolant, Points, StandardNormal};
-use si_nn::{CouplingData, GammaSpec, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig, RunOptions, TensorBatch, TrainConfig, Trainer};
+use si_nn::{
+    CouplingData, GammaSpec, Head, InterpolantSpec, LearnedField, LrSchedule, ModelConfig,
+    RunOptions, TensorBatch, TrainConfig, Trainer,
+};
 use tch::{Device, Kind};
 
 use super::{f3, Entry, Sizes};
@@ -18,11 +21,17 @@ use crate::plot::{lines, png};
 const D: usize = 4;
 
 fn target() -> Result<GaussianMixture> {
-    let means = [[3.0, 0.0, 0.0, 1.0], [-3.0, 1.0, 0.0, 0.0], [0.0, -2.0, 2.5, 0.0]]
-        .iter()
-        .map(|m| DVector::from_row_slice(m))
+    let means = [
+        [3.0, 0.0, 0.0, 1.0],
+        [-3.0, 1.0, 0.0, 0.0],
+        [0.0, -2.0, 2.5, 0.0],
+    ]
+    .iter()
+    .map(|m| DVector::from_row_slice(m))
+    .collect();
+    let covs = (0..3)
+        .map(|k| DMatrix::identity(D, D) * (0.25 + 0.1 * k as f64))
         .collect();
-    let covs = (0..3).map(|k| DMatrix::identity(D, D) * (0.25 + 0.1 * k as f64)).collect();
     Ok(GaussianMixture::new(vec![0.5, 0.3, 0.2], means, covs)?)
 }
 
@@ -47,7 +56,12 @@ fn knn_kl(p: &Points, q: &Points) -> f64 {
 }
 
 fn rel_l2(a: &Points, e: &Points) -> f64 {
-    let num: f64 = a.as_slice().iter().zip(e.as_slice()).map(|(u, v)| (u - v).powi(2)).sum();
+    let num: f64 = a
+        .as_slice()
+        .iter()
+        .zip(e.as_slice())
+        .map(|(u, v)| (u - v).powi(2))
+        .sum();
     let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
     (num / den.max(1e-300)).sqrt()
 }
@@ -56,7 +70,11 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let rho1 = target()?;
     let spec = InterpolantSpec::Linear(GammaSpec::Sqrt { a: 1.0 });
     let interpolant: Interpolant = spec.build()?;
-    let exact = MixtureFields::new(GaussianMixture::standard_normal(D)?, rho1.clone(), interpolant.clone())?;
+    let exact = MixtureFields::new(
+        GaussianMixture::standard_normal(D)?,
+        rho1.clone(),
+        interpolant.clone(),
+    )?;
     let data = CouplingData(Independent::new(StandardNormal { dim: D }, rho1.clone())?);
     let steps = sizes.steps(3_000);
     let mut m = ModelConfig::new(D);
@@ -74,12 +92,26 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let held = rho1.sample(n, &mut rng);
     let log_p = rho1.log_density(&held)?;
     let base = Points::standard_normal(n, D, &mut rng);
-    let (mut kl_exact, mut kl_ode, mut kl_sde, mut err_b, mut err_s) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut kl_exact, mut kl_ode, mut kl_sde, mut err_b, mut err_s) =
+        (vec![], vec![], vec![], vec![], vec![]);
     for k in 1..=evals {
         let stop = steps * k / evals;
-        tr.run(&data, &RunOptions { progress: !sizes.quick, stop_at: Some(stop), ..Default::default() })?;
+        tr.run(
+            &data,
+            &RunOptions {
+                progress: !sizes.quick,
+                stop_at: Some(stop),
+                ..Default::default()
+            },
+        )?;
         let field = LearnedField::new(tr.sampling_net(), interpolant.clone());
-        let ll = si_nn::sampling::ode_log_likelihood_of(&field, &held, if sizes.quick { 20 } else { 50 }, 2500, &si_nn::sampling::log_standard_normal)?;
+        let ll = si_nn::sampling::ode_log_likelihood_of(
+            &field,
+            &held,
+            if sizes.quick { 20 } else { 50 },
+            2500,
+            &si_nn::sampling::log_standard_normal,
+        )?;
         let kl = log_p.iter().zip(&ll).map(|(a, b)| a - b).sum::<f64>() / n as f64;
         let (ode, _) = draw(&field, &base, 100, 0.0, 31)?;
         let (sde, _) = draw(&field, &base, 100, 1.0, 32)?;
@@ -88,7 +120,10 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
         for &tt in &ts {
             let x = exact.sample(tt, n, &mut rng)?;
             let (be, se) = exact.velocity_and_score(tt, &x)?;
-            let (bl, sl) = field.velocity_and_score(tt, &TensorBatch::from_points(&x, Kind::Float, field.net().device()))?;
+            let (bl, sl) = field.velocity_and_score(
+                tt,
+                &TensorBatch::from_points(&x, Kind::Float, field.net().device()),
+            )?;
             eb += rel_l2(&bl.to_points()?, &be) / ts.len() as f64;
             es += rel_l2(&sl.to_points()?, &se) / ts.len() as f64;
         }

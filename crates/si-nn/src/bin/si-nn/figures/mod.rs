@@ -1,6 +1,7 @@
 //! Figures 5–10 (figures.md part B): learned fields.
 
 mod checker;
+mod guidance;
 mod mixture;
 mod sweep;
 
@@ -35,9 +36,25 @@ pub struct Sizes {
 impl Sizes {
     pub fn new(quick: bool) -> Self {
         if quick {
-            Self { quick, width: 64, depth: 3, batch: 256, samples: 1500, nll_points: 300, nll_steps: 20 }
+            Self {
+                quick,
+                width: 64,
+                depth: 3,
+                batch: 256,
+                samples: 1500,
+                nll_points: 300,
+                nll_steps: 20,
+            }
         } else {
-            Self { quick, width: 256, depth: 4, batch: 1000, samples: 5000, nll_points: 5000, nll_steps: 100 }
+            Self {
+                quick,
+                width: 256,
+                depth: 4,
+                batch: 1000,
+                samples: 5000,
+                nll_points: 5000,
+                nll_steps: 100,
+            }
         }
     }
     /// `full` steps, or a small number in quick mode.
@@ -50,24 +67,48 @@ impl Sizes {
     }
 }
 
-/// Makes every figure into `out`.
-pub fn all(out: &Path, quick: bool) -> Result<Vec<Entry>> {
+/// Makes the figures in `only` (all of 5–10 when empty) into `out`.
+pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
+    let want = |n: u32| only.is_empty() || only.contains(&n);
     let mut entries = Vec::new();
     let t0 = std::time::Instant::now();
-    let (e5, fig5_model) = checker::figure5(out, &sizes)?;
-    entries.push(e5);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 5 done");
-    entries.push(sweep::figure10(out, &sizes, &fig5_model)?);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 10 done");
-    entries.push(checker::figure6(out, &sizes)?);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 6 done");
-    entries.push(checker::figure7(out, &sizes)?);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 7 done");
-    entries.push(checker::figure8(out, &sizes)?);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 8 done");
-    entries.push(mixture::figure9(out, &sizes)?);
-    tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure 9 done");
+    let done = |n: u32| tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure {n} done");
+    if want(5) || want(10) {
+        let (e5, fig5_model) = checker::figure5(out, &sizes)?;
+        entries.push(e5);
+        done(5);
+        entries.push(sweep::figure10(out, &sizes, &fig5_model)?);
+        done(10);
+    }
+    if want(6) {
+        entries.push(checker::figure6(out, &sizes)?);
+        done(6);
+    }
+    if want(7) {
+        entries.push(checker::figure7(out, &sizes)?);
+        done(7);
+    }
+    if want(8) {
+        entries.push(checker::figure8(out, &sizes)?);
+        done(8);
+    }
+    if want(9) {
+        let mut e9 = mixture::figure9(out, &sizes)?;
+        let (file, numbers) = guidance::panel(out, &sizes)?;
+        e9.files.push(file);
+        e9.title
+            .push_str("; conditioning with classifier-free guidance");
+        e9.numbers.extend(numbers);
+        e9.caption.push_str(
+            " Second image: conditioning. A model b(t, x | c) of a four-component 2-D mixture, c the one-hot \
+             component label, trained with the context dropped 20% of the time; samples for class 0 with \
+             classifier-free guidance b_w = b(x | none) + w (b(x | c) - b(x | none)) for w = 0 (unconditional), \
+             1 (conditional) and 3 (guided), coloured by nearest component.",
+        );
+        entries.push(e9);
+        done(9);
+    }
     Ok(entries)
 }
 
