@@ -76,3 +76,19 @@ fn rejects_bad_files_with_clear_errors() {
     };
     assert!(reason(parse_points(path, &fortran)).contains("Fortran"));
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_finite_array_round_trips(n in 1usize..20, d in 1usize..5, seed in 0u64..1000) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let v: Vec<f64> = (0..n * d).map(|_| rng.random_range(-1e6..1e6)).collect();
+        let p = Points::from_row_major(n, d, &v).unwrap();
+        let q = parse_points(Path::new("p.npy"), &to_bytes(&p, NpyDtype::F64)).unwrap();
+        proptest::prop_assert_eq!(q.to_row_major(), v.clone());
+        let r = parse_points(Path::new("p.npy"), &to_bytes(&p, NpyDtype::F32)).unwrap();
+        for (a, b) in r.to_row_major().iter().zip(&v) {
+            proptest::prop_assert_eq!(*a, *b as f32 as f64);
+        }
+    }
+}
