@@ -287,6 +287,7 @@ impl MixtureFields {
                 }
             };
         }
+        check_finite(&b, &s)?;
         Ok(FieldValues {
             log_rho,
             b: Points::from_matrix_unchecked(b),
@@ -325,6 +326,7 @@ impl MixtureFields {
                 div[i] = dv;
             }
         }
+        check_finite(&b, &s)?;
         Ok(FieldValues {
             log_rho,
             b: Points::from_matrix_unchecked(b),
@@ -393,6 +395,18 @@ impl MixtureFields {
     fn noise_scale(&self, t: f64) -> Result<(f64, f64)> {
         let c = self.interpolant.schedule(t)?;
         Ok((c.noise_scale, c.gamma_dgamma))
+    }
+}
+
+/// b and s must be finite: a coefficient that is singular at the requested time is reported, not returned.
+fn check_finite(b: &DMatrix<f64>, s: &DMatrix<f64>) -> Result<()> {
+    if b.iter().chain(s.iter()).all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(CoreError::NonFinite {
+            what: "the exact fields (a coefficient is singular at this time)",
+        }
+        .into())
     }
 }
 

@@ -47,9 +47,9 @@ pub struct Points {
 impl Points {
     /// n points of dimension d from a row-major buffer `[x_00, x_01, ..., x_0(d-1), x_10, ...]`.
     pub fn from_row_major(n: usize, d: usize, values: &[f64]) -> Result<Self> {
-        if values.len() != n * d {
+        if n.checked_mul(d) != Some(values.len()) {
             return Err(CoreError::ShapeMismatch {
-                expected: format!("{n} x {d} = {} values", n * d),
+                expected: format!("{n} x {d} values"),
                 got: format!("{} values", values.len()),
             });
         }

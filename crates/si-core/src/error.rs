@@ -63,6 +63,13 @@ pub enum CoreError {
         /// The quantity asked for.
         quantity: &'static str,
     },
+    /// A regression target is not finite at the requested times (e.g. γ̇ of √(t(1−t)) at t = 0 or 1):
+    /// sample t inside (0, 1).
+    #[error("{what} is not finite at the requested times (a coefficient is singular there); sample t inside (0, 1)")]
+    SingularTarget {
+        /// Which target.
+        what: &'static str,
+    },
     /// An error from a backend (e.g. libtorch) reported through the core traits.
     #[error("backend error: {0}")]
     Backend(String),

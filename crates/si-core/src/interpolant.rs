@@ -92,6 +92,23 @@ impl Interpolant {
     }
 
     fn validate(&self) -> Result<()> {
+        if let Gamma::Sqrt { a } = self.gamma {
+            if !(a.is_finite() && a > 0.0) {
+                return Err(CoreError::InvalidParameter {
+                    name: "a",
+                    value: a,
+                    reason: "the scale of sqrt(a t (1 - t)) must be finite and > 0",
+                });
+            }
+        }
+        if self.sidedness == Sidedness::Mirror && !matches!(self.coefficients, Coefficients::Mirror)
+        {
+            return Err(CoreError::InvalidParameter {
+                name: "coefficients",
+                value: f64::NAN,
+                reason: "a mirror interpolant has alpha = 0 and beta = 1 (Coefficients::Mirror)",
+            });
+        }
         for k in 0..CHECK_POINTS {
             let t = k as f64 / (CHECK_POINTS - 1) as f64;
             let g = self.gamma.gamma(t);
@@ -111,6 +128,30 @@ impl Interpolant {
             {
                 return Err(CoreError::NonFinite {
                     what: "interpolant coefficients",
+                });
+            }
+            let interior = k > 0 && k + 1 < CHECK_POINTS;
+            if interior {
+                // γγ̇ given in closed form must agree with γ·γ̇ where both are finite
+                let (gdg, dg) = (self.gamma.gamma_dgamma(t), self.gamma.dgamma(t));
+                if dg.is_finite() && (gdg - g * dg).abs() > 1e-8 * (1.0 + gdg.abs()) {
+                    return Err(CoreError::InvalidParameter {
+                        name: "gamma_dgamma",
+                        value: gdg,
+                        reason: "gamma * dgamma given in closed form disagrees with gamma(t) * dgamma(t)",
+                    });
+                }
+                if self.sidedness == Sidedness::Mirror && g <= 0.0 {
+                    return Err(CoreError::NegativeGamma { t, value: g });
+                }
+            }
+            // two-sided: α̇, β̇ must be finite on [0, 1] (one-sided α̇ may be singular at t = 1, where it
+            // multiplies the zero mean of the N(0, I) base)
+            if self.sidedness == Sidedness::TwoSided
+                && !(ab.dalpha.is_finite() && ab.dbeta.is_finite())
+            {
+                return Err(CoreError::NonFinite {
+                    what: "the time derivatives of alpha and beta",
                 });
             }
             if matches!(self.coefficients, Coefficients::Trigonometric) && g > 1.0 + BC_TOL {
@@ -160,13 +201,6 @@ impl Interpolant {
                 self.gamma.gamma(0.5),
                 1.0,
             )?;
-        }
-        if self.sidedness == Sidedness::Mirror && self.gamma.is_zero() {
-            return Err(CoreError::InvalidParameter {
-                name: "gamma",
-                value: 0.0,
-                reason: "the mirror interpolant needs gamma > 0 inside (0, 1)",
-            });
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
             got: format!("dimension {}", y.dim()),
         });
     }
-    if x.is_empty() || y.is_empty() {
+    if x.is_empty() || y.is_empty() || x.dim() == 0 {
         return Err(CoreError::ShapeMismatch {
             expected: "non-empty samples".into(),
             got: "an empty sample".into(),

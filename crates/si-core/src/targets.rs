@@ -19,8 +19,9 @@ pub struct Targets {
     pub b: Points,
     /// Target of the denoiser η.
     pub eta: Points,
-    /// Target of the score s (infinite where the noise scale is 0; sample t inside (0, 1)).
-    pub s: Points,
+    /// Target of the score s, −η/σ; `None` when the noise scale σ (γ, or α one-sided) is 0 at one of the
+    /// times, where the score target does not exist (e.g. γ ≡ 0, or t at an end).
+    pub s: Option<Points>,
     /// Target of v.
     pub v: Points,
 }
@@ -80,7 +81,20 @@ impl Interpolant {
                 out[4][(k, i)] = v;
             }
         }
+        let score_exists = t
+            .iter()
+            .all(|&ti| self.schedule_unchecked(ti).noise_scale > 0.0);
         let [xt, b, eta, s, v] = out.map(Points::from_matrix_unchecked);
+        for (what, p) in [
+            ("x_t", &xt),
+            ("the target of b", &b),
+            ("the target of v", &v),
+        ] {
+            if p.as_slice().iter().any(|x| !x.is_finite()) {
+                return Err(CoreError::SingularTarget { what });
+            }
+        }
+        let s = score_exists.then_some(s);
         Ok(Targets { xt, b, eta, s, v })
     }
 }

@@ -110,7 +110,10 @@ proptest! {
             prop_assert!((p.xt.as_slice()[k] + m.xt.as_slice()[k] - 2.0 * mid).abs() < 1e-12);
             prop_assert!((p.eta.as_slice()[k] + m.eta.as_slice()[k]).abs() < 1e-12);
             // the score target −z/σ exists only where the noise scale σ > 0
-            prop_assert!(c.noise_scale == 0.0 || (p.s.as_slice()[k] + p.eta.as_slice()[k] / c.noise_scale).abs() < 1e-9 * (1.0 + p.s.as_slice()[k].abs()));
+            match &p.s {
+                Some(sc) => prop_assert!((sc.as_slice()[k] + p.eta.as_slice()[k] / c.noise_scale).abs() < 1e-9 * (1.0 + sc.as_slice()[k].abs())),
+                None => prop_assert!(c.noise_scale == 0.0),
+            }
         }
     }
 }
@@ -180,8 +183,60 @@ fn invalid_constructions_are_typed_errors() {
         Interpolant::linear(nan),
         Err(CoreError::NegativeGamma { .. })
     ));
-    // mirror needs γ > 0
+    // mirror needs γ > 0 inside (0, 1) and α = 0, β = 1
     assert!(Interpolant::mirror(Gamma::Zero).is_err());
+    let bump = Coefficients::Custom(si_core::CustomCoefficients::new("1+t(1-t)", |t| {
+        [0.0, 0.0, 1.0 + t * (1.0 - t), 1.0 - 2.0 * t]
+    }));
+    assert!(matches!(
+        Interpolant::new(Sidedness::Mirror, bump, Gamma::brownian()),
+        Err(CoreError::InvalidParameter { .. })
+    ));
+    // a scale a ≤ 0 given through the public variant is caught at construction
+    for a in [-1.0, 0.0, f64::NAN] {
+        assert!(matches!(
+            Interpolant::linear(Gamma::Sqrt { a }),
+            Err(CoreError::InvalidParameter { .. })
+        ));
+        assert!(Interpolant::mirror(Gamma::Sqrt { a }).is_err());
+    }
+    // an inconsistent closed-form γγ̇
+    let wrong = Gamma::Custom(
+        CustomGamma::new("t(1-t)", |t| t * (1.0 - t), |t| 1.0 - 2.0 * t).with_gamma_dgamma(|_| 0.3),
+    );
+    assert!(matches!(
+        Interpolant::linear(wrong),
+        Err(CoreError::InvalidParameter { .. })
+    ));
+    // a two-sided interpolant whose α̇ is singular at t = 1
+    assert!(matches!(
+        Interpolant::new(
+            Sidedness::TwoSided,
+            Coefficients::SqrtOneMinusTSquared,
+            Gamma::brownian()
+        ),
+        Err(CoreError::NonFinite { .. })
+    ));
+}
+
+#[test]
+fn singular_targets_are_errors_and_missing_scores_are_none() {
+    let it = Interpolant::linear(Gamma::brownian()).unwrap();
+    let p = Points::from_row_major(1, 1, &[1.0]).unwrap();
+    // γ̇ is infinite at t = 0
+    assert!(matches!(
+        it.targets(&[0.0], &p, &p, &p, false),
+        Err(CoreError::SingularTarget { .. })
+    ));
+    let inside = it.targets(&[0.3], &p, &p, &p, false).unwrap();
+    assert!(inside.s.is_some());
+    // γ ≡ 0: no score target, b still available
+    let det = Interpolant::linear(Gamma::Zero)
+        .unwrap()
+        .targets(&[0.3], &p, &p, &p, false)
+        .unwrap();
+    assert!(det.s.is_none());
+    assert!(det.b.as_slice()[0].is_finite());
 }
 
 #[test]

@@ -7,6 +7,19 @@ use crate::error::Result;
 use crate::grid::TimeGrid;
 use crate::stepper::Stepper;
 
+/// The state must have the field's dimension.
+pub(crate) fn check_dim(field: usize, state: usize) -> Result<()> {
+    if field == state {
+        Ok(())
+    } else {
+        Err(si_core::CoreError::ShapeMismatch {
+            expected: format!("points of dimension {field} (the field's)"),
+            got: format!("dimension {state}"),
+        }
+        .into())
+    }
+}
+
 /// Watches an integration. Progress bars, trajectory capture and logging live here, never in a stepper.
 pub trait Observer<B: Batch> {
     /// Before the first step, with the initial state.
@@ -48,6 +61,7 @@ where
     F: Field<B> + ?Sized,
     S: Stepper<B> + ?Sized,
 {
+    check_dim(field.dim(), x.dim())?;
     for o in observers.iter_mut() {
         o.start(grid, &x)?;
     }

@@ -31,6 +31,7 @@ where
             to: grid.end(),
         });
     }
+    crate::driver::check_dim(field.dim(), x1.dim())?;
     let mut x = x1.clone();
     let mut ell = x.rows_zeros();
     for w in grid.times().windows(2) {

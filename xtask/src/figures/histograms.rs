@@ -24,7 +24,7 @@ fn histogram(v: &[f64], bins: usize) -> Vec<f64> {
     let w = (HI - LO) / bins as f64;
     for &x in v {
         if (LO..HI).contains(&x) {
-            h[((x - LO) / w) as usize] += 1.0;
+            h[(((x - LO) / w) as usize).min(bins - 1)] += 1.0;
         }
     }
     h.iter().map(|c| c / (v.len() as f64 * w)).collect()
