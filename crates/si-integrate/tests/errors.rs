@@ -74,7 +74,7 @@ fn wrong_dimension_is_reported() {
     );
     assert!(matches!(
         r,
-        Err(IntegrateError::Core(CoreError::Backend(_)))
+        Err(IntegrateError::Core(CoreError::ShapeMismatch { .. }))
     ));
 }
 
