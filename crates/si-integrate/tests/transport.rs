@@ -137,3 +137,61 @@ fn detects_a_wrong_target() {
     let e = energy_distance(&r0.sample(N, &mut rng), &r1.sample(N, &mut rng)).unwrap();
     assert!(e > 30.0 * null);
 }
+
+#[test]
+fn one_sided_ode_from_gaussian_noise_reaches_rho1() {
+    let (_, r1) = common::pair_2d();
+    let n0 = GaussianMixture::standard_normal(2).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    for it in [
+        Interpolant::one_sided_linear(),
+        Interpolant::one_sided_vp(),
+        Interpolant::one_sided_sqrt(),
+    ] {
+        let name = it.name();
+        let f = MixtureFields::new(n0.clone(), r1.clone(), it).unwrap();
+        let x = run(&Heun, &f, n0.sample(N, &mut rng), 0.0, 1.0, 200, &mut rng);
+        check_reaches(&x, &r1, &mut rng, &format!("ODE {name}"));
+    }
+}
+
+#[test]
+fn mirror_sde_keeps_rho1_invariant() {
+    // ρ(t) of the mirror interpolant starts and ends at ρ1: the SDE resamples the data distribution.
+    let (_, r1) = common::pair_2d();
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let f = MixtureFields::new(
+        r1.clone(),
+        r1.clone(),
+        Interpolant::mirror(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
+    let x = run(
+        &EulerMaruyama::constant(1.0).unwrap(),
+        &f,
+        r1.sample(N, &mut rng),
+        0.0,
+        1.0,
+        400,
+        &mut rng,
+    );
+    check_reaches(&x, &r1, &mut rng, "mirror SDE");
+}
+
+#[test]
+fn time_dependent_diffusion_reaches_rho1() {
+    // ε(t) = 2 t(1 − t): no noise at the ends, strong noise in the middle.
+    let (r0, r1) = common::pair_2d();
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1.clone(),
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
+    let em = EulerMaruyama::new(si_integrate::Diffusion::function("2t(1-t)", |t| {
+        2.0 * t * (1.0 - t)
+    }));
+    let x = run(&em, &f, r0.sample(N, &mut rng), 0.0, 1.0, 400, &mut rng);
+    check_reaches(&x, &r1, &mut rng, "SDE with eps(t)");
+}
