@@ -72,7 +72,6 @@ mod property {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use si_analytic::MixtureFields;
-    use si_core::Batch;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
