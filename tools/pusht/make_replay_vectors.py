@@ -10,6 +10,9 @@ The file holds
   * "episodes": 14 episodes in which the T never touches a wall and 4 in which it does ("walls"), with start states [ax, ay, bx, by, theta] given to reset(options={"reset_to_state": ...}),
     contact-rich action sequences, and after reset and every step the observation
     [agent_x, agent_y, block_x, block_y, block_angle mod 2pi], the agent velocity, the coverage and the reward;
+    and "solve_order": for every step, for each of its 10 physics sub-steps, the contact pairs in the order
+    Chipmunk solves them (the order of space->arbiters, seen through the post-solve callback), numbered as
+    the port numbers them: 0/1 the pusher against the bar/stem, 2 + 2w + k wall w against box k (bar 0, stem 1);
   * "coverage": block poses [x, y, theta] set directly on the block body with the reference's coverage
     (shapely polygon intersection), most of them near the goal.
 """
@@ -25,6 +28,8 @@ import pymunk
 N_CLEAN = 14  # episodes in which the T never touches a wall
 N_WALL = 4  # episodes in which it does
 N_STEPS = 60
+# the walls as gym-pusht adds them, (a, b) in pixels
+WALLS = [((5.0, 506.0), (5.0, 5.0)), ((5.0, 5.0), (506.0, 5.0)), ((506.0, 5.0), (506.0, 506.0)), ((5.0, 506.0), (506.0, 506.0))]
 
 
 def contact_rich_actions(env, rng, n_steps, style):
@@ -82,13 +87,33 @@ def main(out):
         obs0, _ = env.reset(options={"reset_to_state": start})
         vel0 = [float(v) for v in env.unwrapped.agent.velocity]
         touched = [False]
+        u = env.unwrapped
+        agent_shape = next(iter(u.agent.shapes))
+        substep_orders = []
 
         def wall_contact(arbiter, space, data):
-            if any(isinstance(s, pymunk.Segment) for s in arbiter.shapes):
+            a, b = arbiter.shapes
+            k = u._block_shapes.index(b)
+            if isinstance(a, pymunk.Segment):
                 touched[0] = True
+                w = WALLS.index((tuple(a.a), tuple(a.b)))
+                substep_orders[-1].append(2 + 2 * w + k)
+            else:
+                assert a is agent_shape
+                substep_orders[-1].append(k)
 
-        env.unwrapped.collision_handeler.post_solve = wall_contact
+        u.collision_handeler.post_solve = wall_contact
+        space_step = u.space.step
+
+        def logged_step(dt):
+            substep_orders.append([])
+            space_step(dt)
+
+        u.space.step = logged_step
         actions, obs_list, infos = contact_rich_actions(env, rng, N_STEPS, style)
+        u.space.step = space_step
+        n_sub = len(substep_orders) // len(actions)
+        solve_order = [substep_orders[t * n_sub : (t + 1) * n_sub] for t in range(len(actions))]
         if touched[0]:
             if n_wall >= N_WALL:
                 continue
@@ -110,6 +135,7 @@ def main(out):
                 "coverage": [float(i["coverage"]) for i, _ in infos],
                 "reward": [float(r) for _, r in infos],
                 "success": [bool(i["is_success"]) for i, _ in infos],
+                "solve_order": solve_order,
             }
         )
 

@@ -13,24 +13,28 @@
 //! and solved by 10 sweeps of sequential impulses with Chipmunk's slop (0.1) and bias (`1 − 0.9⁶⁰ᵈᵗ`). A general
 //! engine (rapier2d) has a different integrator, contact model and solver, so the T would move differently
 //! under the same pushes. [`physics`] reproduces that sub-step for this scene (one kinematic circle, one body of
-//! two boxes, four static segments), with Chipmunk's contact geometry in [`contact`]. Against replay vectors
-//! recorded from the reference (`tools/pusht/make_replay_vectors.py`, 18 contact-rich episodes of 60 steps):
+//! two boxes, four static segments), with Chipmunk's contact geometry in [`contact`] and its broad phase in
+//! [`broadphase`]. Against replay vectors recorded from the reference (`tools/pusht/make_replay_vectors.py`,
+//! 18 contact-rich episodes of 60 steps):
 //!
 //! | episodes | steps | pusher | block position | block angle | coverage |
 //! |---|---|---|---|---|---|
-//! | 14 without wall contact | 10 / 25 / 60 | ≤ 2e-13 px | 1e-13 / 2e-13 / 1.3e-12 px | 5e-14 / 1e-13 / 1e-12 ° | ≤ 4e-15 |
-//! | 4 pushing the T into walls | 10 / 25 / 60 | ≤ 6e-14 px | 6e-14 / 4e-4 / 95 px | 3e-14 / 3e-4 / 29 ° | ≤ 3e-15 |
+//! | 14 without wall contact | 10 / 25 / 40 / 60 | ≤ 2e-13 px | 1e-13 / 2e-13 / 3e-13 / 1.3e-12 px | 5e-14 / 1e-13 / 1.3e-13 / 9e-13 ° | ≤ 4e-15 |
+//! | 4 pushing the T into walls | 10 / 25 / 40 / 60 | ≤ 6e-14 px | 6e-14 / 1.3e-13 / 1.3e-13 / 1e-12 px | 3e-14 / 5e-14 / 1e-13 / 6e-13 ° | ≤ 3e-15 |
 //!
-//! Near walls, when the pusher and a wall touch the T in the same sub-step, the order in which Chipmunk
-//! solves the two contacts follows its bounding-box tree and changes from sub-step to sub-step; this port
-//! solves wall contacts first, which differs from the reference by ~1e-7 px in such sub-steps, and a T squeezed
-//! between the pusher and a wall amplifies that until the trajectories part. Replaying with the reference's
-//! solve order injected sub-step by sub-step, the wall episodes agree to 1e-13 px until the T is pressed into
-//! a corner between two walls, so the solve order is the main source of the difference.
+//! Sequential impulses depend on the order in which the contacts are solved, and when the pusher and a wall
+//! (or two walls, in a corner) touch the T together, Chipmunk's order changes from sub-step to sub-step: it is
+//! the order in which its bounding-box trees report the pairs, which depends on the history of the trees
+//! (leaves refitted and reinserted when a shape leaves its fattened box, cached pair lists). [`broadphase`]
+//! replays that algorithm for these seven shapes, so the port solves the pairs in the reference's order at
+//! every sub-step of the replay vectors (checked against the order recorded from the reference); solving
+//! wall contacts first instead made a T squeezed against a wall part from the reference after ~25 steps
+//! (35 px after 40).
 //!
 //! Coverage is the exact polygon intersection of the two Ts ([`coverage()`]): identical to the reference's
-//! (shapely) to 5e-15 and about 0.5 µs a call instead of 180 µs. An environment step takes about 4–5 µs
-//! (60–85× the reference's 3,000 steps/s on the same machine; `cargo bench -p si-robot`).
+//! (shapely) to 5e-15 and about 0.5 µs a call instead of 180 µs. An environment step takes about 5 µs
+//! (about 65× the reference's 3,000 steps/s on the same machine; `cargo bench -p si-robot`; modelling the
+//! broad phase costs about 1 µs of it).
 //!
 //! # Expert, evaluation, demonstrations
 //! [`Expert`] plans pushes by simulating them ([`expert`]); [`evaluate`] runs any [`Policy`] on seeds
@@ -39,6 +43,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
+pub mod broadphase;
 pub mod contact;
 pub mod coverage;
 pub mod demos;

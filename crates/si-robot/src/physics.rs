@@ -4,8 +4,11 @@
 //!
 //! One sub-step of length `dt`, in Chipmunk's order:
 //! 1. positions: `p ← p + (v + v_bias) dt`, `a ← a + (ω + ω_bias) dt`, then `v_bias = ω_bias = 0`;
-//! 2. collision detection at the new positions (walls first, then the pusher), contacts are matched with the
-//!    cached ones by feature id and inherit their accumulated normal impulse;
+//! 2. collision detection at the new positions, pair by pair in the order in which the reference's broad phase
+//!    (two bounding-box trees, modelled in [`crate::broadphase`]) reports the pairs: that order is the order of
+//!    `space->arbiters`, hence the order of the sequential impulses in step 7, and it matters as soon as the
+//!    pusher and a wall touch the T together; contacts are matched with the cached ones by feature id and
+//!    inherit their accumulated normal impulse;
 //! 3. contacts unused for [`PERSISTENCE`] sub-steps are dropped;
 //! 4. pre-step: `m_n = 1 / (m_a⁻¹ + m_b⁻¹ + I_a⁻¹ (r₁×n)² + I_b⁻¹ (r₂×n)²)` and the bias velocity
 //!    `b = −β min(0, gap + slop) / dt` with `β = 1 − bias^dt`;
@@ -17,6 +20,7 @@
 //! The T's velocity left by step 7 moves it in step 1 of the next sub-step, so it moves one sub-step after
 //! the contact that pushes it; that velocity is part of the state.
 
+use crate::broadphase::{Bb, BroadPhase, AGENT, BAR, STEM, WALL0};
 use crate::contact::{circle_box, segment_box, Manifold};
 use crate::geometry::{
     for_angle, t_world, Pose, AGENT_RADIUS, COG, MASS, MOMENT, V2, WALLS, WALL_RADIUS,
@@ -69,23 +73,58 @@ struct Arbiter {
     a_is_wall: bool,
 }
 
-/// `[min x, min y, max x, max y]` of a box.
+/// Bounding box of a box of the T (Chipmunk's polygon `bb`).
 #[inline]
-fn bounding_box(v: &[V2; 4]) -> [f64; 4] {
-    let mut bb = [v[0].x, v[0].y, v[0].x, v[0].y];
+fn bounding_box(v: &[V2; 4]) -> Bb {
+    let mut bb = Bb {
+        l: v[0].x,
+        b: v[0].y,
+        r: v[0].x,
+        t: v[0].y,
+    };
     for p in &v[1..] {
-        bb[0] = bb[0].min(p.x);
-        bb[1] = bb[1].min(p.y);
-        bb[2] = bb[2].max(p.x);
-        bb[3] = bb[3].max(p.y);
+        bb.l = bb.l.min(p.x);
+        bb.b = bb.b.min(p.y);
+        bb.r = bb.r.max(p.x);
+        bb.t = bb.t.max(p.y);
     }
     bb
 }
 
+/// Bounding box of the pusher centred at `c`.
 #[inline]
-fn overlap(a: &[f64; 4], b: &[f64; 4]) -> bool {
-    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+fn circle_bb(c: V2) -> Bb {
+    Bb {
+        l: c.x - AGENT_RADIUS,
+        b: c.y - AGENT_RADIUS,
+        r: c.x + AGENT_RADIUS,
+        t: c.y + AGENT_RADIUS,
+    }
 }
+
+/// Bounding box of wall `w` (its segment widened by the radius).
+#[inline]
+fn wall_bb(w: usize) -> Bb {
+    let (a, b) = WALLS[w];
+    Bb {
+        l: a.x.min(b.x) - WALL_RADIUS,
+        b: a.y.min(b.y) - WALL_RADIUS,
+        r: a.x.max(b.x) + WALL_RADIUS,
+        t: a.y.max(b.y) + WALL_RADIUS,
+    }
+}
+
+/// Most broad-phase callbacks in one sub-step: 3 pairs among the non-static shapes and 3 × 4 with walls.
+const MAX_CALLS: usize = 15;
+
+/// Where the reference's `_setup()` adds the pusher and the T before `reset` moves them; the broad phase's
+/// trees keep the shape of that construction.
+const SETUP_AGENT: V2 = V2::new(256.0, 400.0);
+/// See [`SETUP_AGENT`].
+const SETUP_BLOCK: Pose = Pose {
+    position: V2::new(256.0, 300.0),
+    angle: 0.0,
+};
 
 /// Number of shape pairs: (pusher + 4 walls) × (bar, stem).
 const SLOTS: usize = 10;
@@ -115,10 +154,16 @@ pub struct World {
     curr_dt: f64,
     /// `(dt, 1 − bias^dt)` for the last `dt` seen.
     beta_dt: (f64, f64),
+    /// The reference's bounding-box trees, which decide the solve order.
+    broad: BroadPhase,
 }
 
 impl World {
     /// A world at rest with an empty contact cache: pusher at `agent`, T with origin pose `block`.
+    ///
+    /// The broad phase's trees are built as the reference's `_setup()` builds them (pusher at (256, 400), T at
+    /// (256, 300), angle 0) whatever `agent` and `block` are: the reference moves its bodies there afterwards
+    /// without rebuilding the trees, and the next sub-step reindexes them.
     pub fn new(agent: V2, block: Pose) -> Self {
         Self {
             agent_p: agent,
@@ -135,6 +180,17 @@ impl World {
             stamp: 0,
             curr_dt: 0.0,
             beta_dt: (f64::NAN, 0.0),
+            broad: {
+                let t = t_world(&SETUP_BLOCK);
+                BroadPhase::new(
+                    [wall_bb(0), wall_bb(1), wall_bb(2), wall_bb(3)],
+                    [
+                        circle_bb(SETUP_AGENT),
+                        bounding_box(&t[0]),
+                        bounding_box(&t[1]),
+                    ],
+                )
+            },
         }
     }
 
@@ -235,35 +291,47 @@ impl World {
         self.block_v_bias = V2::default();
         self.block_w_bias = 0.0;
 
-        // 2. collisions: static walls first, then the pusher; boxes whose bounding boxes do not overlap
-        //    cannot touch (Chipmunk's broad phase), which skips most tests
+        // 2. collisions, in the order the reference's broad phase finds the pairs (see `broadphase`): the
+        //    solver sweeps the contacts in that order
         let boxes = t_world(&self.block_pose());
-        let bbs = boxes.map(|bx| bounding_box(&bx));
-        for (w, &(a, b)) in WALLS.iter().enumerate() {
-            let wall_bb = [
-                a.x.min(b.x) - WALL_RADIUS,
-                a.y.min(b.y) - WALL_RADIUS,
-                a.x.max(b.x) + WALL_RADIUS,
-                a.y.max(b.y) + WALL_RADIUS,
-            ];
-            for (k, bx) in boxes.iter().enumerate() {
-                if overlap(&wall_bb, &bbs[k]) {
-                    let m = segment_box(a, b, WALL_RADIUS, bx);
+        let c = self.agent_p;
+        let bbs = [
+            circle_bb(c),
+            bounding_box(&boxes[0]),
+            bounding_box(&boxes[1]),
+        ];
+        let bv = (self.block_v.x, self.block_v.y);
+        let mut calls = [(0u8, 0u8); MAX_CALLS];
+        let mut n_calls = 0;
+        self.broad.reindex_query(
+            bbs,
+            [(self.agent_v.x, self.agent_v.y), bv, bv],
+            &mut |a, b| {
+                calls[n_calls] = (a, b);
+                n_calls += 1;
+            },
+        );
+        for &(a, b) in &calls[..n_calls] {
+            // (other shape, box of the T); pairs within the T, or without it, never collide here
+            let (o, k) = match (a, b) {
+                (x, BAR | STEM) if x != BAR && x != STEM => (x, b),
+                (BAR | STEM, x) if x != BAR && x != STEM => (x, a),
+                _ => continue,
+            };
+            let k = (k - BAR) as usize;
+            let bb_k = bbs[1 + k];
+            if o == AGENT {
+                if bbs[0].intersects(&bb_k) {
+                    let m = circle_box(c, AGENT_RADIUS, &boxes[k]);
+                    self.collide(k, &m, false);
+                }
+            } else {
+                let w = (o - WALL0) as usize;
+                if wall_bb(w).intersects(&bb_k) {
+                    let (wa, wb) = WALLS[w];
+                    let m = segment_box(wa, wb, WALL_RADIUS, &boxes[k]);
                     self.collide(2 + 2 * w + k, &m, true);
                 }
-            }
-        }
-        let c = self.agent_p;
-        let agent_bb = [
-            c.x - AGENT_RADIUS,
-            c.y - AGENT_RADIUS,
-            c.x + AGENT_RADIUS,
-            c.y + AGENT_RADIUS,
-        ];
-        for (k, bx) in boxes.iter().enumerate() {
-            if overlap(&agent_bb, &bbs[k]) {
-                let m = circle_box(c, AGENT_RADIUS, bx);
-                self.collide(k, &m, false);
             }
         }
 
