@@ -1,7 +1,7 @@
 """A plain PyTorch loop of the reference model, timed beside si-nn by `cargo xtask bench`.
 
 One-sided linear interpolant, N(0, I) base, checkerboard target; b and s as two separate 4x256 ReLU MLPs on
-(x, t); Adam 2e-3; batch 2000; the s loss with antithetic pairs. Prints one JSON line.
+(x, t); Adam 2e-3; 1000 antithetic pairs (2000 rows) per step with the losses of si-nn. Prints one JSON line.
 """
 import json, math, sys, time
 import torch
@@ -24,20 +24,24 @@ def checker(n):
 
 b, s = mlp(), mlp()
 opt = torch.optim.Adam(list(b.parameters()) + list(s.parameters()), lr=2e-3)
-n = 2000
+n = 1000  # antithetic pairs: 2000 rows per forward pass, as in si-nn
+
 
 def step():
     x1, x0 = checker(n), torch.randn(n, 2)
     t = torch.rand(n, 1) * (1 - 2e-4) + 1e-4
-    xt = (1 - t) * x0 + t * x1
-    bt = b(torch.cat([xt, t], 1))
-    lb = (0.5 * (bt ** 2).sum(1) - ((x1 - x0) * bt).sum(1)).mean()
-    xm = -(1 - t) * x0 + t * x1
-    sp, sm = s(torch.cat([xt, t], 1)), s(torch.cat([xm, t], 1))
-    ls = (0.25 * ((sp ** 2).sum(1) + (sm ** 2).sum(1)) + (x0 * (sp - sm)).sum(1) / (2 * (1 - t[:, 0]))).mean()
+    xp, xm = (1 - t) * x0 + t * x1, -(1 - t) * x0 + t * x1
+    inp = torch.cat([torch.cat([xp, xm], 0), torch.cat([t, t], 0)], 1)
+    bo, so = b(inp), s(inp)
+    bp, bm, sp, sm = bo[:n], bo[n:], so[:n], so[n:]
+    quad = lambda p, m: 0.25 * ((p ** 2).sum(1) + (m ** 2).sum(1))
+    # One-sided linear: m = t x1, sigma = 1 - t, zeta = x0 (si-nn's loss.rs).
+    lb = (quad(bp, bm) - 0.5 * ((x1 * (bp + bm)).sum(1) - (x0 * (bp - bm)).sum(1))).mean()
+    ls = (quad(sp, sm) + (x0 * (sp - sm)).sum(1) / (2 * (1 - t[:, 0]))).mean()
     opt.zero_grad()
     (lb + ls).backward()
     opt.step()
+
 
 for _ in range(5):
     step()

@@ -1,5 +1,5 @@
 //! `si-nn bench`: training-step and SDE-sampling times of the reference setting, beside a plain PyTorch loop
-//! of the same model (run in the same session) and the Python reference's times on this machine.
+//! of the same model (run in the same process tree, on the same CPU) and the published times of the Python reference.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -15,7 +15,7 @@ use crate::experiment::{
     checker_data, draw, inside_fraction, normal_points, ode_nll, target_points,
 };
 
-/// The Python reference (interflow + PyTorch 2.11) on the 2-core machine, 2 threads (from the issue).
+/// The Python reference (interflow + PyTorch 2.11), measured on a 2-core x86 CPU with 2 threads.
 const REF_TRAIN_MS: f64 = 64.0;
 const REF_SDE_S: f64 = 5.4;
 const REF_SDE_INSIDE: f64 = 0.986;
