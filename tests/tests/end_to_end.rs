@@ -2,7 +2,6 @@
 //! metrics, in the 2-D reference setting; and the identities between the fields that every learned
 //! field must also satisfy, checked on the oracle through the `Field` trait only.
 
-use nalgebra::{DMatrix, DVector};
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -12,27 +11,7 @@ use si_core::{Batch, Field, Gamma, Interpolant, Points};
 use si_integrate::{integrate, ode_log_likelihood, Heun, TimeGrid, Trajectory};
 
 fn pair() -> (GaussianMixture, GaussianMixture) {
-    let v = |a: f64, b: f64| DVector::from_vec(vec![a, b]);
-    let m = |a: f64, b: f64, c: f64| DMatrix::from_row_slice(2, 2, &[a, b, b, c]);
-    (
-        GaussianMixture::new(
-            vec![0.5, 0.5],
-            vec![v(-2.0, 0.0), v(2.0, 0.0)],
-            vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)],
-        )
-        .unwrap(),
-        GaussianMixture::new(
-            vec![0.25; 4],
-            vec![v(-3.0, 3.0), v(3.0, 3.0), v(-3.0, -3.0), v(3.0, -3.0)],
-            vec![
-                m(0.2, 0.0, 0.2),
-                m(0.4, 0.0, 0.4),
-                m(0.3, -0.1, 0.3),
-                m(0.25, 0.0, 0.25),
-            ],
-        )
-        .unwrap(),
-    )
+    si_analytic::reference::pair_2d().unwrap()
 }
 
 /// The ODE transports ρ0 to ρ1 through the exact intermediate marginals: at every recorded time the

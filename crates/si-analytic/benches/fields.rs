@@ -2,47 +2,17 @@
 //! whole batch (the integrator setting), and the divergence.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use si_analytic::{GaussianMixture, MixtureFields};
 use si_core::{Gamma, Interpolant, Points};
 
 fn pair_1d() -> (GaussianMixture, GaussianMixture) {
-    let third = 1.0 / 3.0;
-    (
-        GaussianMixture::univariate(&[(0.5, -3.0, 0.25), (0.5, 3.0, 0.25)]).unwrap(),
-        GaussianMixture::univariate(&[
-            (third, -6.0, 0.5),
-            (third, 0.0, 0.33),
-            (1.0 - 2.0 * third, 6.0, 0.5),
-        ])
-        .unwrap(),
-    )
+    si_analytic::reference::pair_1d().unwrap()
 }
 
 fn pair_2d() -> (GaussianMixture, GaussianMixture) {
-    let v = |a: f64, b: f64| DVector::from_vec(vec![a, b]);
-    let m = |a: f64, b: f64, c: f64| DMatrix::from_row_slice(2, 2, &[a, b, b, c]);
-    (
-        GaussianMixture::new(
-            vec![0.5, 0.5],
-            vec![v(-2.0, 0.0), v(2.0, 0.0)],
-            vec![m(0.3, 0.0, 0.3), m(0.5, 0.2, 0.4)],
-        )
-        .unwrap(),
-        GaussianMixture::new(
-            vec![0.25; 4],
-            vec![v(-3.0, 3.0), v(3.0, 3.0), v(-3.0, -3.0), v(3.0, -3.0)],
-            vec![
-                m(0.2, 0.0, 0.2),
-                m(0.4, 0.0, 0.4),
-                m(0.3, -0.1, 0.3),
-                m(0.25, 0.0, 0.25),
-            ],
-        )
-        .unwrap(),
-    )
+    si_analytic::reference::pair_2d().unwrap()
 }
 
 fn inputs(n: usize, d: usize) -> (Vec<f64>, Points) {

@@ -10,6 +10,7 @@ mod error;
 mod fields;
 mod linalg;
 mod mixture;
+pub mod reference;
 mod small;
 
 pub use error::{AnalyticError, Result};
