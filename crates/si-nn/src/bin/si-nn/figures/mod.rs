@@ -60,7 +60,7 @@ impl Sizes {
     /// `full` steps, or a small number in quick mode.
     pub fn steps(&self, full: usize) -> usize {
         if self.quick {
-            400
+            1000
         } else {
             full
         }
