@@ -99,6 +99,9 @@ pub struct SampleArgs {
     dtype: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// SDE: add each step's noise before its drift step (the last noise is then corrected).
+    #[arg(long)]
+    noise_first: bool,
 }
 
 fn device() -> Device {
@@ -199,7 +202,15 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let d = net.params().dim;
     let x0 = standard_normal(a.n, d, net.device(), &mut rng);
-    let x1 = if a.eps > 0.0 {
+    let x1 = if a.eps > 0.0 && a.noise_first {
+        sample(
+            &field,
+            &si_nn::sampling::NoiseFirstEulerMaruyama::new(a.eps)?,
+            x0,
+            a.steps,
+            &mut rng,
+        )?
+    } else if a.eps > 0.0 {
         sample(
             &field,
             &EulerMaruyama::constant(a.eps)?,

@@ -8,7 +8,9 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, FnSampler, Independent, Points, StandardNormal};
 use si_integrate::{EulerMaruyama, Heun};
-use si_nn::sampling::{log_standard_normal, ode_log_likelihood_of, sample};
+use si_nn::sampling::{
+    log_standard_normal, ode_log_likelihood_of, sample, NoiseFirstEulerMaruyama,
+};
 use si_nn::{CouplingData, LearnedField, TensorBatch};
 use tch::Kind;
 
@@ -63,7 +65,8 @@ pub fn xy(p: &Points) -> Vec<(f64, f64)> {
     (0..p.len()).map(|i| (s[2 * i], s[2 * i + 1])).collect()
 }
 
-/// Samples of a model from `x0` (host points): ODE (Heun) or SDE (Euler–Maruyama, ε), with the time.
+/// Samples of a model from `x0` (host points): ODE (Heun, ε = 0), SDE (Euler–Maruyama, ε > 0) or SDE with
+/// the noise-first splitting (ε < 0 means ε = −eps), with the time taken.
 pub fn draw(
     field: &LearnedField<'_>,
     x0: &Points,
@@ -74,7 +77,16 @@ pub fn draw(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = TensorBatch::from_points(x0, Kind::Float, field.net().device());
     let t0 = Instant::now();
-    let out = if eps > 0.0 {
+    let out = if eps < 0.0 {
+        // Negative ε asks for the noise-first splitting with ε = −eps.
+        sample(
+            field,
+            &NoiseFirstEulerMaruyama::new(-eps)?,
+            x,
+            steps,
+            &mut rng,
+        )?
+    } else if eps > 0.0 {
         sample(field, &EulerMaruyama::constant(eps)?, x, steps, &mut rng)?
     } else {
         sample(field, &Heun, x, steps, &mut rng)?

@@ -181,6 +181,7 @@ fn checker_figure(
 struct Eval {
     ode: Points,
     sde: Points,
+    sde_noise_first: Points,
     sde_s: f64,
     nll: Option<f64>,
 }
@@ -194,6 +195,7 @@ fn evaluate(
     let field = LearnedField::new(tr.trainer.sampling_net(), tr.trainer.interpolant().clone());
     let (ode, _) = draw(&field, base, if sizes.quick { 50 } else { 200 }, 0.0, 11)?;
     let (sde, sde_s) = draw(&field, base, 100, 0.5, 12)?;
+    let (sde_noise_first, _) = draw(&field, base, 100, -0.5, 12)?;
     let nll = match nll_base {
         Some(lr0) => {
             let x = target_points(sizes.nll_points, 99);
@@ -206,6 +208,7 @@ fn evaluate(
     Ok(Eval {
         ode,
         sde,
+        sde_noise_first,
         sde_s,
         nll,
     })
@@ -227,6 +230,10 @@ fn numbers(tr: &Trained, e: &Eval) -> Vec<(String, String)> {
         (
             "SDE samples inside the squares (eps 0.5, 100 steps)".into(),
             f3(inside_fraction(&e.sde)),
+        ),
+        (
+            "SDE inside, noise-first Euler-Maruyama (eps 0.5, 100 steps)".into(),
+            f3(inside_fraction(&e.sde_noise_first)),
         ),
         ("SDE draw time (s)".into(), format!("{:.2}", e.sde_s)),
     ];
