@@ -123,3 +123,50 @@ impl<B: Batch> Stepper<B> for EulerMaruyama {
         format!("Euler-Maruyama (eps = {:?})", self.eps)
     }
 }
+
+/// Euler–Maruyama with the noise applied first (a splitting of the same SDEs, still weak order 1):
+///
+/// x̂ = x + √(2ε|dt|) ξ,  then  x ← x̂ + dt·(b + sign(dt) ε s)(t, x̂).
+///
+/// The last step's noise is followed by a drift step that pulls it back toward the data instead of being
+/// left in the samples, which matters when few steps are taken or the fields are sharp.
+#[derive(Clone, Debug)]
+pub struct NoiseFirstEulerMaruyama {
+    eps: Diffusion,
+}
+
+impl NoiseFirstEulerMaruyama {
+    /// With the diffusion coefficient ε(t).
+    pub fn new(eps: Diffusion) -> Self {
+        Self { eps }
+    }
+
+    /// With a constant ε (checked ≥ 0).
+    pub fn constant(eps: f64) -> Result<Self> {
+        Ok(Self::new(Diffusion::constant(eps)?))
+    }
+}
+
+impl<B: Batch> Stepper<B> for NoiseFirstEulerMaruyama {
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        rng: &mut dyn RngCore,
+    ) -> Result<()> {
+        let eps = self.eps.at(t)?;
+        if eps == 0.0 {
+            return Euler.step(field, t, dt, x, rng);
+        }
+        x.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
+        let (b, s) = field.velocity_and_score(t, x)?;
+        x.axpy(dt, &b)?;
+        x.axpy(dt.signum() * eps * dt, &s)?;
+        Ok(())
+    }
+    fn name(&self) -> String {
+        format!("Euler-Maruyama, noise first (eps = {:?})", self.eps)
+    }
+}

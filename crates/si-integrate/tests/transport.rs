@@ -195,3 +195,20 @@ fn time_dependent_diffusion_reaches_rho1() {
     let x = run(&em, &f, r0.sample(N, &mut rng), 0.0, 1.0, 400, &mut rng);
     check_reaches(&x, &r1, &mut rng, "SDE with eps(t)");
 }
+
+#[test]
+fn noise_first_sde_reaches_rho1() {
+    let (r0, r1) = common::pair_2d();
+    let mut rng = ChaCha8Rng::seed_from_u64(24);
+    let f = MixtureFields::new(
+        r0.clone(),
+        r1.clone(),
+        Interpolant::linear(Gamma::brownian()).unwrap(),
+    )
+    .unwrap();
+    let nf = si_integrate::NoiseFirstEulerMaruyama::constant(1.0).unwrap();
+    let x = run(&nf, &f, r0.sample(N, &mut rng), 0.0, 1.0, 400, &mut rng);
+    check_reaches(&x, &r1, &mut rng, "noise-first SDE");
+    let back = run(&nf, &f, r1.sample(N, &mut rng), 1.0, 0.0, 400, &mut rng);
+    check_reaches(&back, &r0, &mut rng, "noise-first backward SDE");
+}

@@ -78,44 +78,5 @@ pub fn check_dim(field: &LearnedField<'_>, d: usize) -> Result<()> {
     Ok(())
 }
 
-/// Euler–Maruyama with the noise applied first (a splitting of the same SDE, still weak order 1):
-/// x̂ = x + √(2ε|dt|) ξ, then x ← x̂ + dt·(b + sign(dt) ε s)(t, x̂) (arXiv 2303.08797, eqs. 2.33–2.34).
-/// The last step's noise is followed by a drift step that pulls it back toward the data, instead of
-/// being left in the samples.
-#[derive(Clone, Debug)]
-pub struct NoiseFirstEulerMaruyama {
-    eps: f64,
-}
-
-impl NoiseFirstEulerMaruyama {
-    /// With a constant ε ≥ 0.
-    pub fn new(eps: f64) -> Result<Self> {
-        if !(eps.is_finite() && eps >= 0.0) {
-            return Err(crate::NnError::hyper(
-                "eps",
-                format!("{eps} must be finite and >= 0"),
-            ));
-        }
-        Ok(Self { eps })
-    }
-}
-
-impl<B: Batch> Stepper<B> for NoiseFirstEulerMaruyama {
-    fn step<F: Field<B> + ?Sized>(
-        &self,
-        field: &F,
-        t: f64,
-        dt: f64,
-        x: &mut B,
-        rng: &mut dyn RngCore,
-    ) -> si_integrate::Result<()> {
-        x.add_noise((2.0 * self.eps * dt.abs()).sqrt(), rng)?;
-        let (b, s) = field.velocity_and_score(t, x)?;
-        x.axpy(dt, &b)?;
-        x.axpy(dt.signum() * self.eps * dt, &s)?;
-        Ok(())
-    }
-    fn name(&self) -> String {
-        format!("Euler-Maruyama, noise first (eps = {})", self.eps)
-    }
-}
+/// The noise-first Euler–Maruyama stepper lives in si-integrate (it works on any batch).
+pub use si_integrate::NoiseFirstEulerMaruyama;

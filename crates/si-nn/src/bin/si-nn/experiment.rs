@@ -81,7 +81,7 @@ pub fn draw(
         // Negative ε asks for the noise-first splitting with ε = −eps.
         sample(
             field,
-            &NoiseFirstEulerMaruyama::new(-eps)?,
+            &NoiseFirstEulerMaruyama::constant(-eps)?,
             x,
             steps,
             &mut rng,
