@@ -15,7 +15,10 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "xtask", about = "Stochastic interpolants: figures, tests, benchmarks, data.")]
+#[command(
+    name = "xtask",
+    about = "Stochastic interpolants: figures, tests, benchmarks, data."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
