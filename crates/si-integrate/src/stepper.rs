@@ -77,6 +77,26 @@ impl<B: Batch> Stepper<B> for Heun {
     }
 }
 
+/// The SDE drift step x ← x + dt·(b + sign(dt) ε s)(t, x).
+fn sde_drift<B: Batch, F: Field<B> + ?Sized>(
+    field: &F,
+    t: f64,
+    dt: f64,
+    eps: f64,
+    x: &mut B,
+) -> Result<()> {
+    let (b, s) = field.velocity_and_score(t, x)?;
+    x.axpy(dt, &b)?;
+    x.axpy(dt.signum() * eps * dt, &s)?;
+    Ok(())
+}
+
+/// The SDE noise step x ← x + √(2ε|dt|) ξ.
+fn sde_noise<B: Batch>(dt: f64, eps: f64, x: &mut B, rng: &mut dyn RngCore) -> Result<()> {
+    x.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
+    Ok(())
+}
+
 /// Euler–Maruyama for the generative SDEs (arXiv 2303.08797, eqs. 2.33–2.34):
 ///
 /// forward (dt > 0):  dX = [b + ε s](t, X) dt + √(2ε) dW,
@@ -113,11 +133,8 @@ impl<B: Batch> Stepper<B> for EulerMaruyama {
         if eps == 0.0 {
             return Euler.step(field, t, dt, x, rng);
         }
-        let (b, s) = field.velocity_and_score(t, x)?;
-        x.axpy(dt, &b)?;
-        x.axpy(dt.signum() * eps * dt, &s)?;
-        x.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
-        Ok(())
+        sde_drift(field, t, dt, eps, x)?;
+        sde_noise(dt, eps, x, rng)
     }
     fn name(&self) -> String {
         format!("Euler-Maruyama (eps = {:?})", self.eps)
@@ -160,11 +177,8 @@ impl<B: Batch> Stepper<B> for NoiseFirstEulerMaruyama {
         if eps == 0.0 {
             return Euler.step(field, t, dt, x, rng);
         }
-        x.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
-        let (b, s) = field.velocity_and_score(t, x)?;
-        x.axpy(dt, &b)?;
-        x.axpy(dt.signum() * eps * dt, &s)?;
-        Ok(())
+        sde_noise(dt, eps, x, rng)?;
+        sde_drift(field, t, dt, eps, x)
     }
     fn name(&self) -> String {
         format!("Euler-Maruyama, noise first (eps = {:?})", self.eps)
