@@ -25,6 +25,8 @@ pub(crate) struct Pair {
     pub i: usize,
     pub j: usize,
     pub log_weight: f64,
+    /// p_i q_j (the exponential of `log_weight`, formed once).
+    pub weight: f64,
 }
 
 /// Flattened endpoint mixtures: means (K·d) and covariances (K·d·d row-major, or K·d diagonals).
@@ -131,7 +133,7 @@ impl Components {
                 }
                 det.sqrt()
             };
-            self.scale[k] = p.log_weight.exp() / sqrt_det;
+            self.scale[k] = p.weight / sqrt_det;
             if want_trace {
                 self.half_tr[k] = 0.5 * trace_cdot_cinv(l, cd, d, self.dense);
             }

@@ -127,6 +127,7 @@ impl MixtureFields {
                         i,
                         j,
                         log_weight: lw,
+                        weight: lw.exp(),
                     });
                 }
             }
@@ -345,11 +346,11 @@ impl MixtureFields {
         check_time(t)?;
         let c = self.interpolant.schedule_unchecked(t);
         let d = self.dim();
-        let total: f64 = self.pairs.iter().map(|p| p.log_weight.exp()).sum();
+        let total: f64 = self.pairs.iter().map(|p| p.weight).sum();
         let mut mean = DVector::zeros(d);
         let mut second = DMatrix::zeros(d, d);
         for p in &self.pairs {
-            let w = p.log_weight.exp() / total;
+            let w = p.weight / total;
             let m = &self.rho0.means()[p.i] * c.alpha + &self.rho1.means()[p.j] * c.beta;
             let cov = &self.rho0.covariances()[p.i] * (c.alpha * c.alpha)
                 + &self.rho1.covariances()[p.j] * (c.beta * c.beta)
@@ -375,7 +376,7 @@ impl MixtureFields {
             &end1,
             false,
         )?;
-        let weights: Vec<f64> = self.pairs.iter().map(|p| p.log_weight.exp()).collect();
+        let weights: Vec<f64> = self.pairs.iter().map(|p| p.weight).collect();
         let mut out = DMatrix::zeros(d, n);
         let mut xi = vec![0.0; d];
         for i in 0..n {

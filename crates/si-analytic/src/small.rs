@@ -66,7 +66,7 @@ impl<const D: usize> SmallPairs<D> {
             pairs: pairs
                 .iter()
                 .map(|p| PairData {
-                    weight: p.log_weight.exp(),
+                    weight: p.weight,
                     mu: arr(&e0.means[p.i]),
                     nu: arr(&e1.means[p.j]),
                     ci: mat(&e0.covs[p.i]),
