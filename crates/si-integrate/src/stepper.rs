@@ -103,15 +103,30 @@ fn sde_noise<B: Batch>(dt: f64, eps: f64, x: &mut B, rng: &mut dyn RngCore) -> R
 /// backward (dt < 0): dX = [b − ε s](t, X) dt + √(2ε) dW̄,
 ///
 /// i.e. x ← x + dt·(b + sign(dt) ε s) + √(2ε|dt|) ξ, ξ ~ N(0, I). With ε(t) = 0 it is Euler on the ODE.
+///
+/// [`EulerMaruyama::noise_first`] applies the noise before the drift (a splitting of the same SDEs, still
+/// weak order 1): x̂ = x + √(2ε|dt|) ξ, then x ← x̂ + dt·(b + sign(dt) ε s)(t, x̂). The last step's noise is
+/// then followed by a drift step that pulls it back toward the data instead of being left in the samples,
+/// which matters when few steps are taken or the fields are sharp.
 #[derive(Clone, Debug)]
 pub struct EulerMaruyama {
     eps: Diffusion,
+    noise_first: bool,
 }
 
 impl EulerMaruyama {
     /// With the diffusion coefficient ε(t).
     pub fn new(eps: Diffusion) -> Self {
-        Self { eps }
+        Self {
+            eps,
+            noise_first: false,
+        }
+    }
+
+    /// The noise-first splitting (see the type's documentation).
+    pub fn noise_first(mut self) -> Self {
+        self.noise_first = true;
+        self
     }
 
     /// With a constant ε (checked ≥ 0).
@@ -133,54 +148,20 @@ impl<B: Batch> Stepper<B> for EulerMaruyama {
         if eps == 0.0 {
             return Euler.step(field, t, dt, x, rng);
         }
-        sde_drift(field, t, dt, eps, x)?;
-        sde_noise(dt, eps, x, rng)
-    }
-    fn name(&self) -> String {
-        format!("Euler-Maruyama (eps = {:?})", self.eps)
-    }
-}
-
-/// Euler–Maruyama with the noise applied first (a splitting of the same SDEs, still weak order 1):
-///
-/// x̂ = x + √(2ε|dt|) ξ,  then  x ← x̂ + dt·(b + sign(dt) ε s)(t, x̂).
-///
-/// The last step's noise is followed by a drift step that pulls it back toward the data instead of being
-/// left in the samples, which matters when few steps are taken or the fields are sharp.
-#[derive(Clone, Debug)]
-pub struct NoiseFirstEulerMaruyama {
-    eps: Diffusion,
-}
-
-impl NoiseFirstEulerMaruyama {
-    /// With the diffusion coefficient ε(t).
-    pub fn new(eps: Diffusion) -> Self {
-        Self { eps }
-    }
-
-    /// With a constant ε (checked ≥ 0).
-    pub fn constant(eps: f64) -> Result<Self> {
-        Ok(Self::new(Diffusion::constant(eps)?))
-    }
-}
-
-impl<B: Batch> Stepper<B> for NoiseFirstEulerMaruyama {
-    fn step<F: Field<B> + ?Sized>(
-        &self,
-        field: &F,
-        t: f64,
-        dt: f64,
-        x: &mut B,
-        rng: &mut dyn RngCore,
-    ) -> Result<()> {
-        let eps = self.eps.at(t)?;
-        if eps == 0.0 {
-            return Euler.step(field, t, dt, x, rng);
+        if self.noise_first {
+            sde_noise(dt, eps, x, rng)?;
+            sde_drift(field, t, dt, eps, x)
+        } else {
+            sde_drift(field, t, dt, eps, x)?;
+            sde_noise(dt, eps, x, rng)
         }
-        sde_noise(dt, eps, x, rng)?;
-        sde_drift(field, t, dt, eps, x)
     }
     fn name(&self) -> String {
-        format!("Euler-Maruyama, noise first (eps = {:?})", self.eps)
+        let order = if self.noise_first {
+            ", noise first"
+        } else {
+            ""
+        };
+        format!("Euler-Maruyama{order} (eps = {:?})", self.eps)
     }
 }

@@ -206,7 +206,7 @@ fn noise_first_sde_reaches_rho1() {
         Interpolant::linear(Gamma::brownian()).unwrap(),
     )
     .unwrap();
-    let nf = si_integrate::NoiseFirstEulerMaruyama::constant(1.0).unwrap();
+    let nf = EulerMaruyama::constant(1.0).unwrap().noise_first();
     let x = run(&nf, &f, r0.sample(N, &mut rng), 0.0, 1.0, 400, &mut rng);
     check_reaches(&x, &r1, &mut rng, "noise-first SDE");
     let back = run(&nf, &f, r1.sample(N, &mut rng), 1.0, 0.0, 400, &mut rng);

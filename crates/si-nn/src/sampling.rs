@@ -77,6 +77,3 @@ pub fn check_dim(field: &LearnedField<'_>, d: usize) -> Result<()> {
     }
     Ok(())
 }
-
-/// The noise-first Euler–Maruyama stepper lives in si-integrate (it works on any batch).
-pub use si_integrate::NoiseFirstEulerMaruyama;

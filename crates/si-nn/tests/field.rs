@@ -233,18 +233,18 @@ fn noise_first_euler_maruyama_transports_the_exact_gaussian_field() {
     // Exact fields of N(0, 1) -> N(2, 0.25) (one-sided linear) on host points: the noise-first SDE
     // sampler must reproduce the target's mean and variance.
     use si_analytic::MixtureFields;
-    use si_nn::sampling::NoiseFirstEulerMaruyama;
+    use si_integrate::EulerMaruyama;
     let (rho0, rho1) = gaussian_pair();
     let exact = MixtureFields::new(rho0, rho1, Interpolant::one_sided_linear()).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let x0 = Points::standard_normal(20_000, 1, &mut rng);
     let grid = si_integrate::TimeGrid::uniform(0.0, 0.999, 400).unwrap();
-    let stepper = NoiseFirstEulerMaruyama::constant(1.0).unwrap();
+    let stepper = EulerMaruyama::constant(1.0).unwrap().noise_first();
     let x1 = si_integrate::integrate(&stepper, &exact, x0, &grid, &mut rng, &mut []).unwrap();
     let v = x1.to_row_major();
     let mean = v.iter().sum::<f64>() / v.len() as f64;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
     assert!((mean - 2.0).abs() < 0.03, "mean {mean}");
     assert!((var - 0.25).abs() < 0.03, "variance {var}");
-    assert!(NoiseFirstEulerMaruyama::constant(-1.0).is_err());
+    assert!(EulerMaruyama::constant(-1.0).is_err());
 }

@@ -205,7 +205,7 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let x1 = if a.eps > 0.0 && a.noise_first {
         sample(
             &field,
-            &si_nn::sampling::NoiseFirstEulerMaruyama::constant(a.eps)?,
+            &EulerMaruyama::constant(a.eps)?.noise_first(),
             x0,
             a.steps,
             &mut rng,

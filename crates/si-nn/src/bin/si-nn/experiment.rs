@@ -8,9 +8,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, FnSampler, Independent, Points, StandardNormal};
 use si_integrate::{EulerMaruyama, Heun};
-use si_nn::sampling::{
-    log_standard_normal, ode_log_likelihood_of, sample, NoiseFirstEulerMaruyama,
-};
+use si_nn::sampling::{log_standard_normal, ode_log_likelihood_of, sample};
 use si_nn::{CouplingData, LearnedField, TensorBatch};
 use tch::Kind;
 
@@ -81,7 +79,7 @@ pub fn draw(
         // Negative ε asks for the noise-first splitting with ε = −eps.
         sample(
             field,
-            &NoiseFirstEulerMaruyama::constant(-eps)?,
+            &EulerMaruyama::constant(-eps)?.noise_first(),
             x,
             steps,
             &mut rng,
