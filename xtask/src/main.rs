@@ -3,9 +3,7 @@
 
 mod bench;
 mod figures;
-mod index;
 mod nn;
-mod plot;
 mod robot;
 mod test;
 
@@ -50,13 +48,13 @@ enum Command {
     Demos(robot::DemosArgs),
     /// Install libtorch (torch==2.11.0 from the Python package registry) into the cache folder.
     Setup,
-    /// Train a learned field on a .npy data file (arguments are passed to the si-nn trainer).
+    /// Train a learned field on a .npy data file (arguments are passed to `si train`).
     Train {
         /// Arguments of the trainer (see `cargo xtask train -- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Sample from a trained checkpoint into a .npy file (arguments are passed to the si-nn sampler).
+    /// Sample from a trained checkpoint into a .npy file (arguments are passed to `si sample`).
     Sample {
         /// Arguments of the sampler (see `cargo xtask sample -- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

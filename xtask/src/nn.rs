@@ -2,7 +2,7 @@
 //!
 //! The xtask itself never links libtorch (it would need libtorch to build itself). It installs the
 //! PyPI wheel `torch==2.11.0` (the version tch 0.24 expects) into a virtual environment in a cache folder
-//! outside the clone, then builds and runs the `si-nn` binary (and si-nn's tests) with `LIBTORCH` pointing
+//! outside the clone, then builds and runs the `si` binary of the si-cli crate (and the tests of si-nn and si-cli) with `LIBTORCH` pointing
 //! at the wheel's `torch/` folder. The si-nn build script writes that folder's `lib` as an rpath, so the
 //! binaries need no `LD_LIBRARY_PATH`.
 
@@ -13,8 +13,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::index::{write_atomic, FigureEntry};
 use crate::workspace_root;
+use si_report::{write_atomic, FigureEntry};
 
 /// The PyTorch version that tch 0.24 is built against. The wheel carries no version file, so the pin
 /// lives here, where it is installed, and the import check below enforces it.
@@ -226,18 +226,18 @@ fn cargo_with_libtorch(libtorch: &Path) -> Command {
     cmd
 }
 
-/// `cargo run --release -p si-nn --bin si-nn -- ARGS`.
+/// `cargo run --release -p si-cli --bin si -- ARGS`: the learned-field binary, which links libtorch.
 fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
     let mut cmd = cargo_with_libtorch(libtorch);
     cmd.args(["run", "--quiet", "--release", "--manifest-path"]);
     cmd.arg(workspace_root().join("Cargo.toml"));
-    cmd.args(["-p", "si-nn", "--bin", "si-nn", "--"]);
+    cmd.args(["-p", "si-cli", "--bin", "si", "--"]);
     cmd.args(args);
     let status = cmd
         .status()
-        .context("running the si-nn binary through cargo")?;
+        .context("running the si binary (crate si-cli) through cargo")?;
     if !status.success() {
-        bail!("si-nn {:?} failed ({status})", args);
+        bail!("si {:?} failed ({status})", args);
     }
     Ok(())
 }
@@ -250,11 +250,12 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Runs the si-nn tests (with libtorch), one test at a time: libtorch's seed is process-global.
+/// Runs the tests of the crates that link libtorch (si-nn and the si-cli binary), one test at a time:
+/// initial weights still come from libtorch's process-wide generator.
 pub fn test() -> Result<()> {
     let libtorch = ensure_libtorch()?;
     eprintln!(
-        "==> cargo test -p si-nn -- --test-threads=1 (LIBTORCH={})",
+        "==> cargo test -p si-nn -p si-cli -- --test-threads=1 (LIBTORCH={})",
         libtorch.display()
     );
     let mut cmd = cargo_with_libtorch(&libtorch);
@@ -265,16 +266,16 @@ pub fn test() -> Result<()> {
     let status = cmd
         .args(["test", "--manifest-path"])
         .arg(workspace_root().join("Cargo.toml"))
-        .args(["-p", "si-nn", "--", "--test-threads=1"])
+        .args(["-p", "si-nn", "-p", "si-cli", "--", "--test-threads=1"])
         .status()
-        .context("running cargo test -p si-nn")?;
+        .context("running cargo test -p si-nn -p si-cli")?;
     if !status.success() {
         bail!("si-nn tests failed");
     }
     Ok(())
 }
 
-/// Learned-field figures (5–10) for `reproduce-figures`, made by the si-nn binary in its own process.
+/// Learned-field figures (5–10) for `reproduce-figures`, made by the `si` binary in its own process.
 pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
     let libtorch = ensure_libtorch()?;
     let out = absolute(out)?;
@@ -305,7 +306,7 @@ pub fn bench(quick: bool) -> Result<()> {
     }
     if let Some(i) = install {
         args.extend(["--torch-python".into(), i.python.into_os_string()]);
-        let script = workspace_root().join("crates/si-nn/bench/torch_loop.py");
+        let script = workspace_root().join("crates/si-cli/bench/torch_loop.py");
         args.extend(["--torch-script".into(), script.into_os_string()]);
     }
     run_si_nn(&libtorch, &args)

@@ -9,7 +9,7 @@ use si_robot::expert::training_seeds;
 use si_robot::render::{episode_frames, episode_gif, strip_png};
 use si_robot::{evaluate, run_episode, Demonstrations, Expert, MAX_STEPS, TEST_SEEDS};
 
-use crate::index::FigureEntry;
+use si_report::FigureEntry;
 
 /// Arguments of `cargo xtask demos`.
 #[derive(clap::Args)]

@@ -1,4 +1,4 @@
-//! `cargo xtask test`: the whole suite. Crates without libtorch first (fast), then si-nn with libtorch
+//! `cargo xtask test`: the whole suite. Crates without libtorch first (fast), then si-nn and si-cli with libtorch
 //! (installed into the cache folder when missing), then the README's examples as doc tests.
 
 use std::path::Path;
@@ -26,8 +26,15 @@ fn run(what: &str, cmd: &mut Command) -> Result<()> {
 /// Runs every test of the workspace.
 pub fn run_all() -> Result<()> {
     run(
-        "cargo test --workspace --exclude si-nn (crates without libtorch)",
-        cargo().args(["test", "--workspace", "--exclude", "si-nn"]),
+        "cargo test --workspace --exclude si-nn --exclude si-cli (crates without libtorch)",
+        cargo().args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "si-nn",
+            "--exclude",
+            "si-cli",
+        ]),
     )?;
     crate::nn::test()?;
     let libtorch = crate::nn::ensure_libtorch()?;

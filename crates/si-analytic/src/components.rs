@@ -1,5 +1,5 @@
 //! The Gaussian components of ρ(t) for a pair of mixtures (arXiv 2303.08797, appendix on Gaussian
-//! mixtures; math.md §4), in flat buffers reused across evaluations.
+//! mixtures; docs/math.md §4), in flat buffers reused across evaluations.
 //!
 //! Pair (i, j) with weight p_i q_j contributes N(m_ij, C_ij):
 //!

@@ -47,6 +47,9 @@ pub enum AnalyticError {
     /// A one-sided interpolant was paired with a base other than N(0, I).
     #[error("a one-sided interpolant needs rho0 = N(0, I)")]
     NotStandardNormalBase,
+    /// A conditional oracle was given no target mixture (no class).
+    #[error("a conditional oracle needs at least one target mixture (class)")]
+    NoClasses,
     /// An error from si-core (time out of range, shapes, ...).
     #[error(transparent)]
     Core(#[from] CoreError),

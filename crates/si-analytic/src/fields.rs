@@ -1,4 +1,4 @@
-//! Exact fields of the stochastic interpolant between two Gaussian mixtures (math.md §4):
+//! Exact fields of the stochastic interpolant between two Gaussian mixtures (docs/math.md §4):
 //!
 //! ```text
 //! ρ(t,x) = Σ_ij p_i q_j N(x; m_ij, C_ij),      w_ij(x) = p_i q_j N(x; m_ij, C_ij) / ρ(t,x)

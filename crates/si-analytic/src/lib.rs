@@ -1,11 +1,12 @@
 //! # si-analytic
 //!
 //! Exact Gaussian-mixture fields: ρ(t, x), log ρ, b, s, η, v and ∇·b in closed form for any spatially
-//! linear interpolant (math.md §4), and exact samples of ρ(t). This is the oracle every learned field and
+//! linear interpolant (docs/math.md §4), and exact samples of ρ(t). This is the oracle every learned field and
 //! integrator in the workspace is tested against. Log-domain weights and Cholesky factors throughout.
 #![warn(missing_docs)]
 
 mod components;
+mod conditional;
 mod error;
 mod fields;
 mod linalg;
@@ -13,6 +14,7 @@ mod mixture;
 pub mod reference;
 mod small;
 
+pub use conditional::{ConditionalMixtureFields, ConditionedMixtureFields};
 pub use error::{AnalyticError, Result};
 pub use fields::{FieldValues, MixtureFields};
 pub use linalg::log_sum_exp;

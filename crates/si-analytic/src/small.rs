@@ -1,6 +1,6 @@
 //! A fused, allocation-free kernel for small fixed dimensions (d = 1, 2, 3) and one time per point.
 //!
-//! The same formulas as [`crate::components`] and the general kernel (math.md §4), with the d × d algebra
+//! The same formulas as [`crate::components`] and the general kernel (docs/math.md §4), with the d × d algebra
 //! on stack arrays so the compiler unrolls it: per point and pair (i, j) it forms C_ij(t), its Cholesky
 //! factor, u = C⁻¹(x − m), and b, s in one pass. Weights use the linear domain
 //! w̃ = p_i q_j / √det C · exp(−½(q − q_min)), which is exact and safe while √det C stays in

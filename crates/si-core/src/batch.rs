@@ -15,6 +15,9 @@ use crate::error::{CoreError, Result};
 pub trait Batch: Clone + Send + Sized {
     /// One scalar per point.
     type Rows: Clone + Send;
+    /// Where a batch lives and in which precision (`()` for host points; a device and a dtype for tensors),
+    /// so that generic code can build a batch from host points next to an existing one.
+    type Place: Clone + Send + std::fmt::Debug;
 
     /// Number of points n.
     fn len(&self) -> usize;
@@ -30,6 +33,10 @@ pub trait Batch: Clone + Send + Sized {
     fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> Result<()>;
     /// A copy in host memory.
     fn to_points(&self) -> Result<Points>;
+    /// Where this batch lives.
+    fn place(&self) -> Self::Place;
+    /// A batch at `place` holding the host points `p` (converted to the place's precision).
+    fn from_points(p: &Points, place: &Self::Place) -> Result<Self>;
     /// A `Rows` of zeros, one per point.
     fn rows_zeros(&self) -> Self::Rows;
     /// acc ← acc + a·x.
@@ -149,6 +156,7 @@ impl Points {
 
 impl Batch for Points {
     type Rows = DVector<f64>;
+    type Place = ();
 
     fn len(&self) -> usize {
         self.data.ncols()
@@ -172,6 +180,10 @@ impl Batch for Points {
     }
     fn to_points(&self) -> Result<Points> {
         Ok(self.clone())
+    }
+    fn place(&self) {}
+    fn from_points(p: &Points, _place: &()) -> Result<Self> {
+        Ok(p.clone())
     }
     fn rows_zeros(&self) -> DVector<f64> {
         DVector::zeros(self.len())

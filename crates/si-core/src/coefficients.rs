@@ -27,6 +27,14 @@ impl CustomCoefficients {
     }
 }
 
+/// Two custom coefficient pairs are equal when one is a clone of the other (same name, same closure):
+/// the closure is compared by identity, never by value.
+impl PartialEq for CustomCoefficients {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.f, &other.f)
+    }
+}
+
 impl fmt::Debug for CustomCoefficients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CustomCoefficients")
@@ -36,7 +44,11 @@ impl fmt::Debug for CustomCoefficients {
 }
 
 /// The coefficient pair (α, β) of a spatially linear interpolant.
-#[derive(Clone, Debug)]
+///
+/// Equality is structural for built-in variants and by identity for [`Coefficients::Custom`]. With the
+/// `serde1` feature, built-in variants serialise as their variant name (`"Linear"`, `"Trigonometric"`,
+/// ...); serialising [`Coefficients::Custom`] is an error.
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Coefficients {
     /// α = 1 − t, β = t.

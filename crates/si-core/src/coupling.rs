@@ -93,3 +93,19 @@ impl<S0: Sampler, S1: Sampler> Coupling for Independent<S0, S1> {
         Ok((self.rho0.sample(n, rng)?, self.rho1.sample(n, rng)?))
     }
 }
+
+impl StandardNormal {
+    /// log N(x; 0, I_d) = −½ d log 2π − ½|x|² for each point.
+    pub fn log_density(&self, x: &Points) -> Result<Vec<f64>> {
+        if x.dim() != self.dim {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("points of dimension {}", self.dim),
+                got: format!("dimension {}", x.dim()),
+            });
+        }
+        let c = -0.5 * self.dim as f64 * (2.0 * std::f64::consts::PI).ln();
+        Ok((0..x.len())
+            .map(|i| c - 0.5 * x.point(i).norm_squared())
+            .collect())
+    }
+}

@@ -70,6 +70,17 @@ pub enum CoreError {
         /// Which target.
         what: &'static str,
     },
+    /// A name (of an interpolant or a noise schedule, e.g. on a command line) that is not in the grammar.
+    #[error("unknown {what} `{got}`; expected {expected}")]
+    UnknownName {
+        /// What was being named, e.g. `"interpolant"` or `"gamma"`.
+        what: &'static str,
+        /// The name that was given.
+        got: String,
+        /// The accepted names (see [`INTERPOLANT_NAMES`](crate::INTERPOLANT_NAMES) and
+        /// [`GAMMA_NAMES`](crate::GAMMA_NAMES)).
+        expected: &'static str,
+    },
     /// An error from a backend (e.g. libtorch) reported through the core traits.
     #[error("backend error: {0}")]
     Backend(String),

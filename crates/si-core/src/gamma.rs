@@ -39,6 +39,21 @@ impl CustomGamma {
     }
 }
 
+/// Two custom schedules are equal when one is a clone of the other (same name, same closures): closures
+/// are compared by identity, never by value, so equality never claims that two different functions agree.
+impl PartialEq for CustomGamma {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && Arc::ptr_eq(&self.gamma, &other.gamma)
+            && Arc::ptr_eq(&self.dgamma, &other.dgamma)
+            && match (&self.gamma_dgamma, &other.gamma_dgamma) {
+                (None, None) => true,
+                (Some(f), Some(g)) => Arc::ptr_eq(f, g),
+                _ => false,
+            }
+    }
+}
+
 impl fmt::Debug for CustomGamma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CustomGamma")
@@ -48,7 +63,15 @@ impl fmt::Debug for CustomGamma {
 }
 
 /// The noise schedule γ(t) ≥ 0.
-#[derive(Clone, Debug)]
+///
+/// Built-in schedules have names (`zero`, `sqrt`, `sqrt=A`, `quadratic`, `sin-squared`; see
+/// [`GAMMA_NAMES`](crate::GAMMA_NAMES)) that [`Display`](fmt::Display) writes and
+/// [`FromStr`](std::str::FromStr) reads back. Equality is structural for built-in variants (exact
+/// equality of `a`) and by identity for [`Gamma::Custom`] (see [`CustomGamma`]). With the `serde1`
+/// feature, built-in variants serialise as `"Zero"`, `{"Sqrt":{"a":1.0}}`, `"Quadratic"`,
+/// `"SinSquared"`; deserialisation checks a > 0 and serialising [`Gamma::Custom`] is an error (with
+/// serde_json, enable its `float_roundtrip` feature for `a` to read back bit for bit).
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Gamma {
     /// γ = 0: a deterministic interpolant.

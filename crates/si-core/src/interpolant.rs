@@ -5,7 +5,10 @@ use crate::error::{check_time, CoreError, Result};
 use crate::gamma::Gamma;
 
 /// Which endpoints the interpolant bridges.
+///
+/// With the `serde1` feature it serialises as `"TwoSided"`, `"OneSided"` or `"Mirror"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde1", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Sidedness {
     /// ρ0 and ρ1 arbitrary, x_t = α x0 + β x1 + γ z with γ(0) = γ(1) = 0.
@@ -53,7 +56,15 @@ pub struct Schedule {
 /// assert!((s.alpha - 0.75).abs() < 1e-15);
 /// assert!((s.gamma_dgamma - 0.25).abs() < 1e-15); // a(1 − 2t)/2
 /// ```
-#[derive(Clone, Debug)]
+///
+/// Built-in interpolants have names `<family>[:<gamma>]` (grammar in [`INTERPOLANT_NAMES`](crate::INTERPOLANT_NAMES)):
+/// [`FromStr`](std::str::FromStr) parses them and [`Display`](std::fmt::Display) writes the canonical one,
+/// e.g. `linear`, `trigonometric:quadratic`, `mirror:sqrt=2`, `one-sided-vp`. [`Interpolant::name`] is the
+/// longer caption. With the `serde1` feature an interpolant serialises as
+/// `{"sidedness":"TwoSided","coefficients":"Linear","gamma":{"Sqrt":{"a":1.0}}}` and deserialises through
+/// [`Interpolant::new`], so invalid combinations are rejected. Equality compares the three parts (custom
+/// parts by identity).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Interpolant {
     sidedness: Sidedness,
     coefficients: Coefficients,

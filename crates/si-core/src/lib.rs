@@ -9,19 +9,29 @@
 
 mod batch;
 mod coefficients;
+mod conditional;
 mod coupling;
 mod error;
 mod field;
 mod gamma;
 mod interpolant;
 pub mod metrics;
+mod names;
+#[cfg(feature = "serde1")]
+mod serde_impl;
+mod source;
 mod targets;
 
 pub use batch::{Batch, Points};
 pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
+pub use conditional::{check_context, ConditionalField, ContextForm, Guided};
 pub use coupling::{Coupling, FnSampler, Independent, Sampler, StandardNormal};
 pub use error::{check_time, CoreError, Result};
 pub use field::Field;
 pub use gamma::{CustomGamma, Gamma};
 pub use interpolant::{Interpolant, Schedule, Sidedness};
+pub use names::{GAMMA_NAMES, INTERPOLANT_NAMES};
+pub use source::{
+    CouplingPairs, Draw, InterpolantSource, PairSource, Pairs, TargetSource, TimeRange,
+};
 pub use targets::Targets;

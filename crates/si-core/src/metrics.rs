@@ -71,6 +71,68 @@ pub fn ks_critical_5pct(n: usize) -> f64 {
     1.358 / (n as f64).sqrt()
 }
 
+/// The relative L2 error |a − e| / |e| of an estimate `a` of `e` over all coordinates of all points.
+pub fn relative_l2(a: &Points, e: &Points) -> Result<f64> {
+    if a.dim() != e.dim() || a.len() != e.len() {
+        return Err(CoreError::ShapeMismatch {
+            expected: format!("{} points of dimension {}", e.len(), e.dim()),
+            got: format!("{} points of dimension {}", a.len(), a.dim()),
+        });
+    }
+    let num: f64 = a
+        .as_slice()
+        .iter()
+        .zip(e.as_slice())
+        .map(|(u, v)| (u - v).powi(2))
+        .sum();
+    let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
+    if den == 0.0 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "a reference with a non-zero value".into(),
+            got: "all zeros".into(),
+        });
+    }
+    Ok((num / den).sqrt())
+}
+
+/// The 1-nearest-neighbour estimate of KL(P ‖ Q) from samples p ~ P (n points) and q ~ Q (m points)
+/// (Wang, Kulkarni & Verdú 2009, eq. 5):
+///
+/// KL̂ = (d/n) Σ_i log(ν_i / ρ_i) + log(m / (n − 1)),
+///
+/// with ρ_i the distance from p_i to its nearest other point of p and ν_i to its nearest point of q.
+/// Consistent as n, m → ∞; its bias at finite n grows with d. Cost O(n (n + m) d).
+pub fn knn_kl(p: &Points, q: &Points) -> Result<f64> {
+    let (n, m, d) = (p.len(), q.len(), p.dim());
+    if q.dim() != d {
+        return Err(CoreError::ShapeMismatch {
+            expected: format!("dimension {d}"),
+            got: format!("dimension {}", q.dim()),
+        });
+    }
+    if n < 2 || m < 1 || d == 0 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "at least two points of p and one of q".into(),
+            got: format!("{n} and {m} points of dimension {d}"),
+        });
+    }
+    let nearest = |x: usize, set: &Points, skip: Option<usize>| {
+        let a = p.point(x);
+        (0..set.len())
+            .filter(|&j| Some(j) != skip)
+            .map(|j| (set.point(j) - a).norm_squared())
+            .fold(f64::INFINITY, f64::min)
+            .sqrt()
+    };
+    let mut s = 0.0;
+    for i in 0..n {
+        let rho = nearest(i, p, Some(i)).max(1e-12);
+        let nu = nearest(i, q, None).max(1e-12);
+        s += (nu / rho).ln();
+    }
+    Ok(d as f64 * s / n as f64 + (m as f64 / (n as f64 - 1.0)).ln())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +156,33 @@ mod tests {
         assert!((energy_distance(&x, &y).unwrap() - 6.0).abs() < 1e-12);
         assert!(energy_distance(&x, &x).unwrap().abs() < 1e-15);
         assert!(energy_distance(&x, &Points::zeros(2, 2)).is_err());
+    }
+
+    #[test]
+    fn relative_l2_of_a_scaled_vector() {
+        let e = Points::from_row_major(2, 2, &[3.0, 4.0, 0.0, 0.0]).unwrap();
+        let a = Points::from_row_major(2, 2, &[3.3, 4.4, 0.0, 0.0]).unwrap();
+        assert!((relative_l2(&a, &e).unwrap() - 0.1).abs() < 1e-12);
+        assert!(relative_l2(&a, &Points::zeros(2, 2)).is_err());
+        assert!(relative_l2(&a, &Points::zeros(3, 2)).is_err());
+    }
+
+    #[test]
+    fn knn_kl_of_two_gaussians() {
+        use rand::SeedableRng;
+        // KL(N(0, 1) ‖ N(μ, 1)) = μ²/2. n = m = 3000 in 1-D: over seeds 0..20 the estimate's mean and
+        // standard deviation were 0.486 ± 0.052 (μ = 1) and −0.005 ± 0.037 (μ = 0); the bounds are 5 of
+        // those standard deviations (a false-alarm rate of about 6e-7 each if the spread is Gaussian).
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let p = Points::standard_normal(3000, 1, &mut rng);
+        let q0 = Points::standard_normal(3000, 1, &mut rng);
+        let mut q1 = q0.clone();
+        q1.as_mut_slice().iter_mut().for_each(|v| *v += 1.0);
+        let k1 = knn_kl(&p, &q1).unwrap();
+        let k0 = knn_kl(&p, &q0).unwrap();
+        assert!((k1 - 0.5).abs() < 0.26, "KL estimate {k1}, exact 0.5");
+        assert!(k0.abs() < 0.19, "KL estimate {k0}, exact 0");
+        assert!(knn_kl(&Points::zeros(1, 1), &q0).is_err());
+        assert!(knn_kl(&p, &Points::zeros(3, 2)).is_err());
     }
 }

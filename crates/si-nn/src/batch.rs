@@ -31,14 +31,6 @@ impl Clone for TensorRows {
 }
 
 impl TensorBatch {
-    /// Host points → `[n, d]` tensor of `kind` on `device`.
-    pub fn from_points(p: &Points, kind: Kind, device: Device) -> Self {
-        let (n, d) = (p.len() as i64, p.dim() as i64);
-        // Points are column-major d × n: point i occupies [i·d, (i+1)·d), i.e. row-major n × d.
-        let t = Tensor::from_slice(p.as_slice()).reshape([n, d]);
-        Self(t.to_kind(kind).to_device(device))
-    }
-
     /// The underlying `[n, d]` tensor.
     pub fn tensor(&self) -> &Tensor {
         &self.0
@@ -54,6 +46,8 @@ fn shape_err(a: &Tensor, b: &Tensor) -> CoreError {
 
 impl Batch for TensorBatch {
     type Rows = TensorRows;
+    /// The dtype and the device.
+    type Place = (Kind, Device);
 
     fn len(&self) -> usize {
         self.0.size().first().copied().unwrap_or(0) as usize
@@ -67,16 +61,27 @@ impl Batch for TensorBatch {
         }
         tch::no_grad(|| self.0.f_add_(&(&x.0 * a)).map(|_| ()).map_err(backend))
     }
-    /// ξ is drawn by libtorch on the batch's device from a generator reseeded with a 64-bit seed drawn from
-    /// `rng`, so a run is reproducible from `rng` alone and no noise crosses the host–device link. libtorch's
-    /// generator is process-global: concurrent seeded users in one process interfere.
+    /// ξ is made on the batch's device by the keyed generator of [`crate::rng`], its key drawn from `rng`,
+    /// so a run is reproducible from `rng` alone, no noise crosses the host–device link and no process-wide
+    /// generator is touched.
     fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> si_core::Result<()> {
-        let seed: u64 = rng.random();
-        tch::manual_seed((seed >> 1) as i64);
-        tch::no_grad(|| {
-            let xi = self.0.f_randn_like().map_err(backend)?;
-            self.0.f_add_(&(xi * a)).map(|_| ()).map_err(backend)
-        })
+        let key: u64 = rng.random();
+        let xi = crate::rng::normals(key, &self.0.size(), self.0.kind(), self.0.device())?;
+        tch::no_grad(|| self.0.f_add_(&(xi * a)).map(|_| ()).map_err(backend))
+    }
+    fn place(&self) -> (Kind, Device) {
+        (self.0.kind(), self.0.device())
+    }
+    /// Host points → `[n, d]` tensor of the place's kind on its device.
+    fn from_points(p: &Points, place: &(Kind, Device)) -> si_core::Result<Self> {
+        let (n, d) = (p.len() as i64, p.dim() as i64);
+        // Points are column-major d × n: point i occupies [i·d, (i+1)·d), i.e. row-major n × d.
+        let t = Tensor::f_from_slice(p.as_slice())
+            .and_then(|t| t.f_reshape([n, d]))
+            .and_then(|t| t.f_to_kind(place.0))
+            .and_then(|t| t.f_to_device(place.1))
+            .map_err(backend)?;
+        Ok(Self(t))
     }
     fn to_points(&self) -> si_core::Result<Points> {
         let (n, d) = (self.len(), self.dim());
@@ -108,5 +113,12 @@ impl Batch for TensorBatch {
             .and_then(|t| t.f_to_device(Device::Cpu))
             .map_err(backend)?;
         Vec::<f64>::try_from(host.reshape([-1])).map_err(backend)
+    }
+}
+
+impl TensorBatch {
+    /// Host points → `[n, d]` tensor of `kind` on `device` (the [`Batch::from_points`] of that place).
+    pub fn upload(p: &Points, kind: Kind, device: Device) -> si_core::Result<Self> {
+        Self::from_points(p, &(kind, device))
     }
 }

@@ -56,6 +56,9 @@ pub enum NnError {
     /// An error of the core traits.
     #[error(transparent)]
     Core(#[from] si_core::CoreError),
+    /// A data-file error.
+    #[error(transparent)]
+    Data(#[from] si_data::DataError),
     /// An error of the integrators.
     #[error(transparent)]
     Integrate(#[from] si_integrate::IntegrateError),

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use si_core::{CoreError, Field, Interpolant, Schedule};
+use si_core::{check_context, ConditionalField, CoreError, Field, Interpolant, Schedule};
 use tch::{Kind, Tensor};
 
 use crate::batch::{TensorBatch, TensorRows};
@@ -104,6 +104,8 @@ impl<'a> LearnedField<'a> {
         };
         let c = if c.dim() == 1 {
             c.unsqueeze(0).expand([n, -1], false)
+        } else if c.size()[0] == 1 && n != 1 {
+            c.expand([n, -1], false)
         } else {
             c.shallow_clone()
         };
@@ -204,13 +206,19 @@ impl<'a> LearnedField<'a> {
                 }
                 Divergence::Hutchinson { probes, seed } => {
                     let call = self.calls.fetch_add(1, Ordering::Relaxed);
-                    tch::manual_seed(
-                        (seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 1) as i64,
-                    );
+                    let base = seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     let m = probes.max(1);
                     let mut acc = Tensor::zeros([xg.size()[0]], (Kind::Float, xg.device()));
+                    let numel = xg.numel() as i64;
                     for k in 0..m {
-                        let eps = xg.rand_like().ge(0.5).to_kind(Kind::Float) * 2.0 - 1.0;
+                        // Rademacher probes from the keyed generator: no process-wide reseeding.
+                        let key = base.wrapping_add((k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+                        let eps = (crate::rng::uniforms(key, numel, xg.device())
+                            .ge(0.5)
+                            .to_kind(Kind::Float)
+                            * 2.0
+                            - 1.0)
+                            .reshape(xg.size());
                         let gi = (&b * &eps).sum(Kind::Float);
                         let g = Tensor::f_run_backward(&[gi], &[&xg], k + 1 < m, false)
                             .map_err(backend)?;
@@ -285,5 +293,63 @@ impl Field<TensorBatch> for LearnedField<'_> {
         x: &TensorBatch,
     ) -> si_core::Result<(TensorBatch, TensorRows)> {
         self.velocity_and_div(t, x)
+    }
+}
+
+/// A conditional model as a [`ConditionalField`]: `given(c)` is the [`LearnedField`] conditioned on c
+/// (one context point shared by the batch, or one per point) with guidance weight `w`, so that code
+/// written against `ConditionalField` (a policy, a test against an exact conditioned oracle) runs on it.
+#[derive(Debug)]
+pub struct ConditionalNet<'a> {
+    net: &'a FieldNet,
+    interpolant: Interpolant,
+    guidance: f64,
+    divergence: Divergence,
+}
+
+impl<'a> ConditionalNet<'a> {
+    /// The conditional fields of `net` (which must have a context) for `interpolant`, guidance w = 1.
+    pub fn new(net: &'a FieldNet, interpolant: Interpolant) -> si_core::Result<Self> {
+        if net.params().context_dim == 0 {
+            return Err(CoreError::ShapeMismatch {
+                expected: "a model with a context (context_dim > 0)".into(),
+                got: "an unconditional model".into(),
+            });
+        }
+        Ok(Self {
+            net,
+            interpolant,
+            guidance: 1.0,
+            divergence: Divergence::Exact,
+        })
+    }
+    /// Classifier-free guidance weight w (w = 1: plain conditional, 0: unconditional).
+    pub fn with_guidance(mut self, w: f64) -> Self {
+        self.guidance = w;
+        self
+    }
+    /// How ∇·b is computed.
+    pub fn with_divergence(mut self, d: Divergence) -> Self {
+        self.divergence = d;
+        self
+    }
+}
+
+impl ConditionalField<TensorBatch> for ConditionalNet<'_> {
+    type Given<'b>
+        = LearnedField<'b>
+    where
+        Self: 'b;
+    fn dim(&self) -> usize {
+        self.net.params().dim
+    }
+    fn context_dim(&self) -> usize {
+        self.net.params().context_dim
+    }
+    fn given<'b>(&'b self, context: &TensorBatch) -> si_core::Result<LearnedField<'b>> {
+        check_context(context, self.context_dim())?;
+        Ok(LearnedField::new(self.net, self.interpolant.clone())
+            .with_context(context.0.shallow_clone(), self.guidance)
+            .with_divergence(self.divergence))
     }
 }

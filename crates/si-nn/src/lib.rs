@@ -8,28 +8,34 @@
 //! likelihoods run on it unchanged. Conditioning on a context vector c with classifier-free guidance is
 //! built in.
 //!
-//! Only this crate links libtorch. Its random numbers come from generators seeded by the caller; libtorch's
-//! own generator (initial weights, on-device noise) is process-global, so seeded libtorch work must not
-//! run concurrently in one process.
+//! Training takes any [`si_core::TargetSource`] on the model's device: [`Uploaded`] brings a host source
+//! (si-core's `InterpolantSource` over a coupling or `si_data::ArrayData`) to the device, [`DeviceData`] keeps
+//! a data set on the device and draws there. [`ConditionalNet`] is a conditional model as a
+//! [`si_core::ConditionalField`]. Runs report to [`TrainObserver`]s (progress, CSV, checkpoints).
+//!
+//! Only this crate links libtorch. Its random numbers come from generators passed in by the caller: noise on
+//! the device comes from the keyed generator of [`rng`], never from libtorch's process-wide one. Initial
+//! weights still come from libtorch's generator reseeded in [`FieldNet::new`], so models must not be built
+//! concurrently in one process.
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
 pub mod batch;
-pub mod data;
 pub mod error;
 pub mod field;
-pub mod io;
 pub mod loss;
 pub mod model;
-pub mod npy;
+pub mod rng;
 pub mod sampling;
-pub mod spec;
+pub mod source;
 pub mod train;
 
 pub use batch::{TensorBatch, TensorRows};
-pub use data::{ArrayData, CouplingData, Draw, TrainingData};
 pub use error::{NnError, Result};
-pub use field::{Divergence, LearnedField};
+pub use field::{ConditionalNet, Divergence, LearnedField};
 pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams};
-pub use spec::{GammaSpec, InterpolantSpec};
-pub use train::{LrSchedule, RunOptions, TrainConfig, TrainParams, Trainer};
+pub use source::{DeviceData, Uploaded};
+pub use train::{
+    Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainObserver, TrainParams,
+    Trainer,
+};

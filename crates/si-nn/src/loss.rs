@@ -7,22 +7,22 @@
 //! * L_b = E[½|b̂|² − (ṁ + σ̇ζ)·b̂],
 //! * L_s = E[½|ŝ|² + σ⁻¹ ζ·ŝ],
 //! * L_η = E[½|η̂|² − ζ·η̂],
-//! * L_v = E[½|v̂|² − ∂tI·v̂] (∂tI = ṁ two-sided, ṁ + σ̇ζ one-sided, where v = b).
+//! * L_v = E[½|v̂|² − ∂tI·v̂] (∂tI = ṁ two-sided, ṁ + σ̇ζ one-sided, where v = b: `Draw::v_is_b`).
 //!
 //! Antithetic pairs x_t^± = m ± σζ average the two evaluations; the singular factors σ̇ and σ⁻¹ then
 //! multiply b̂(x⁺) − b̂(x⁻) = O(σ), which keeps the estimate's variance bounded near t = 0 and 1.
-//! Times are drawn from U[t_min, 1 − t_min] so that σ⁻¹ and σ̇ are finite at every drawn time.
+//! The draws come from any [`si_core::TargetSource`] (built-in interpolants, and any other Gaussian tube
+//! x_t = m + σζ); its times must keep σ⁻¹ and σ̇ finite.
 
-use rand::{Rng, RngCore};
-use rand_distr::StandardNormal;
-use si_core::{Batch, Interpolant, Sidedness};
-use tch::{Device, Kind, Tensor};
+use si_core::Draw;
+use tch::{Kind, Tensor};
 
-use crate::data::TrainingData;
+use crate::batch::TensorBatch;
 use crate::error::{NnError, Result};
 use crate::model::{Context, Head};
+use crate::rng;
 
-/// One training batch on the model's device.
+/// One training batch on the model's device, made from a [`Draw`] of a target source.
 #[derive(Debug)]
 pub struct LossBatch {
     /// Times `[rows, 1]` (the pair's time repeated for x⁻ when antithetic).
@@ -41,125 +41,83 @@ pub struct LossBatch {
     pub context: Option<(Tensor, Tensor)>,
     /// Whether x_t holds antithetic pairs.
     pub antithetic: bool,
-    /// Whether the interpolant is one-sided (then v = b).
-    pub one_sided: bool,
+    /// Whether the target of v is that of b (one-sided interpolants).
+    pub v_is_b: bool,
     /// Number of pairs n.
     pub n: i64,
 }
 
-/// How a batch is drawn.
+/// How a draw becomes a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct BatchSpec {
-    /// Number of pairs n (rows of the forward pass: 2n when antithetic).
-    pub pairs: usize,
-    /// Antithetic pairs.
+    /// Antithetic pairs x_t^± = m ± σζ.
     pub antithetic: bool,
-    /// Times are drawn from U[t_min, 1 − t_min].
-    pub t_min: f64,
     /// Probability of dropping the context of a pair (classifier-free guidance training).
     pub context_dropout: f64,
 }
 
-fn to_tensor(v: &[f64], rows: usize, cols: usize, device: Device) -> Tensor {
-    let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-    Tensor::from_slice(&f)
-        .reshape([rows as i64, cols as i64])
-        .to_device(device)
-}
-
 impl LossBatch {
-    /// Draws a batch: pairs from `data`, t ~ U[t_min, 1 − t_min], fresh z ~ N(0, I) (two-sided/mirror).
-    pub fn draw(
-        interpolant: &Interpolant,
-        data: &dyn TrainingData,
-        spec: &BatchSpec,
-        rng: &mut dyn RngCore,
-        device: Device,
-    ) -> Result<Self> {
-        let n = spec.pairs;
-        let d = data.dim();
-        let draw = data.draw(n, rng)?;
-        let one_sided = interpolant.sidedness() == Sidedness::OneSided;
-        if draw.x0.len() != n || draw.x1.len() != n || draw.x0.dim() != d || draw.x1.dim() != d {
+    /// x_t^± = m ± σζ from a draw; the context of each pair is dropped with probability
+    /// `spec.context_dropout`, decided by uniforms of key `dropout_key` on the device.
+    pub fn new(draw: &Draw<TensorBatch>, spec: &BatchSpec, dropout_key: u64) -> Result<Self> {
+        let f = |t: &Tensor| t.to_kind(Kind::Float);
+        let (m, zeta, mdot) = (f(&draw.m.0), f(&draw.zeta.0), f(&draw.dm.0));
+        let n = m.size().first().copied().unwrap_or(0);
+        if zeta.size() != m.size() || mdot.size() != m.size() {
             return Err(NnError::Shape {
-                expected: format!("{n} pairs of dimension {d}"),
-                got: format!("{} and {} points", draw.x0.len(), draw.x1.len()),
+                expected: format!("m, dm and zeta of shape {:?}", m.size()),
+                got: format!("{:?} and {:?}", mdot.size(), zeta.size()),
             });
         }
-        let (x0, x1) = (draw.x0.as_slice(), draw.x1.as_slice());
-        let rows = if spec.antithetic { 2 * n } else { n };
-        let (mut t, mut sig, mut dsig) = (vec![0.0; rows], vec![0.0; n], vec![0.0; n]);
-        let (mut xt, mut zeta, mut mdot) =
-            (vec![0.0; rows * d], vec![0.0; n * d], vec![0.0; n * d]);
-        for i in 0..n {
-            let u: f64 = rng.random();
-            let ti = spec.t_min + (1.0 - 2.0 * spec.t_min) * u;
-            let c = interpolant.schedule_unchecked(ti);
-            t[i] = ti;
-            sig[i] = c.noise_scale;
-            dsig[i] = c.dnoise_scale;
-            for k in 0..d {
-                let j = i * d + k;
-                let (z, m, dm) = if one_sided {
-                    (x0[j], c.beta * x1[j], c.dbeta * x1[j])
-                } else {
-                    let z: f64 = rng.sample(StandardNormal);
-                    (
-                        z,
-                        c.alpha * x0[j] + c.beta * x1[j],
-                        c.dalpha * x0[j] + c.dbeta * x1[j],
-                    )
-                };
-                zeta[j] = z;
-                mdot[j] = dm;
-                xt[j] = m + c.noise_scale * z;
-                if spec.antithetic {
-                    xt[n * d + j] = m - c.noise_scale * z;
-                }
-            }
-            if spec.antithetic {
-                t[n + i] = ti;
+        let col = |r: &Tensor| f(r).reshape([-1, 1]);
+        let (t, sigma, dsigma) = (col(&draw.t.0), col(&draw.sigma.0), col(&draw.dsigma.0));
+        for (name, r) in [("t", &t), ("sigma", &sigma), ("dsigma", &dsigma)] {
+            if r.size() != [n, 1] {
+                return Err(NnError::Shape {
+                    expected: format!("{name}: {n} values"),
+                    got: format!("{:?}", r.size()),
+                });
             }
         }
-        let context = match (&draw.context, data.context_dim()) {
-            (Some(cx), k) if k > 0 => {
-                let mut c = vec![0.0; rows * k];
-                let mut mask = vec![0.0; rows];
-                for i in 0..n {
-                    let keep = if rng.random::<f64>() < spec.context_dropout {
-                        0.0
-                    } else {
-                        1.0
-                    };
-                    let ci = cx.point(i);
-                    for r in [i, i + n]
-                        .into_iter()
-                        .take(if spec.antithetic { 2 } else { 1 })
-                    {
-                        mask[r] = keep;
-                        for a in 0..k {
-                            c[r * k + a] = ci[a];
-                        }
-                    }
-                }
-                Some((
-                    to_tensor(&c, rows, k, device),
-                    to_tensor(&mask, rows, 1, device),
-                ))
+        let noise = &zeta * &sigma;
+        let (t, xt) = if spec.antithetic {
+            (
+                Tensor::cat(&[&t, &t], 0),
+                Tensor::cat(&[&m + &noise, &m - &noise], 0),
+            )
+        } else {
+            (t, &m + &noise)
+        };
+        let context = match &draw.context {
+            Some(c) => {
+                let c = f(&c.0);
+                let keep = if spec.context_dropout > 0.0 {
+                    rng::uniforms(dropout_key, n, c.device())
+                        .ge(spec.context_dropout)
+                        .to_kind(Kind::Float)
+                        .reshape([n, 1])
+                } else {
+                    Tensor::ones([n, 1], (Kind::Float, c.device()))
+                };
+                Some(if spec.antithetic {
+                    (Tensor::cat(&[&c, &c], 0), Tensor::cat(&[&keep, &keep], 0))
+                } else {
+                    (c, keep)
+                })
             }
-            _ => None,
+            None => None,
         };
         Ok(Self {
-            t: to_tensor(&t, rows, 1, device),
-            xt: to_tensor(&xt, rows, d, device),
-            zeta: to_tensor(&zeta, n, d, device),
-            mdot: to_tensor(&mdot, n, d, device),
-            sigma: to_tensor(&sig, n, 1, device),
-            dsigma: to_tensor(&dsig, n, 1, device),
+            t,
+            xt,
+            zeta,
+            mdot,
+            sigma,
+            dsigma,
             context,
             antithetic: spec.antithetic,
-            one_sided,
-            n: n as i64,
+            v_is_b: draw.v_is_b,
+            n,
         })
     }
 
@@ -182,7 +140,7 @@ impl LossBatch {
                 Head::B => -(dot(&self.mdot, &sum) + dot(&self.zeta, &diff) * dsig) * 0.5,
                 Head::S => dot(&self.zeta, &diff) / sig * 0.5,
                 Head::Eta => -dot(&self.zeta, &diff) * 0.5,
-                Head::V if self.one_sided => {
+                Head::V if self.v_is_b => {
                     -(dot(&self.mdot, &sum) + dot(&self.zeta, &diff) * dsig) * 0.5
                 }
                 Head::V => -dot(&self.mdot, &sum) * 0.5,
@@ -195,7 +153,7 @@ impl LossBatch {
                 Head::B => -dot(&bt, out),
                 Head::S => dot(&(&self.zeta / &self.sigma), out),
                 Head::Eta => -dot(&self.zeta, out),
-                Head::V if self.one_sided => -dot(&bt, out),
+                Head::V if self.v_is_b => -dot(&bt, out),
                 Head::V => -dot(&self.mdot, out),
             };
             (quad + lin).mean(Kind::Float)

@@ -11,8 +11,17 @@ use crate::error::Result;
 use crate::field::LearnedField;
 
 /// n points of N(0, I_d) on `device` (drawn on the host from `rng`).
-pub fn standard_normal(n: usize, d: usize, device: Device, rng: &mut dyn RngCore) -> TensorBatch {
-    TensorBatch::from_points(&Points::standard_normal(n, d, rng), Kind::Float, device)
+pub fn standard_normal(
+    n: usize,
+    d: usize,
+    device: Device,
+    rng: &mut dyn RngCore,
+) -> Result<TensorBatch> {
+    Ok(TensorBatch::upload(
+        &Points::standard_normal(n, d, rng),
+        Kind::Float,
+        device,
+    )?)
 }
 
 /// Integrates `x0` from t = 0 to 1 in `steps` uniform steps of `stepper` (ODE steppers: Euler, Heun;
@@ -50,21 +59,12 @@ pub fn ode_log_likelihood_of(
     while start < n {
         let m = chunk.max(1).min(n - start);
         let part = Points::from_row_major(m, d, &vals[start * d..(start + m) * d])?;
-        let xb = TensorBatch::from_points(&part, Kind::Float, device);
+        let xb = TensorBatch::upload(&part, Kind::Float, device)?;
         let ll = ode_log_likelihood(field, &xb, &grid, log_rho0)?;
         out.extend(ll);
         start += m;
     }
     Ok(out)
-}
-
-/// log N(x; 0, I) for each point.
-pub fn log_standard_normal(x: &Points) -> si_core::Result<Vec<f64>> {
-    let d = x.dim() as f64;
-    let c = -0.5 * d * (2.0 * std::f64::consts::PI).ln();
-    Ok((0..x.len())
-        .map(|i| c - 0.5 * x.point(i).norm_squared())
-        .collect())
 }
 
 /// Convenience: the field's dimension check for host data.

@@ -3,14 +3,14 @@
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_analytic::GaussianMixture;
-use si_core::{Batch, Interpolant, Points};
+use si_analytic::{ConditionalMixtureFields, GaussianMixture};
+use si_core::{Batch, ConditionalField, Field, Interpolant, Points, TimeRange};
 use si_integrate::Heun;
 use si_nn::sampling::{sample, standard_normal};
 use si_nn::{
-    ArrayData, Head, InterpolantSpec, LearnedField, ModelConfig, RunOptions, TrainConfig, Trainer,
+    ConditionalNet, DeviceData, Head, LearnedField, ModelConfig, TensorBatch, TrainConfig, Trainer,
 };
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 const MEANS: [[f64; 2]; 4] = [[3.0, 3.0], [-3.0, 3.0], [-3.0, -3.0], [3.0, -3.0]];
 
@@ -24,6 +24,20 @@ fn nearest(x: &[f64]) -> usize {
         .unwrap_or(0)
 }
 
+/// Bound on the relative L2 error of the learned conditional b (1000 steps of a 3×64 MLP).
+const REL_B: f64 = 0.2;
+
+fn rel_l2(a: &Points, e: &Points) -> f64 {
+    let num: f64 = a
+        .as_slice()
+        .iter()
+        .zip(e.as_slice())
+        .map(|(u, v)| (u - v).powi(2))
+        .sum();
+    let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
+    (num / den).sqrt()
+}
+
 #[test]
 fn conditional_samples_fall_in_the_asked_component() {
     let mix = GaussianMixture::new(
@@ -34,7 +48,15 @@ fn conditional_samples_fall_in_the_asked_component() {
     .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let (x, labels) = mix.sample_labelled(4000, &mut rng);
-    let data = ArrayData::new(x).unwrap().with_labels(labels, 4).unwrap();
+    // The data set lives on the device; rows, their one-hot labels and the noise are drawn there.
+    let data = DeviceData::new(
+        Interpolant::one_sided_linear(),
+        &x,
+        Some((&labels, 4)),
+        TimeRange::new(1e-4).unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
     let mut m = ModelConfig::new(2);
     m.width = 64;
     m.depth = 3;
@@ -44,20 +66,51 @@ fn conditional_samples_fall_in_the_asked_component() {
     t.batch = 256;
     t.schedule = si_nn::LrSchedule::Cosine { min_lr: 1e-4 };
     t.context_dropout = 0.1;
-    let mut tr = Trainer::new(
-        m.check().unwrap(),
-        InterpolantSpec::OneSidedLinear,
-        t.check().unwrap(),
-        Device::Cpu,
+    let mut tr = Trainer::new(m.check().unwrap(), t.check().unwrap(), Device::Cpu).unwrap();
+    tr.run(&data, &mut []).unwrap();
+    // The learned conditional velocity against the exact conditioned oracle, through one interface.
+    let classes: Vec<GaussianMixture> = (0..4)
+        .map(|k| {
+            GaussianMixture::new(
+                vec![1.0],
+                vec![DVector::from_row_slice(&MEANS[k])],
+                vec![DMatrix::identity(2, 2) * 0.3],
+            )
+            .unwrap()
+        })
+        .collect();
+    let exact = ConditionalMixtureFields::new(
+        GaussianMixture::standard_normal(2).unwrap(),
+        classes,
+        Interpolant::one_sided_linear(),
     )
     .unwrap();
-    tr.run(&data, &RunOptions::default()).unwrap();
+    let learned = ConditionalNet::new(tr.net(), Interpolant::one_sided_linear()).unwrap();
+    for k in 0..4 {
+        let mut cv = [0.0; 4];
+        cv[k] = 1.0;
+        let c = Points::from_row_major(1, 4, &cv).unwrap();
+        let marginal = exact.conditioned(&cv).unwrap();
+        let ct = TensorBatch::upload(&c, Kind::Float, Device::Cpu).unwrap();
+        let (fe, fl) = (exact.given(&c).unwrap(), learned.given(&ct).unwrap());
+        for t in [0.3, 0.7] {
+            let x = marginal.sample(t, 1000, &mut rng).unwrap();
+            let be = fe.velocity(t, &x).unwrap();
+            let xb = TensorBatch::upload(&x, Kind::Float, Device::Cpu).unwrap();
+            let bl = fl.velocity(t, &xb).unwrap().to_points().unwrap();
+            let err = rel_l2(&bl, &be);
+            assert!(
+                err < REL_B,
+                "class {k}, t = {t}: relative L2 error of b {err}"
+            );
+        }
+    }
     for k in 0..4 {
         let mut c = [0.0f32; 4];
         c[k] = 1.0;
         let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear())
             .with_context(Tensor::from_slice(&c), 1.0);
-        let x0 = standard_normal(1000, 2, Device::Cpu, &mut rng);
+        let x0 = standard_normal(1000, 2, Device::Cpu, &mut rng).unwrap();
         let x1: Points = sample(&field, &Heun, x0, 50, &mut rng)
             .unwrap()
             .to_points()
@@ -77,7 +130,7 @@ fn conditional_samples_fall_in_the_asked_component() {
     let x1 = sample(
         &field,
         &Heun,
-        standard_normal(2000, 2, Device::Cpu, &mut rng),
+        standard_normal(2000, 2, Device::Cpu, &mut rng).unwrap(),
         50,
         &mut rng,
     )

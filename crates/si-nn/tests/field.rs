@@ -14,7 +14,7 @@ use tch::{Device, Kind};
 #[test]
 fn tensor_batch_implements_batch() {
     let p = Points::from_row_major(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
-    let mut a = TensorBatch::from_points(&p, Kind::Float, Device::Cpu);
+    let mut a = TensorBatch::upload(&p, Kind::Float, Device::Cpu).unwrap();
     let b = a.clone();
     a.axpy(2.0, &b).unwrap();
     assert_eq!(
@@ -26,10 +26,10 @@ fn tensor_batch_implements_batch() {
         p.to_row_major(),
         "clone must be deep"
     );
-    let wrong = TensorBatch::from_points(&Points::zeros(3, 3), Kind::Float, Device::Cpu);
+    let wrong = TensorBatch::upload(&Points::zeros(3, 3), Kind::Float, Device::Cpu).unwrap();
     assert!(a.axpy(1.0, &wrong).is_err());
     // Seeded on-device noise: same rng, same noise; the noise has unit variance.
-    let big = TensorBatch::from_points(&Points::zeros(20_000, 2), Kind::Float, Device::Cpu);
+    let big = TensorBatch::upload(&Points::zeros(20_000, 2), Kind::Float, Device::Cpu).unwrap();
     let (mut x, mut y) = (big.clone(), big.clone());
     x.add_noise(1.0, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();
     y.add_noise(1.0, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();
@@ -66,7 +66,8 @@ fn exact_divergence_matches_finite_differences_and_hutchinson_is_unbiased() {
     let x = Points::standard_normal(64, d, &mut ChaCha8Rng::seed_from_u64(2));
     let t = 0.4;
     let exact = LearnedField::new(&net, it.clone());
-    let xb = TensorBatch::from_points(&x, Kind::Double, Device::Cpu)
+    let xb = TensorBatch::upload(&x, Kind::Double, Device::Cpu)
+        .unwrap()
         .0
         .to_kind(Kind::Float);
     let div = TensorBatch::rows_to_vec(
@@ -130,11 +131,12 @@ fn missing_heads_are_derived() {
     let net = random_net(2, vec![Head::B, Head::Eta]);
     let it = Interpolant::one_sided_linear();
     let f = LearnedField::new(&net, it.clone());
-    let x = TensorBatch::from_points(
+    let x = TensorBatch::upload(
         &Points::standard_normal(5, 2, &mut ChaCha8Rng::seed_from_u64(0)),
         Kind::Float,
         Device::Cpu,
-    );
+    )
+    .unwrap();
     let t = 0.3;
     let eta = f.denoiser(t, &x).unwrap().to_points().unwrap();
     let s = f.score(t, &x).unwrap().to_points().unwrap();
@@ -192,7 +194,9 @@ fn hyper_parameters_are_validated() {
 #[test]
 fn losses_are_finite_at_the_ends_of_time() {
     // Times at t_min and 1 - t_min with every interpolant: the antithetic losses stay finite.
+    use si_core::{InterpolantSource, TargetSource, TimeRange};
     use si_nn::loss::{BatchSpec, LossBatch};
+    use si_nn::Uploaded;
     for spec in [
         "one-sided-linear",
         "linear",
@@ -200,24 +204,18 @@ fn losses_are_finite_at_the_ends_of_time() {
         "encoder-decoder",
         "mirror",
     ] {
-        let spec: si_nn::InterpolantSpec = spec.parse().unwrap();
-        let it = spec.build().unwrap();
-        let data = gaussian_data();
+        let it: Interpolant = spec.parse().unwrap();
         for t_min in [1e-6, 0.4999] {
+            let source = Uploaded::new(
+                InterpolantSource::new(it.clone(), gaussian_data(), TimeRange::new(t_min).unwrap()),
+                Device::Cpu,
+            );
             let bs = BatchSpec {
-                pairs: 64,
                 antithetic: true,
-                t_min,
                 context_dropout: 0.0,
             };
-            let b = LossBatch::draw(
-                &it,
-                &data,
-                &bs,
-                &mut ChaCha8Rng::seed_from_u64(1),
-                Device::Cpu,
-            )
-            .unwrap();
+            let draw = source.draw(64, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+            let b = LossBatch::new(&draw, &bs, 0).unwrap();
             let net = random_net(1, vec![Head::B, Head::S, Head::Eta, Head::V]);
             let outs = net.forward(&b.t, &b.xt, None).unwrap();
             for (h, o) in [Head::B, Head::S, Head::Eta, Head::V].iter().zip(&outs) {

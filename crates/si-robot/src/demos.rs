@@ -166,7 +166,7 @@ impl Demonstrations {
 
     /// Writes the file atomically (a temporary file in the same folder, then a rename).
     pub fn write(&self, path: &Path) -> Result<(), RobotError> {
-        write_atomic(path, &self.to_bytes()?)
+        Ok(si_data::write_atomic(path, &self.to_bytes()?)?)
     }
 
     /// Reads a file.
@@ -177,24 +177,4 @@ impl Demonstrations {
         })?;
         Self::from_bytes(&bytes)
     }
-}
-
-/// Writes `bytes` to `path` through a temporary sibling and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RobotError> {
-    let tmp = tmp_sibling(path);
-    std::fs::write(&tmp, bytes).map_err(|source| RobotError::Io {
-        path: tmp.clone(),
-        source,
-    })?;
-    std::fs::rename(&tmp, path).map_err(|source| RobotError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// `dir/.name.tmp.ext` for `dir/name.ext` (the extension kept so that writers choosing a format by it work).
-pub fn tmp_sibling(path: &Path) -> std::path::PathBuf {
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("out");
-    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("tmp");
-    path.with_file_name(format!(".{name}.tmp.{ext}"))
 }

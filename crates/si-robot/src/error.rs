@@ -47,4 +47,7 @@ pub enum RobotError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file could not be written atomically.
+    #[error(transparent)]
+    Data(#[from] si_data::DataError),
 }

@@ -9,10 +9,10 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::demos::tmp_sibling;
 use crate::env::{Action, Obs};
 use crate::error::RobotError;
 use crate::geometry::{t_world, Pose, AGENT_RADIUS, ARENA, GOAL, V2, WALLS};
+use si_data::temporary_sibling as tmp_sibling;
 
 const GOAL_COLOUR: RGBColor = RGBColor(144, 238, 144);
 const BLOCK_COLOUR: RGBColor = RGBColor(119, 136, 153);

@@ -8,8 +8,8 @@ use si_analytic::MixtureFields;
 use si_core::Points;
 
 use super::{count_modes, pairs, three_interpolants};
-use crate::index::FigureEntry;
-use crate::plot::{line_color, pe, png};
+use si_report::FigureEntry;
+use si_report::{color as line_color, pe, png};
 
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_1d()?;

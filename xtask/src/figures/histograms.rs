@@ -12,8 +12,8 @@ use si_core::{Gamma, Interpolant, Points};
 use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
 use super::{count_modes, ks_vs_exact, pairs};
-use crate::index::FigureEntry;
-use crate::plot::{line_color, pe, png};
+use si_report::FigureEntry;
+use si_report::{color as line_color, pe, png};
 
 const SHOW: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
 const LO: f64 = -10.0;

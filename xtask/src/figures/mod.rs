@@ -16,7 +16,7 @@ use si_analytic::GaussianMixture;
 use si_core::metrics::{energy_distance, ks_critical_5pct, ks_statistic};
 use si_core::{Batch, Gamma, Interpolant, Points};
 
-use crate::index::FigureEntry;
+use si_report::FigureEntry;
 
 /// Makes every figure under `out` (or those numbered in `only`, when it is not empty).
 pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
@@ -59,7 +59,7 @@ pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
         "cargo xtask reproduce-figures{}",
         if quick { " --quick" } else { "" }
     );
-    crate::index::write(out, &entries, &cmd)?;
+    si_report::write_index(out, &entries, &cmd)?;
     eprintln!("==> wrote {}", out.join("index.html").display());
     Ok(())
 }

@@ -12,8 +12,8 @@ use si_core::{Batch, Gamma, Interpolant, Points};
 use si_integrate::{integrate, ode_log_likelihood, EulerMaruyama, Heun, TimeGrid};
 
 use super::{energy_vs_null, pairs};
-use crate::index::FigureEntry;
-use crate::plot::{pe, png, viridis};
+use si_report::FigureEntry;
+use si_report::{pe, png, viridis};
 
 fn percentile(v: &[f64], p: f64) -> f64 {
     let mut s = v.to_vec();

@@ -11,8 +11,8 @@ use si_core::Points;
 use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
 use super::{ks_vs_exact, pairs, three_interpolants};
-use crate::index::FigureEntry;
-use crate::plot::{pe, png, viridis};
+use si_report::FigureEntry;
+use si_report::{pe, png, viridis};
 
 const EPS: [f64; 3] = [0.0, 0.5, 5.0];
 const X_RANGE: (f64, f64) = (-10.0, 10.0);

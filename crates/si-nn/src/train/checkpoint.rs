@@ -4,6 +4,11 @@
 //! `ema.`, Adam's moments under `adam_m.` and `adam_v.`, and the running loss sum under `state.loss_acc`.
 //! The header metadata `si_nn` holds the model, interpolant and training configuration, the step and
 //! the loss log as JSON.
+//!
+//! Formats: `si-nn/2` (written now) stores the interpolant as si-core serialises it (`serde1`), or `null`
+//! for a model trained on a source without one. `si-nn/1` files (written before the interpolant had one
+//! serialised form) are still read: their interpolant names (`"OneSidedLinear"`, `{"Linear":{"Sqrt":{"a":1.0}}}`,
+//! ...) are converted by [`legacy_interpolant`]. Any other format is an error naming the version.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,14 +17,17 @@ use safetensors::tensor::{Dtype, TensorView};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
+use si_core::{Gamma, Interpolant};
+use si_data::write_atomic;
+
 use crate::error::{NnError, Result};
-use crate::io::write_atomic;
 use crate::model::ModelConfig;
-use crate::spec::InterpolantSpec;
 use crate::train::config::TrainConfig;
 
-/// Format tag of the metadata.
-pub const FORMAT: &str = "si-nn/1";
+/// Format tag of the metadata written now.
+pub const FORMAT: &str = "si-nn/2";
+/// The first format, still read.
+pub const FORMAT_V1: &str = "si-nn/1";
 
 /// One row of the loss log: the mean of each head's loss over `log_every` steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,8 +47,8 @@ pub struct CheckpointMeta {
     pub format: String,
     /// The model's architecture.
     pub model: ModelConfig,
-    /// The interpolant it was trained with.
-    pub interpolant: InterpolantSpec,
+    /// The interpolant it was trained with (None for sources without one).
+    pub interpolant: Option<Interpolant>,
     /// The training configuration.
     pub train: TrainConfig,
     /// Steps done.
@@ -88,7 +96,7 @@ pub fn save(path: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)]) ->
     );
     let bytes =
         safetensors::tensor::serialize(views, &Some(info)).map_err(|e| bad(path, e.to_string()))?;
-    write_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 /// Reads a checkpoint: its metadata and its tensors (on the CPU).
@@ -102,14 +110,7 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
         .as_ref()
         .and_then(|m| m.get("si_nn"))
         .ok_or_else(|| bad(path, "no `si_nn` metadata (not written by si-nn)"))?;
-    let meta: CheckpointMeta =
-        serde_json::from_str(text).map_err(|e| bad(path, format!("metadata: {e}")))?;
-    if meta.format != FORMAT {
-        return Err(bad(
-            path,
-            format!("format {} (expected {FORMAT})", meta.format),
-        ));
-    }
+    let meta = parse_meta(text).map_err(|reason| bad(path, reason))?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
@@ -152,4 +153,63 @@ pub fn copy_into(
     }
     tch::no_grad(|| dst.f_copy_(&s.to_device(dst.device())))?;
     Ok(())
+}
+
+/// The metadata of either format (see the module documentation).
+fn parse_meta(text: &str) -> std::result::Result<CheckpointMeta, String> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("metadata: {e}"))?;
+    let format = value
+        .get("format")
+        .and_then(|f| f.as_str())
+        .unwrap_or("(none)")
+        .to_string();
+    if format == FORMAT_V1 {
+        let old = value.get("interpolant").cloned().unwrap_or_default();
+        let it = legacy_interpolant(&old)?;
+        value["interpolant"] = serde_json::to_value(&it).map_err(|e| e.to_string())?;
+        value["format"] = FORMAT.into();
+    } else if format != FORMAT {
+        return Err(format!(
+            "checkpoint format {format}; this version reads {FORMAT} and {FORMAT_V1}"
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| format!("metadata: {e}"))
+}
+
+/// The interpolant of a `si-nn/1` checkpoint, whose names were `"OneSidedLinear"`, `"OneSidedVp"`,
+/// `"EncoderDecoder"`, `{"Linear": γ}`, `{"Trigonometric": γ}`, `{"Mirror": γ}` with γ one of `"Zero"`,
+/// `{"Sqrt": {"a": a}}`, `"Quadratic"`, `"SinSquared"`.
+pub fn legacy_interpolant(v: &serde_json::Value) -> std::result::Result<Interpolant, String> {
+    let gamma = |g: &serde_json::Value| -> std::result::Result<Gamma, String> {
+        match g {
+            serde_json::Value::String(s) if s == "Zero" => Ok(Gamma::Zero),
+            serde_json::Value::String(s) if s == "Quadratic" => Ok(Gamma::Quadratic),
+            serde_json::Value::String(s) if s == "SinSquared" => Ok(Gamma::SinSquared),
+            _ => match g.pointer("/Sqrt/a").and_then(|a| a.as_f64()) {
+                Some(a) => Gamma::sqrt(a).map_err(|e| e.to_string()),
+                None => Err(format!("unknown si-nn/1 gamma {g}")),
+            },
+        }
+    };
+    let built = match v {
+        serde_json::Value::String(s) => match s.as_str() {
+            "OneSidedLinear" => Ok(Interpolant::one_sided_linear()),
+            "OneSidedVp" => Ok(Interpolant::one_sided_vp()),
+            "EncoderDecoder" => Ok(Interpolant::encoder_decoder()),
+            other => return Err(format!("unknown si-nn/1 interpolant {other}")),
+        },
+        serde_json::Value::Object(m) if m.len() == 1 => {
+            let (k, g) = m.iter().next().ok_or("empty interpolant")?;
+            let g = gamma(g)?;
+            match k.as_str() {
+                "Linear" => Interpolant::linear(g),
+                "Trigonometric" => Interpolant::trigonometric(g),
+                "Mirror" => Interpolant::mirror(g),
+                other => return Err(format!("unknown si-nn/1 interpolant {other}")),
+            }
+        }
+        other => return Err(format!("unknown si-nn/1 interpolant {other}")),
+    };
+    built.map_err(|e| e.to_string())
 }

@@ -1,39 +1,24 @@
-//! The training loop: one [`Trainer::step`] = one batch, the losses of every head, backward, clipping,
-//! Adam, EMA. Every step's randomness comes from a generator keyed by (seed, step), so a run resumed from
-//! a checkpoint makes the same batches as an uninterrupted one.
+//! The training loop: one [`Trainer::step`] = one draw of a [`TargetSource`], the losses of every head,
+//! backward, clipping, Adam, EMA. Every step's randomness comes from a generator keyed by (seed, step), so a
+//! run resumed from a checkpoint makes the same batches as an uninterrupted one. [`Trainer::run`] reports to
+//! [`TrainObserver`]s (progress bar, CSV log, checkpoints), as si-integrate's driver reports to its observers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use si_core::Interpolant;
+use si_core::{Interpolant, TargetSource};
+use si_data::write_atomic;
 use tch::{Device, Kind, Tensor};
 
-use crate::data::TrainingData;
+use crate::batch::TensorBatch;
 use crate::error::{NnError, Result};
-use crate::io::write_atomic;
 use crate::loss::{BatchSpec, LossBatch};
 use crate::model::{FieldNet, ModelParams};
-use crate::spec::InterpolantSpec;
 use crate::train::checkpoint::{self, CheckpointMeta, LossRow, FORMAT};
 use crate::train::config::TrainParams;
+use crate::train::observe::{TrainEvent, TrainObserver};
 use crate::train::optim::{clip_grad_norm, ema_update, zero_grad, Adam};
-
-/// What a call of [`Trainer::run`] does besides training.
-#[derive(Clone, Debug, Default)]
-pub struct RunOptions {
-    /// Show an indicatif progress bar.
-    pub progress: bool,
-    /// Write a checkpoint here every `checkpoint_every` steps and at the end.
-    pub checkpoint: Option<PathBuf>,
-    /// Steps between checkpoints (0: only at the end).
-    pub checkpoint_every: usize,
-    /// Write the loss log as CSV here (with each checkpoint and at the end).
-    pub csv: Option<PathBuf>,
-    /// Stop after this many steps in total (simulates a killed run in tests).
-    pub stop_at: Option<usize>,
-}
 
 /// A model under training with its optimiser state.
 pub struct Trainer {
@@ -43,8 +28,7 @@ pub struct Trainer {
     names: Vec<String>,
     ema_params: Vec<Tensor>,
     adam: Adam,
-    interpolant: Interpolant,
-    spec: InterpolantSpec,
+    interpolant: Option<Interpolant>,
     train: TrainParams,
     step: usize,
     log: Vec<LossRow>,
@@ -63,13 +47,7 @@ impl std::fmt::Debug for Trainer {
 
 impl Trainer {
     /// A fresh model (weights from `train.seed`) on `device`.
-    pub fn new(
-        model: ModelParams,
-        spec: InterpolantSpec,
-        train: TrainParams,
-        device: Device,
-    ) -> Result<Self> {
-        let interpolant = spec.build()?;
+    pub fn new(model: ModelParams, train: TrainParams, device: Device) -> Result<Self> {
         let net = FieldNet::new(model.clone(), device, train.seed);
         let (names, params): (Vec<String>, Vec<Tensor>) =
             net.named_parameters().into_iter().unzip();
@@ -97,8 +75,7 @@ impl Trainer {
             names,
             ema_params,
             adam,
-            interpolant,
-            spec,
+            interpolant: None,
             train,
             step: 0,
             log: Vec::new(),
@@ -119,13 +96,9 @@ impl Trainer {
     pub fn sampling_net(&self) -> &FieldNet {
         self.ema.as_ref().unwrap_or(&self.net)
     }
-    /// The interpolant.
-    pub fn interpolant(&self) -> &Interpolant {
-        &self.interpolant
-    }
-    /// Its specification.
-    pub fn spec(&self) -> InterpolantSpec {
-        self.spec
+    /// The interpolant of the source trained on (stored in checkpoints), once a step has been made.
+    pub fn interpolant(&self) -> Option<&Interpolant> {
+        self.interpolant.as_ref()
     }
     /// The training parameters.
     pub fn train_params(&self) -> &TrainParams {
@@ -138,9 +111,7 @@ impl Trainer {
 
     fn batch_spec(&self) -> BatchSpec {
         BatchSpec {
-            pairs: self.train.batch,
             antithetic: self.train.antithetic,
-            t_min: self.train.t_min,
             context_dropout: self.train.context_dropout,
         }
     }
@@ -152,9 +123,10 @@ impl Trainer {
         r
     }
 
-    /// One optimisation step on a batch from `data`.
-    pub fn step(&mut self, data: &dyn TrainingData) -> Result<()> {
+    /// One optimisation step on a draw of `train.batch` rows from `source`.
+    pub fn step(&mut self, source: &dyn TargetSource<TensorBatch>) -> Result<()> {
         let p = self.net.params();
+        let data = source;
         if data.dim() != p.dim || data.context_dim() != p.context_dim {
             return Err(NnError::Shape {
                 expected: format!("data of dimension {} with context {}", p.dim, p.context_dim),
@@ -165,14 +137,14 @@ impl Trainer {
                 ),
             });
         }
+        if let Some(it) = source.interpolant() {
+            if self.interpolant.is_none() {
+                self.interpolant = Some(it.clone());
+            }
+        }
         let mut rng = self.step_rng(self.step);
-        let batch = LossBatch::draw(
-            &self.interpolant,
-            data,
-            &self.batch_spec(),
-            &mut rng,
-            self.net.device(),
-        )?;
+        let draw = source.draw(self.train.batch, &mut rng)?;
+        let batch = LossBatch::new(&draw, &self.batch_spec(), rng.next_u64())?;
         let ctx = batch.model_context();
         let outs = self.net.forward(&batch.t, &batch.xt, ctx.as_ref())?;
         let losses: Vec<Tensor> = p
@@ -216,58 +188,39 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains until `train.steps` (or `opts.stop_at`), writing checkpoints and the CSV as asked.
-    pub fn run(&mut self, data: &dyn TrainingData, opts: &RunOptions) -> Result<()> {
-        let end = opts
-            .stop_at
-            .unwrap_or(self.train.steps)
-            .min(self.train.steps);
-        let pb = if opts.progress {
-            let pb = ProgressBar::new(end.saturating_sub(self.step) as u64);
-            pb.set_style(
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} steps ({eta}) {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
-            pb.set_prefix("training");
-            pb
-        } else {
-            ProgressBar::hidden()
-        };
-        while self.step < end {
-            self.step(data)?;
-            pb.inc(1);
-            if let Some(row) = self.log.last().filter(|r| r.step == self.step) {
-                pb.set_message(format!(
-                    "loss {:?}",
-                    row.losses
-                        .iter()
-                        .map(|v| (v * 1e3).round() / 1e3)
-                        .collect::<Vec<_>>()
-                ));
-            }
-            if opts.checkpoint_every > 0
-                && self.step % opts.checkpoint_every == 0
-                && self.step < end
-            {
-                self.write_outputs(opts)?;
-            }
-        }
-        pb.finish_and_clear();
-        self.write_outputs(opts)?;
-        if let Some(row) = self.log.last() {
-            tracing::info!(step = self.step, losses = ?row.losses, "training done");
-        }
-        Ok(())
+    /// Trains until `train.steps`, reporting to `observers`.
+    pub fn run(
+        &mut self,
+        source: &dyn TargetSource<TensorBatch>,
+        observers: &mut [&mut dyn TrainObserver],
+    ) -> Result<()> {
+        self.run_until(source, self.train.steps, observers)
     }
 
-    fn write_outputs(&self, opts: &RunOptions) -> Result<()> {
-        if let Some(p) = &opts.checkpoint {
-            self.save(p)?;
-            tracing::debug!(step = self.step, path = %p.display(), "checkpoint");
+    /// Trains until `end` steps in total (at most `train.steps`), reporting to `observers`: `Started`, then
+    /// `Step` after every step, then `Finished`.
+    pub fn run_until(
+        &mut self,
+        source: &dyn TargetSource<TensorBatch>,
+        end: usize,
+        observers: &mut [&mut dyn TrainObserver],
+    ) -> Result<()> {
+        let end = end.min(self.train.steps);
+        let start = self.step;
+        for o in observers.iter_mut() {
+            o.observe(self, TrainEvent::Started { start, end })?;
         }
-        if let Some(p) = &opts.csv {
-            self.write_csv(p)?;
+        while self.step < end {
+            self.step(source)?;
+            for o in observers.iter_mut() {
+                o.observe(self, TrainEvent::Step { step: self.step })?;
+            }
+        }
+        for o in observers.iter_mut() {
+            o.observe(self, TrainEvent::Finished { step: self.step })?;
+        }
+        if let Some(row) = self.log.last() {
+            tracing::info!(step = self.step, losses = ?row.losses, "training done");
         }
         Ok(())
     }
@@ -286,7 +239,7 @@ impl Trainer {
             }
             s.push('\n');
         }
-        write_atomic(path, s.as_bytes())
+        Ok(write_atomic(path, s.as_bytes())?)
     }
 
     /// Writes a checkpoint (weights, EMA weights, Adam moments, loss log) atomically.
@@ -304,7 +257,7 @@ impl Trainer {
         let meta = CheckpointMeta {
             format: FORMAT.into(),
             model: self.net.params().config().clone(),
-            interpolant: self.spec,
+            interpolant: self.interpolant.clone(),
             train: self.train.config().clone(),
             step: self.step,
             acc_count: self.acc_count,
@@ -318,7 +271,8 @@ impl Trainer {
         let (meta, tensors) = checkpoint::load(path)?;
         let model = meta.model.clone().check()?;
         let train = meta.train.clone().check()?;
-        let mut t = Self::new(model, meta.interpolant, train, device)?;
+        let mut t = Self::new(model, train, device)?;
+        t.interpolant = meta.interpolant.clone();
         for i in 0..t.names.len() {
             let name = t.names[i].clone();
             checkpoint::copy_into(path, &tensors, &name, &mut t.params[i])?;
@@ -336,11 +290,12 @@ impl Trainer {
     }
 }
 
-/// Loads only the model (EMA weights when present) from a checkpoint, for sampling.
+/// Loads only the model (EMA weights when present) from a checkpoint, for sampling, with the interpolant it
+/// was trained for.
 pub fn load_model(
     path: &Path,
     device: Device,
-) -> Result<(FieldNet, InterpolantSpec, CheckpointMeta)> {
+) -> Result<(FieldNet, Option<Interpolant>, CheckpointMeta)> {
     let (meta, tensors) = checkpoint::load(path)?;
     let model = meta.model.clone().check()?;
     let net = FieldNet::new(model, device, 0);
@@ -349,5 +304,6 @@ pub fn load_model(
         let key = if use_ema { format!("ema.{name}") } else { name };
         checkpoint::copy_into(path, &tensors, &key, &mut p)?;
     }
-    Ok((net, meta.interpolant, meta))
+    let it = meta.interpolant.clone();
+    Ok((net, it, meta))
 }

@@ -2,8 +2,11 @@
 #![allow(dead_code)]
 
 use si_analytic::GaussianMixture;
-use si_core::{Independent, StandardNormal};
-use si_nn::{CouplingData, Head, ModelConfig, ModelParams, TrainConfig};
+use si_core::{
+    CouplingPairs, Independent, Interpolant, InterpolantSource, PairSource, StandardNormal,
+    TimeRange,
+};
+use si_nn::{Head, ModelConfig, ModelParams, TrainConfig, Uploaded};
 
 /// N(0, 1) → N(2, 0.25) in d = 1 (exact fields from si-analytic).
 pub fn gaussian_pair() -> (GaussianMixture, GaussianMixture) {
@@ -13,8 +16,16 @@ pub fn gaussian_pair() -> (GaussianMixture, GaussianMixture) {
     )
 }
 
-pub fn gaussian_data() -> CouplingData<Independent<StandardNormal, GaussianMixture>> {
-    CouplingData(Independent::new(StandardNormal { dim: 1 }, gaussian_pair().1).unwrap())
+pub fn gaussian_data() -> CouplingPairs<Independent<StandardNormal, GaussianMixture>> {
+    CouplingPairs(Independent::new(StandardNormal { dim: 1 }, gaussian_pair().1).unwrap())
+}
+
+/// Regression draws of `interpolant` over `pairs` (t ~ U[1e-4, 1 − 1e-4]) on the CPU.
+pub fn source<P: PairSource>(interpolant: Interpolant, pairs: P) -> Uploaded<InterpolantSource<P>> {
+    Uploaded::new(
+        InterpolantSource::new(interpolant, pairs, TimeRange::new(1e-4).unwrap()),
+        tch::Device::Cpu,
+    )
 }
 
 pub fn small_model(dim: usize, heads: Vec<Head>) -> ModelParams {

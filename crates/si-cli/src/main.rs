@@ -1,0 +1,86 @@
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10,
+//! benchmark. Run through `cargo xtask`, which installs libtorch first and builds this binary.
+
+mod bench;
+mod cli;
+mod experiment;
+mod figures;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "si",
+    about = "Learned stochastic-interpolant fields (libtorch)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Figures 5-10 into a folder, with a JSON list of entries.
+    Figures {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[arg(long)]
+        quick: bool,
+        /// Only these figures (comma-separated numbers; 5 and 10 share a model).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<u32>,
+    },
+    /// Training-step and sampling times beside a plain PyTorch loop and the reference.
+    Bench {
+        #[arg(long)]
+        quick: bool,
+        #[arg(long)]
+        torch_python: Option<PathBuf>,
+        #[arg(long)]
+        torch_script: Option<PathBuf>,
+    },
+    /// Train on a .npy file.
+    Train(Box<cli::TrainArgs>),
+    /// Sample from a checkpoint into a .npy file.
+    Sample(cli::SampleArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Figures {
+            out,
+            json,
+            quick,
+            only,
+        } => {
+            std::fs::create_dir_all(&out)?;
+            let entries = figures::all(&out, quick, &only)?;
+            let text = serde_json::to_string_pretty(&entries)?;
+            match json {
+                Some(p) => si_data::write_atomic(&p, text.as_bytes())?,
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Bench {
+            quick,
+            torch_python,
+            torch_script,
+        } => bench::run(quick, torch_python, torch_script),
+        Command::Train(a) => cli::train(&a),
+        Command::Sample(a) => cli::sample_cmd(&a),
+    }
+}

@@ -1,0 +1,182 @@
+//! The `train` and `sample` commands on .npy files, and their errors on bad files.
+
+use std::process::Command;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use si_core::{Batch, Points};
+use si_data::npy::{read_points, write_points, NpyDtype};
+
+#[test]
+fn train_then_sample_writes_n_by_d_samples() {
+    let dir = std::env::temp_dir().join(format!("si-nn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.npy");
+    let p = Points::standard_normal(300, 3, &mut ChaCha8Rng::seed_from_u64(1));
+    write_points(&data, &p, NpyDtype::F64).unwrap();
+    let ckpt = dir.join("m.safetensors");
+    let bin = env!("CARGO_BIN_EXE_si");
+    let st = Command::new(bin)
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .args([
+            "--steps", "20", "--batch", "32", "--width", "16", "--depth", "1", "--heads", "b,eta",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(
+        ckpt.with_extension("csv").is_file(),
+        "loss CSV next to the checkpoint"
+    );
+    for (stepper, dtype) in [
+        ("heun", "f32"),
+        ("euler-maruyama", "f64"),
+        ("noise-first", "f32"),
+    ] {
+        let out = dir.join(format!("s-{stepper}.npy"));
+        let st = Command::new(bin)
+            .args(["sample", "--checkpoint"])
+            .arg(&ckpt)
+            .args([
+                "--n",
+                "40",
+                "--steps",
+                "10",
+                "--stepper",
+                stepper,
+                "--eps",
+                "0.5",
+                "--dtype",
+                dtype,
+                "--out",
+            ])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let s = read_points(&out).unwrap();
+        assert_eq!((s.len(), s.dim()), (40, 3));
+    }
+    // A stepper's name is checked by the parser, not guessed from the sign of a number.
+    let out = Command::new(bin)
+        .args(["sample", "--checkpoint"])
+        .arg(&ckpt)
+        .args(["--n", "4", "--stepper", "milstein", "--out"])
+        .arg(dir.join("x.npy"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("noise-first"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unknown_interpolant_names_list_the_grammar() {
+    let dir = std::env::temp_dir().join(format!("si-cli-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("d.npy");
+    write_points(&data, &Points::zeros(8, 2), NpyDtype::F32).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(dir.join("x.safetensors"))
+        .args(["--steps", "2", "--quiet", "--interpolant", "linear:cubic"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cubic") && err.contains("sqrt"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_data_files_give_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("si-nn-clibad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = env!("CARGO_BIN_EXE_si");
+    let nan = dir.join("nan.npy");
+    write_points(
+        &nan,
+        &Points::from_matrix_unchecked(nalgebra::DMatrix::from_element(2, 4, f64::NAN)),
+        NpyDtype::F32,
+    )
+    .unwrap();
+    let missing = dir.join("missing.npy");
+    for (file, expect) in [(&nan, "non-finite"), (&missing, "No such file")] {
+        let out = Command::new(bin)
+            .args(["train", "--data"])
+            .arg(file)
+            .arg("--checkpoint")
+            .arg(dir.join("x.safetensors"))
+            .args(["--steps", "2", "--quiet"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "expected `{expect}` in: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn killed_process_resumes_to_the_same_weights() {
+    // A real kill: the binary trains, checkpoints every 5 steps and aborts after step 13; resuming
+    // finishes the run. Its weights must equal those of an uninterrupted run of the binary.
+    let dir = std::env::temp_dir().join(format!("si-nn-kill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.npy");
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let two_d = si_core::Points::standard_normal(250, 2, &mut rng);
+    write_points(&data, &two_d, NpyDtype::F32).unwrap();
+    let bin = env!("CARGO_BIN_EXE_si");
+    let run = |ckpt: &std::path::Path, extra: &[&str]| {
+        std::process::Command::new(bin)
+            .args(["train", "--data"])
+            .arg(&data)
+            .arg("--checkpoint")
+            .arg(ckpt)
+            .args([
+                "--steps",
+                "30",
+                "--batch",
+                "64",
+                "--width",
+                "32",
+                "--depth",
+                "2",
+                "--checkpoint-every",
+                "5",
+                "--seed",
+                "5",
+                "--quiet",
+            ])
+            .args(extra)
+            .status()
+            .unwrap()
+    };
+    let a = dir.join("a.safetensors");
+    let b = dir.join("b.safetensors");
+    assert!(run(&a, &[]).success());
+    let killed = run(&b, &["--abort-after", "13"]);
+    assert!(!killed.success(), "the run should have been killed");
+    assert!(run(&b, &["--resume"]).success());
+    let (wa, wb) = (
+        si_nn::train::checkpoint::load(&a).unwrap(),
+        si_nn::train::checkpoint::load(&b).unwrap(),
+    );
+    assert_eq!(wa.0.step, 30);
+    assert_eq!(wb.0.step, 30);
+    let mut keys: Vec<&String> = wa.1.keys().collect();
+    keys.sort();
+    for k in keys {
+        let va = Vec::<f32>::try_from(wa.1[k].reshape([-1])).unwrap();
+        let vb = Vec::<f32>::try_from(wb.1[k].reshape([-1])).unwrap();
+        assert_eq!(va, vb, "tensor {k} differs after kill and resume");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
