@@ -250,12 +250,12 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Runs the tests of the crates that link libtorch (si-nn and the si-cli binary), one test at a time:
-/// initial weights still come from libtorch's process-wide generator.
+/// Runs the tests of the crates that link libtorch (si-nn and the si-cli binary), including the ignored
+/// ones that need the torch environment's Python (PyTorch reading our checkpoints).
 pub fn test() -> Result<()> {
     let libtorch = ensure_libtorch()?;
     eprintln!(
-        "==> cargo test -p si-nn -p si-cli -- --test-threads=1 (LIBTORCH={})",
+        "==> cargo test -p si-nn -p si-cli -- --include-ignored (LIBTORCH={})",
         libtorch.display()
     );
     let mut cmd = cargo_with_libtorch(&libtorch);
@@ -266,7 +266,7 @@ pub fn test() -> Result<()> {
     let status = cmd
         .args(["test", "--manifest-path"])
         .arg(workspace_root().join("Cargo.toml"))
-        .args(["-p", "si-nn", "-p", "si-cli", "--", "--test-threads=1"])
+        .args(["-p", "si-nn", "-p", "si-cli", "--", "--include-ignored"])
         .status()
         .context("running cargo test -p si-nn -p si-cli")?;
     if !status.success() {

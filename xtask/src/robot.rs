@@ -138,11 +138,19 @@ pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
         title: "Push-T: a rollout of the scripted expert".into(),
         files: vec![strip.into(), gif.into(), last_frames.into()],
         caption: format!(
-            "Seed {} of the published protocol, {} steps: eight frames evenly spaced from reset to success \
+            "Seed {} of the published protocol, {} steps: eight frames evenly spaced from reset to {} \
              (goal T green, block grey, pusher blue, its target a red cross), and the whole episode as a GIF \
-             (every second step); below, the last frame of the first eight test episodes. The expert simulates candidate pushes at points of the T's outline and \
-             picks among the best few at random, travels round the block, and commits to the push.",
-            ep.seed, ep.steps
+             (every second step); below, the last frame of the first eight test episodes ({} of them successes). \
+             The expert simulates candidate pushes at points of the T's outline and picks among the best few at \
+             random, travels round the block, and commits to the push.",
+            ep.seed,
+            ep.steps,
+            if ep.success {
+                format!("success (coverage above 0.95; score {:.3})", ep.score)
+            } else {
+                format!("the step limit without success (score {:.3})", ep.score)
+            },
+            report.episodes.iter().take(8).filter(|e| e.success).count()
         ),
         settings: format!(
             "Push-T port of gym-pusht 0.1.8; expert with default settings; {} test seeds evaluated in {eval_s:.1} s",

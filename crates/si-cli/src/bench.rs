@@ -1,5 +1,7 @@
-//! `si-nn bench`: training-step and SDE-sampling times of the reference setting, beside a plain PyTorch loop
-//! of the same model (run in the same process tree, on the same CPU) and the published times of the Python reference.
+//! `si bench`: training-step and SDE-sampling times of the reference setting (the checkerboard, b and s by
+//! two 4×256 ReLU nets, 2000 rows per step), beside a plain PyTorch loop of the same work measured in the same
+//! run, and the Python reference's figures, which are fixed (measured once, labelled with their machine,
+//! and compared only on a CPU).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,7 +11,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Interpolant, TargetSource, TimeRange};
 use si_data::ArrayData;
-use si_integrate::EulerMaruyama;
 use si_nn::{
     DeviceData, Head, LearnedField, LrSchedule, ModelConfig, TensorBatch, TrainConfig, Trainer,
 };
@@ -20,12 +21,18 @@ use crate::experiment::{
     target_points, Method,
 };
 
-/// The Python reference (interflow + PyTorch 2.11), measured on a 2-core x86 CPU with 2 threads.
+/// Fixed figures of the Python reference (interflow on PyTorch 2.11), measured once on a 2-core x86 CPU
+/// with 2 threads, not in this run: a training step of its two 4×256 nets (b and s) at 2000 rows.
 const REF_TRAIN_MS: f64 = 64.0;
+/// Its SDE draw: 5000 samples, 100 stochastic Heun steps (4 net evaluations per step), ε = 0.5.
 const REF_SDE_S: f64 = 5.4;
+/// Its sample quality after 12,000 steps: SDE (stochastic Heun) and ODE (dopri5) inside fractions, NLL.
 const REF_SDE_INSIDE: f64 = 0.986;
 const REF_ODE_INSIDE: f64 = 0.934;
 const REF_NLL: f64 = 3.63;
+/// Where the fixed figures come from, printed beside them.
+const REF_SOURCE: &str =
+    "fixed figure, not this run: interflow reference, 2-core x86 CPU, 2 threads";
 
 fn trainer(shared: bool, steps: usize) -> Result<Trainer> {
     let mut m = ModelConfig::new(2);
@@ -80,29 +87,14 @@ fn array_data_ms(reps: usize) -> Result<(f64, f64)> {
 
 pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Result<()> {
     let reps = if quick { 15 } else { 60 };
+    let device = Device::cuda_if_available();
+    let on_cpu = device == Device::Cpu;
     println!(
-        "si-nn bench (libtorch threads: {}, device: {:?})",
+        "si-nn bench (libtorch threads: {}, device: {device:?})",
         tch::get_num_threads(),
-        Device::cuda_if_available()
     );
-    let shared = step_ms(true, reps)?;
     let separate = step_ms(false, reps)?;
-    // SDE sampling: 5000 samples, 100 Euler-Maruyama steps, eps = 0.5, no_grad, state on the device.
-    let tr = trainer(true, 1)?;
-    let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
-    let base = normal_points(5000, 2, 1);
-    let _ = draw(
-        &field,
-        &normal_points(500, 2, 2),
-        5,
-        Method::EulerMaruyama(0.5),
-        0,
-    )?;
-    let mut sde = f64::INFINITY;
-    for k in 0..if quick { 1 } else { 3 } {
-        sde = sde.min(draw(&field, &base, 100, Method::EulerMaruyama(0.5), k)?.1);
-    }
-    let _ = EulerMaruyama::constant(0.5)?;
+    let shared = step_ms(true, reps)?;
     let torch = match (python, script) {
         (Some(p), Some(s)) => {
             let out = std::process::Command::new(&p)
@@ -126,79 +118,129 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
         }
         _ => None,
     };
-    println!("training step, b and s, batch 2000 rows, 4x256 ReLU:");
-    println!("  si-nn shared trunk (b, s heads, one forward) {shared:7.1} ms   ({:.2}x the reference's {REF_TRAIN_MS} ms)", shared / REF_TRAIN_MS);
-    println!(
-        "  si-nn two separate nets                      {separate:7.1} ms   ({:.2}x the reference)",
-        separate / REF_TRAIN_MS
-    );
-    if let Some((t, _)) = torch {
-        println!("  plain PyTorch loop, two nets (this run)      {t:7.1} ms   (si-nn shared trunk: {:.2}x of it)", shared / t);
+    println!("training step, b and s, 2000 rows (1000 antithetic pairs), 4x256 ReLU:");
+    println!("  si-nn, two separate nets (this run)                    {separate:8.1} ms");
+    match torch {
+        Some((t, _)) => println!(
+            "  plain PyTorch loop, the same two nets (this run)       {t:8.1} ms   (si-nn takes {:.2}x of its time)",
+            separate / t
+        ),
+        None => println!("  plain PyTorch loop: not run (no torch Python given)"),
     }
-    let (host_ms, resident_ms) = array_data_ms(reps)?;
-    println!("training step on a stored data set (20,000 points, shared trunk, same run):");
-    println!("  draws made on the host and uploaded          {host_ms:7.1} ms");
+    if on_cpu {
+        println!(
+            "  interflow reference, two nets ({REF_SOURCE})  {REF_TRAIN_MS:5.1} ms   (si-nn two nets: {:.2}x of it)",
+            separate / REF_TRAIN_MS
+        );
+    } else {
+        println!("  interflow reference: its figure is from a CPU, no ratio printed on {device:?}");
+    }
     println!(
-        "  data resident on the device, draws there     {resident_ms:7.1} ms   ({:.2}x of the uploaded path)",
+        "  model choice, not framework speed: one shared trunk with 2d outputs (this run) {shared:6.1} ms; its quality is below"
+    );
+    let (host_ms, resident_ms) = array_data_ms(reps)?;
+    println!("training step on a stored data set (20,000 points, shared trunk, this run):");
+    println!("  draws made on the host and uploaded                    {host_ms:8.1} ms");
+    println!(
+        "  data resident on the device, draws made there          {resident_ms:8.1} ms   ({:.2}x of the uploaded path)",
         resident_ms / host_ms
     );
-    println!("SDE draw, 5000 samples, 100 Euler-Maruyama steps, eps 0.5:");
-    println!("  si-nn (shared trunk, no_grad, on device)     {sde:7.2} s    ({:.1}x faster than the reference's {REF_SDE_S} s)", REF_SDE_S / sde);
-    if let Some((_, s)) = torch {
+    // SDE sampling with the two nets: 5000 samples, eps = 0.5, no_grad, state on the device.
+    let tr = trainer(false, 1)?;
+    let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
+    let base = normal_points(5000, 2, 1);
+    let _ = draw(
+        &field,
+        &normal_points(500, 2, 2),
+        5,
+        Method::EulerMaruyama(0.5),
+        0,
+    )?;
+    let best = |method: Method, steps: usize| -> Result<f64> {
+        let mut t = f64::INFINITY;
+        for k in 0..if quick { 1 } else { 3 } {
+            t = t.min(draw(&field, &base, steps, method, k)?.1);
+        }
+        Ok(t)
+    };
+    let em100 = best(Method::EulerMaruyama(0.5), 100)?;
+    let sh100 = best(Method::StochasticHeun(0.5), 100)?;
+    println!("SDE draw, 5000 samples, eps 0.5, two nets, no_grad, state on the device (this run):");
+    println!("  si-nn Euler-Maruyama, 100 steps (2 net passes/step)    {em100:8.2} s");
+    match torch {
+        Some((_, s)) => println!(
+            "  plain PyTorch loop, the same Euler-Maruyama (this run) {s:8.2} s   (si-nn takes {:.2}x of its time)",
+            em100 / s
+        ),
+        None => println!("  plain PyTorch loop: not run"),
+    }
+    println!("  si-nn stochastic Heun, 100 steps (4 net passes/step)   {sh100:8.2} s");
+    if on_cpu {
         println!(
-            "  plain PyTorch loop, two nets (this run)      {s:7.2} s    (si-nn {:.1}x faster)",
-            s / sde
+            "  interflow reference, stochastic Heun 100 steps ({REF_SOURCE}) {REF_SDE_S:4.1} s   (si-nn: {:.2}x of it)",
+            sh100 / REF_SDE_S
         );
     }
-    // Quality at the reference's 12,000 steps (fewer with --quick).
+    // Quality at the reference's 12,000 steps (fewer with --quick): both model choices, and the SDE
+    // samplers side by side at equal numbers of field evaluations (200 b-and-s evaluations per sample).
     if std::env::var_os("SI_NN_BENCH_NO_QUALITY").is_some() {
         return Ok(());
     }
     let steps = if quick { 600 } else { 12_000 };
-    let mut tr = trainer(true, steps)?;
-    let t0 = Instant::now();
-    let data = source(
-        Interpolant::one_sided_linear(),
-        checker_data(),
-        1e-4,
-        Device::cuda_if_available(),
-    )?;
-    let mut progress = si_nn::Progress::new();
-    if quick {
-        tr.run(&data, &mut [])?;
-    } else {
-        tr.run(&data, &mut [&mut progress])?;
-    }
-    let train_s = t0.elapsed().as_secs_f64();
-    let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
-    let (sde_x, _) = draw(&field, &base, 100, Method::EulerMaruyama(0.5), 7)?;
-    let (sde_nf, sde_nf_s) = draw(&field, &base, 100, Method::NoiseFirst(0.5), 7)?;
-    let (ode_x, _) = draw(&field, &base, 200, Method::Heun, 8)?;
-    let nll = ode_nll(
-        &field,
-        &target_points(if quick { 500 } else { 5000 }, 99),
-        if quick { 20 } else { 100 },
-    )?;
     println!(
-        "quality after {steps} steps ({train_s:.0} s of training){}:",
+        "quality after {steps} training steps{} (held-out checkerboard; inside fraction 1 is perfect):",
         if quick {
-            " [--quick: not comparable]"
+            " [--quick: not comparable with the reference]"
         } else {
             ""
         }
     );
     println!(
-        "  SDE inside fraction   {:.3}   (reference {REF_SDE_INSIDE}; Euler-Maruyama, drift then noise)",
-        inside_fraction(&sde_x)
+        "  {:<28} {:>9} {:>10} {:>10} {:>10} {:>9} {:>8}",
+        "model", "train s", "EM 200", "EM-nf 200", "SHeun 100", "ODE Heun", "ODE NLL"
     );
+    for shared_trunk in [false, true] {
+        let mut tr = trainer(shared_trunk, steps)?;
+        let t0 = Instant::now();
+        let data = source(
+            Interpolant::one_sided_linear(),
+            checker_data(),
+            1e-4,
+            device,
+        )?;
+        let mut progress = si_nn::Progress::new();
+        if quick {
+            tr.run(&data, &mut [])?;
+        } else {
+            tr.run(&data, &mut [&mut progress])?;
+        }
+        let train_s = t0.elapsed().as_secs_f64();
+        let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
+        let inside = |m: Method, n: usize, seed: u64| -> Result<f64> {
+            Ok(inside_fraction(&draw(&field, &base, n, m, seed)?.0))
+        };
+        let em = inside(Method::EulerMaruyama(0.5), 200, 7)?;
+        let nf = inside(Method::NoiseFirst(0.5), 200, 7)?;
+        let sh = inside(Method::StochasticHeun(0.5), 100, 7)?;
+        let ode = inside(Method::Heun, 200, 8)?;
+        let nll = ode_nll(
+            &field,
+            &target_points(if quick { 500 } else { 5000 }, 99),
+            if quick { 20 } else { 100 },
+        )?;
+        println!(
+            "  {:<28} {train_s:9.0} {em:10.3} {nf:10.3} {sh:10.3} {ode:9.3} {nll:8.3}",
+            if shared_trunk {
+                "si-nn shared trunk"
+            } else {
+                "si-nn two nets"
+            }
+        );
+    }
     println!(
-        "  SDE inside fraction   {:.3}   (Euler-Maruyama with the noise first, eps 0.5, 100 steps, {sde_nf_s:.2} s)",
-        inside_fraction(&sde_nf)
+        "  {:<28} {:>9} {:>10} {:>10} {REF_SDE_INSIDE:10.3} {REF_ODE_INSIDE:9.3} {REF_NLL:8.3}   ({REF_SOURCE}; ODE by dopri5)",
+        "interflow reference, two nets", "-", "-", "-"
     );
-    println!(
-        "  ODE inside fraction   {:.3}   (reference {REF_ODE_INSIDE}, dopri5)",
-        inside_fraction(&ode_x)
-    );
-    println!("  ODE NLL held-out      {nll:.3}   (reference {REF_NLL} on its own samples; best log 32 = 3.466)");
+    println!("  (best possible ODE NLL: log 32 = 3.466; EM = Euler-Maruyama, nf = noise first, 2 net passes per EM step, 4 per Heun step)");
     Ok(())
 }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Interpolant, INTERPOLANT_NAMES};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_data::ArrayData;
-use si_integrate::{EulerMaruyama, Heun};
+use si_integrate::{EulerMaruyama, Heun, StochasticHeun};
 use si_nn::sampling::{sample, standard_normal};
 use si_nn::train::load_model;
 use si_nn::{
@@ -96,7 +96,8 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 200)]
     steps: usize,
     /// How to integrate: the probability-flow ODE with Heun's method, or the SDE with diffusion --eps by
-    /// Euler–Maruyama or by the noise-first Euler–Maruyama step (each step's noise before its drift).
+    /// Euler–Maruyama, the noise-first Euler–Maruyama step (each step's noise before its drift) or
+    /// stochastic Heun.
     #[arg(long, value_enum, default_value_t = StepperName::Heun)]
     stepper: StepperName,
     /// Diffusion ε of the SDE steppers (> 0; not used by the ODE).
@@ -118,6 +119,8 @@ pub enum StepperName {
     EulerMaruyama,
     /// SDE, Euler–Maruyama with each step's noise first.
     NoiseFirst,
+    /// SDE, stochastic Heun (predictor–corrector sharing the noise; two drift evaluations per step).
+    StochasticHeun,
 }
 
 fn device() -> Device {
@@ -232,6 +235,13 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
         StepperName::NoiseFirst => sample(
             &field,
             &EulerMaruyama::constant(a.eps)?.noise_first(),
+            x0,
+            a.steps,
+            &mut rng,
+        )?,
+        StepperName::StochasticHeun => sample(
+            &field,
+            &StochasticHeun::constant(a.eps)?,
             x0,
             a.steps,
             &mut rng,

@@ -8,7 +8,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, CouplingPairs, FnSampler, Independent, Points, StandardNormal};
 use si_core::{Interpolant, InterpolantSource, PairSource, TimeRange};
-use si_integrate::{EulerMaruyama, Heun};
+use si_integrate::{EulerMaruyama, Heun, StochasticHeun};
 use si_nn::sampling::{ode_log_likelihood_of, sample};
 use si_nn::{LearnedField, TensorBatch, Uploaded};
 use tch::{Device, Kind};
@@ -73,6 +73,8 @@ pub enum Method {
     EulerMaruyama(f64),
     /// The same SDE with the noise-first Euler–Maruyama step (each step's noise before its drift step).
     NoiseFirst(f64),
+    /// The same SDE with the stochastic Heun step (two drift evaluations per step, shared noise).
+    StochasticHeun(f64),
 }
 
 /// Samples of a model from `x0` (host points) by `method`, with the time taken.
@@ -98,6 +100,9 @@ pub fn draw(
             steps,
             &mut rng,
         )?,
+        Method::StochasticHeun(eps) => {
+            sample(field, &StochasticHeun::constant(eps)?, x, steps, &mut rng)?
+        }
     };
     let p = out.to_points()?;
     Ok((p, t0.elapsed().as_secs_f64()))

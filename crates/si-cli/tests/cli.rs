@@ -36,6 +36,7 @@ fn train_then_sample_writes_n_by_d_samples() {
         ("heun", "f32"),
         ("euler-maruyama", "f64"),
         ("noise-first", "f32"),
+        ("stochastic-heun", "f64"),
     ] {
         let out = dir.join(format!("s-{stepper}.npy"));
         let st = Command::new(bin)

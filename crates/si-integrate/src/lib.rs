@@ -21,4 +21,4 @@ pub use error::{IntegrateError, Result};
 pub use grid::TimeGrid;
 pub use likelihood::ode_log_likelihood;
 pub use observers::{Progress, Trajectory};
-pub use stepper::{Euler, EulerMaruyama, Heun, Stepper};
+pub use stepper::{Euler, EulerMaruyama, Heun, Stepper, StochasticHeun};

@@ -14,9 +14,8 @@
 //! [`si_core::ConditionalField`]. Runs report to [`TrainObserver`]s (progress, CSV, checkpoints).
 //!
 //! Only this crate links libtorch. Its random numbers come from generators passed in by the caller: noise on
-//! the device comes from the keyed generator of [`rng`], never from libtorch's process-wide one. Initial
-//! weights still come from libtorch's generator reseeded in [`FieldNet::new`], so models must not be built
-//! concurrently in one process.
+//! the device comes from the keyed generator of [`rng`], initial weights from a host generator seeded in
+//! [`FieldNet::new`]; libtorch's process-wide generator is never used, so seeded runs can share a process.
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 

@@ -246,3 +246,45 @@ fn noise_first_euler_maruyama_transports_the_exact_gaussian_field() {
     assert!((var - 0.25).abs() < 0.03, "variance {var}");
     assert!(EulerMaruyama::constant(-1.0).is_err());
 }
+
+#[test]
+fn initial_weights_are_seeded_per_model_and_follow_pytorch_bounds() {
+    let weights = |seed: u64| {
+        let mut m = ModelConfig::new(3);
+        m.width = 256;
+        m.depth = 2;
+        FieldNet::new(m.check().unwrap(), Device::Cpu, seed).named_parameters()
+    };
+    let flat = |w: &[(String, tch::Tensor)]| -> Vec<f32> {
+        w.iter()
+            .flat_map(|(_, t)| Vec::<f32>::try_from(t.detach().reshape([-1])).unwrap())
+            .collect()
+    };
+    let (a, b, c) = (weights(2), weights(3), weights(2));
+    assert_eq!(flat(&a), flat(&c), "the same seed gives the same weights");
+    assert_ne!(flat(&a), flat(&b), "seeds 2 and 3 give different weights");
+    // nn.Linear's default: U(−1/√fan_in, 1/√fan_in) for weights and biases. The 256 × 256 hidden weight
+    // (65,536 values): all inside the bound, variance within 5 standard errors of bound²/3 (the variance of
+    // a uniform law's sample variance is (4/45) bound⁴ / n).
+    let (name, w) = a.iter().find(|(n, _)| n == "trunk.l1.weight").unwrap();
+    let v: Vec<f64> = Vec::<f32>::try_from(w.detach().reshape([-1]))
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let bound = 1.0 / 256f64.sqrt();
+    assert!(
+        v.iter().all(|x| x.abs() <= bound),
+        "{name} outside its bound"
+    );
+    let n = v.len() as f64;
+    let var = v.iter().map(|x| x * x).sum::<f64>() / n;
+    let se = (4.0 / 45.0 * bound.powi(4) / n).sqrt();
+    assert!(
+        (var - bound * bound / 3.0).abs() < 5.0 * se,
+        "variance {var}"
+    );
+    let bias = a.iter().find(|(n, _)| n == "trunk.l1.bias").unwrap();
+    let bv = Vec::<f32>::try_from(bias.1.detach()).unwrap();
+    assert!(bv.iter().all(|x| f64::from(x.abs()) <= bound) && bv.iter().any(|x| *x != 0.0));
+}

@@ -122,14 +122,12 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
 }
 
 #[test]
+#[ignore = "needs SI_NN_TORCH_PYTHON (a Python with torch and safetensors): `cargo xtask test` sets it and runs this"]
 fn checkpoints_load_in_pytorch() {
-    // xtask sets SI_NN_TORCH_PYTHON to the Python of the torch environment it installed.
-    let Ok(python) = std::env::var("SI_NN_TORCH_PYTHON") else {
-        eprintln!(
-            "SI_NN_TORCH_PYTHON not set: run through `cargo xtask test` to check PyTorch loading"
-        );
-        return;
-    };
+    // xtask sets SI_NN_TORCH_PYTHON to the Python of the torch environment it installed; run by hand
+    // with `SI_NN_TORCH_PYTHON=... cargo test -p si-nn -- --ignored`.
+    let python = std::env::var("SI_NN_TORCH_PYTHON")
+        .expect("SI_NN_TORCH_PYTHON must name a Python with torch and safetensors");
     let dir = std::env::temp_dir().join(format!("si-nn-pt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ckpt = dir.join("m.safetensors");
@@ -159,5 +157,86 @@ fn checkpoints_load_in_pytorch() {
     );
     let py: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!((py - sum).abs() < 1e-9 * (1.0 + sum.abs()), "{py} vs {sum}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Rewrites a checkpoint's metadata in the `si-nn/1` form: the interpolant as the old spec enum.
+fn as_format_1(path: &std::path::Path, old_interpolant: serde_json::Value) {
+    let bytes = std::fs::read(path).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&header.metadata().as_ref().unwrap()["si_nn"]).unwrap();
+    meta["format"] = "si-nn/1".into();
+    meta["interpolant"] = old_interpolant;
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut info = std::collections::HashMap::new();
+    info.insert("format".to_string(), "pt".to_string());
+    info.insert("si_nn".to_string(), meta.to_string());
+    let out = safetensors::tensor::serialize(st.tensors(), &Some(info)).unwrap();
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn checkpoints_of_format_1_still_load() {
+    let dir = std::env::temp_dir().join(format!("si-nn-v1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            serde_json::json!({"Linear": {"Sqrt": {"a": 2.0}}}),
+            Interpolant::linear(Gamma::sqrt(2.0).unwrap()).unwrap(),
+        ),
+        (
+            serde_json::json!("OneSidedLinear"),
+            Interpolant::one_sided_linear(),
+        ),
+        (
+            serde_json::json!({"Trigonometric": "Quadratic"}),
+            Interpolant::trigonometric(Gamma::Quadratic).unwrap(),
+        ),
+        (serde_json::json!("EncoderDecoder"), Interpolant::encoder_decoder()),
+        (
+            serde_json::json!({"Mirror": {"Sqrt": {"a": 8.0}}}),
+            Interpolant::mirror(Gamma::sqrt(8.0).unwrap()).unwrap(),
+        ),
+    ];
+    for (k, (old, want)) in cases.into_iter().enumerate() {
+        let ckpt = dir.join(format!("v1-{k}.safetensors"));
+        let data = source(want.clone(), gaussian_data());
+        let mut tr = Trainer::new(
+            small_model(1, vec![Head::B, Head::S]),
+            small_train(2).check().unwrap(),
+            Device::Cpu,
+        )
+        .unwrap();
+        tr.run(&data, &mut []).unwrap();
+        tr.save(&ckpt).unwrap();
+        as_format_1(&ckpt, old);
+        let resumed = Trainer::resume(&ckpt, Device::Cpu).unwrap();
+        assert_eq!(resumed.interpolant(), Some(&want), "case {k}");
+        assert_eq!(weights(&resumed), weights(&tr), "case {k}");
+        let (_, it, meta) = si_nn::train::load_model(&ckpt, Device::Cpu).unwrap();
+        assert_eq!(it.as_ref(), Some(&want));
+        assert_eq!(meta.format, "si-nn/2", "read as the current format");
+    }
+    // An unknown format names its version and the versions this build reads.
+    let ckpt = dir.join("v1-0.safetensors");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&header.metadata().as_ref().unwrap()["si_nn"]).unwrap();
+    meta["format"] = "si-nn/9".into();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut info = std::collections::HashMap::new();
+    info.insert("si_nn".to_string(), meta.to_string());
+    std::fs::write(
+        &ckpt,
+        safetensors::tensor::serialize(st.tensors(), &Some(info)).unwrap(),
+    )
+    .unwrap();
+    let err = Trainer::resume(&ckpt, Device::Cpu).unwrap_err().to_string();
+    assert!(
+        err.contains("si-nn/9") && err.contains("si-nn/2") && err.contains("si-nn/1"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -105,9 +105,14 @@ pub(crate) fn energy_vs_null(
 /// The Kolmogorov–Smirnov distance of 1-D samples to the exact CDF of `target`, as a table entry with the
 /// 5 % critical value.
 pub(crate) fn ks_vs_exact(samples: &Points, target: &GaussianMixture) -> Result<String> {
-    let d = ks_statistic(samples.as_slice(), |x| target.cdf_1d(x).unwrap_or(f64::NAN))?;
-    let crit = ks_critical_5pct(samples.len());
+    let (d, crit) = ks_and_critical(samples, target)?;
     Ok(format!("{d:.4} (5 % critical value {crit:.4})"))
+}
+
+/// The Kolmogorov–Smirnov distance of 1-D samples to the exact CDF and its 5 % critical value.
+pub(crate) fn ks_and_critical(samples: &Points, target: &GaussianMixture) -> Result<(f64, f64)> {
+    let d = ks_statistic(samples.as_slice(), |x| target.cdf_1d(x).unwrap_or(f64::NAN))?;
+    Ok((d, ks_critical_5pct(samples.len())))
 }
 
 /// Number of local maxima of a sampled curve (peaks above 1e-3 of the maximum; a flat top of two equal

@@ -1,10 +1,55 @@
 //! [`FieldNet`]: the MLP that estimates b, s, η and/or v at (t, x | c).
 
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{NnError, Result};
 use crate::model::config::{Activation, Head, ModelParams};
+
+/// Layers are created with zeros, so that building a model never draws from libtorch's process-wide
+/// generator; [`FieldNet::new`] then fills them from the caller's seed.
+fn zero_init() -> nn::LinearConfig {
+    nn::LinearConfig {
+        ws_init: nn::Init::Const(0.0),
+        bs_init: Some(nn::Init::Const(0.0)),
+        bias: true,
+    }
+}
+
+/// PyTorch's default initialisation of `nn.Linear` (weights: Kaiming-uniform with a = √5; biases: the same
+/// bound), U(−1/√fan_in, 1/√fan_in) for both, drawn on the host from ChaCha8 seeded with `seed` in the
+/// order of the sorted parameter names, then copied to the weights' device.
+fn init_weights(vs: &nn::VarStore, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let fan_in = |name: &str| -> i64 {
+        let weight = name.trim_end_matches("bias").to_string() + "weight";
+        vars.iter()
+            .find(|(n, _)| *n == weight)
+            .and_then(|(_, w)| w.size().get(1).copied())
+            .unwrap_or(1)
+            .max(1)
+    };
+    for (name, var) in &vars {
+        let size = var.size();
+        let fan = if name.ends_with("bias") {
+            fan_in(name)
+        } else {
+            size.get(1).copied().unwrap_or(1).max(1)
+        };
+        let bound = 1.0 / (fan as f64).sqrt();
+        let n: i64 = size.iter().product();
+        let values: Vec<f32> = (0..n)
+            .map(|_| rng.random_range(-bound..bound) as f32)
+            .collect();
+        let host = Tensor::from_slice(&values).reshape(size.as_slice());
+        let mut v = var.shallow_clone();
+        tch::no_grad(|| v.copy_(&host.to_device(v.device())));
+    }
+}
 
 /// A plain MLP: `depth` hidden layers of `width` with an activation, then a linear output layer.
 #[derive(Debug)]
@@ -29,7 +74,7 @@ impl Mlp {
                 &p / format!("l{k}"),
                 fan_in,
                 width as i64,
-                Default::default(),
+                zero_init(),
             ));
             fan_in = width as i64;
         }
@@ -37,7 +82,7 @@ impl Mlp {
             &p / format!("l{depth}"),
             fan_in,
             out as i64,
-            Default::default(),
+            zero_init(),
         ));
         Self { layers, act }
     }
@@ -88,10 +133,10 @@ impl std::fmt::Debug for FieldNet {
 }
 
 impl FieldNet {
-    /// A freshly initialised model on `device`. Initial weights come from libtorch's generator reseeded
-    /// with `seed` (PyTorch's default Kaiming-uniform initialisation).
+    /// A freshly initialised model on `device`: PyTorch's default `nn.Linear` initialisation, drawn from a
+    /// generator seeded with `seed` (distinct seeds give distinct weights; no process-wide generator is
+    /// touched, so models can be built concurrently).
     pub fn new(params: ModelParams, device: Device, seed: u64) -> Self {
-        tch::manual_seed((seed >> 1) as i64);
         let vs = nn::VarStore::new(device);
         let (d, h) = (params.dim, params.heads.len());
         let root = vs.root();
@@ -126,6 +171,7 @@ impl FieldNet {
                 .collect();
             Tensor::from_slice(&k).to_device(device)
         });
+        init_weights(&vs, seed);
         Self {
             vs,
             params,

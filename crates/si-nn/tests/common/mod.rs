@@ -1,4 +1,4 @@
-//! Shared helpers of the si-nn tests (libtorch's seed is process-global: run with --test-threads=1).
+//! Shared helpers of the si-nn tests.
 #![allow(dead_code)]
 
 use si_analytic::GaussianMixture;
