@@ -3,6 +3,7 @@
 
 mod bench;
 mod figures;
+mod mutants;
 mod nn;
 mod robot;
 mod test;
@@ -48,6 +49,15 @@ enum Command {
     Demos(robot::DemosArgs),
     /// Install libtorch (torch==2.11.0 from the Python package registry) into the cache folder.
     Setup,
+    /// Mutation testing of the formula files (installs cargo-mutants when missing; not part of `test`).
+    Mutants {
+        /// Only these crates (si-core, si-integrate, si-analytic); default: all three.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// List the mutants without running them.
+        #[arg(long)]
+        list: bool,
+    },
     /// Train a learned field on a .npy data file (arguments are passed to `si train`).
     Train {
         /// Arguments of the trainer (see `cargo xtask train -- --help`).
@@ -63,13 +73,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .init();
+    si_report::init_logging();
     let cli = Cli::parse();
     match cli.command {
         Command::ReproduceFigures { quick, out, only } => figures::reproduce(&out, quick, &only),
@@ -77,6 +81,7 @@ fn main() -> Result<()> {
         Command::Bench { quick } => bench::run(quick),
         Command::Demos(args) => robot::demos(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
+        Command::Mutants { only, list } => mutants::run(&only, list),
         Command::Train { args } => nn::train(&args),
         Command::Sample { args } => nn::sample(&args),
     }

@@ -251,11 +251,14 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// Runs the tests of the crates that link libtorch (si-nn and the si-cli binary), including the ignored
-/// ones that need the torch environment's Python (PyTorch reading our checkpoints).
+/// ones that need the torch environment's Python (PyTorch reading our checkpoints). The tests are
+/// independent of each other (no process-wide generator is used, so they pass in parallel too); they run
+/// one at a time because each already uses every core through libtorch's OpenMP threads, and
+/// oversubscribed OpenMP spin-waits make a parallel run slower, not faster.
 pub fn test() -> Result<()> {
     let libtorch = ensure_libtorch()?;
     eprintln!(
-        "==> cargo test -p si-nn -p si-cli -- --include-ignored (LIBTORCH={})",
+        "==> cargo test -p si-nn -p si-cli -- --include-ignored --test-threads=1 (LIBTORCH={})",
         libtorch.display()
     );
     let mut cmd = cargo_with_libtorch(&libtorch);
@@ -266,7 +269,15 @@ pub fn test() -> Result<()> {
     let status = cmd
         .args(["test", "--manifest-path"])
         .arg(workspace_root().join("Cargo.toml"))
-        .args(["-p", "si-nn", "-p", "si-cli", "--", "--include-ignored"])
+        .args([
+            "-p",
+            "si-nn",
+            "-p",
+            "si-cli",
+            "--",
+            "--include-ignored",
+            "--test-threads=1",
+        ])
         .status()
         .context("running cargo test -p si-nn -p si-cli")?;
     if !status.success() {

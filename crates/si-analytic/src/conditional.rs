@@ -19,7 +19,7 @@
 
 use nalgebra::DMatrix;
 use si_core::{
-    check_context, Batch, ConditionalField, ContextForm, CoreError, Field, Interpolant, Points,
+    check_context, Batch, ConditionalField, ContextForm, CoreError, Interpolant, Points,
 };
 
 use crate::error::{AnalyticError, Result};
@@ -356,46 +356,7 @@ fn combine(
     })
 }
 
-impl Field<Points> for ConditionedMixtureFields<'_> {
-    fn dim(&self) -> usize {
-        ConditionedMixtureFields::dim(self)
-    }
-    fn velocity(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        Ok(self.evaluate(t, x, false)?.b)
-    }
-    fn score(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        Ok(self.evaluate(t, x, false)?.s)
-    }
-    /// η = −σ s with σ = γ (two-sided, mirror) or α (one-sided).
-    fn denoiser(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        let (sigma, _) = self.noise_scale(t)?;
-        let s = self.evaluate(t, x, false)?.s;
-        Ok(Points::from_matrix_unchecked(s.into_matrix() * -sigma))
-    }
-    /// v = b + γγ̇ s.
-    fn v(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        let (_, ggd) = self.noise_scale(t)?;
-        let FieldValues { mut b, s, .. } = self.evaluate(t, x, false)?;
-        b.axpy(ggd, &s)?;
-        Ok(b)
-    }
-    fn velocity_and_score(&self, t: f64, x: &Points) -> si_core::Result<(Points, Points)> {
-        let v = self.evaluate(t, x, false)?;
-        Ok((v.b, v.s))
-    }
-    fn divergence(&self, t: f64, x: &Points) -> si_core::Result<nalgebra::DVector<f64>> {
-        Ok(self.velocity_and_divergence(t, x)?.1)
-    }
-    fn velocity_and_divergence(
-        &self,
-        t: f64,
-        x: &Points,
-    ) -> si_core::Result<(Points, nalgebra::DVector<f64>)> {
-        let v = self.evaluate(t, x, true)?;
-        let div = nalgebra::DVector::from_vec(v.div.unwrap_or_default());
-        Ok((v.b, div))
-    }
-}
+crate::fields::exact_field!(ConditionedMixtureFields<'_>);
 
 impl ConditionalField<Points> for ConditionalMixtureFields {
     type Given<'a> = ConditionedMixtureFields<'a>;

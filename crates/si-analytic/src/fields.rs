@@ -16,7 +16,7 @@
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_distr::StandardNormal;
-use si_core::{check_time, Batch, CoreError, Field, Interpolant, Points, Sidedness};
+use si_core::{check_time, Batch, CoreError, Interpolant, Points, Sidedness};
 
 use crate::components::{Components, Endpoint, Pair};
 use crate::error::{AnalyticError, Result};
@@ -514,43 +514,64 @@ fn weights(c: &Components, q: &mut [f64]) -> f64 {
     lse
 }
 
-impl Field<Points> for MixtureFields {
-    fn dim(&self) -> usize {
-        MixtureFields::dim(self)
-    }
-    fn velocity(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        Ok(self.evaluate(t, x, false)?.b)
-    }
-    fn score(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        Ok(self.evaluate(t, x, false)?.s)
-    }
-    /// η = −σ s with σ = γ (two-sided, mirror) or α (one-sided).
-    fn denoiser(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        let (sigma, _) = self.noise_scale(t)?;
-        let s = self.evaluate(t, x, false)?.s;
-        Ok(Points::from_matrix_unchecked(s.into_matrix() * -sigma))
-    }
-    /// v = b + γγ̇ s.
-    fn v(&self, t: f64, x: &Points) -> si_core::Result<Points> {
-        let (_, ggd) = self.noise_scale(t)?;
-        let FieldValues { mut b, s, .. } = self.evaluate(t, x, false)?;
-        b.axpy(ggd, &s)?;
-        Ok(b)
-    }
-    fn velocity_and_score(&self, t: f64, x: &Points) -> si_core::Result<(Points, Points)> {
-        let v = self.evaluate(t, x, false)?;
-        Ok((v.b, v.s))
-    }
-    fn divergence(&self, t: f64, x: &Points) -> si_core::Result<DVector<f64>> {
-        Ok(self.velocity_and_divergence(t, x)?.1)
-    }
-    fn velocity_and_divergence(
-        &self,
-        t: f64,
-        x: &Points,
-    ) -> si_core::Result<(Points, DVector<f64>)> {
-        let v = self.evaluate(t, x, true)?;
-        let div = DVector::from_vec(v.div.unwrap_or_default());
-        Ok((v.b, div))
-    }
+/// `Field<Points>` for an exact oracle with `evaluate(t, x, with_div) -> FieldValues` and
+/// `noise_scale(t) -> (σ, γγ̇)`: b and s from one evaluation, η = −σ s (σ = γ two-sided and mirror, α
+/// one-sided), v = b + γγ̇ s, ∇·b from the same pass.
+macro_rules! exact_field {
+    ($t:ty) => {
+        impl si_core::Field<si_core::Points> for $t {
+            fn dim(&self) -> usize {
+                <$t>::dim(self)
+            }
+            fn velocity(&self, t: f64, x: &si_core::Points) -> si_core::Result<si_core::Points> {
+                Ok(self.evaluate(t, x, false)?.b)
+            }
+            fn score(&self, t: f64, x: &si_core::Points) -> si_core::Result<si_core::Points> {
+                Ok(self.evaluate(t, x, false)?.s)
+            }
+            /// η = −σ s with σ = γ (two-sided, mirror) or α (one-sided).
+            fn denoiser(&self, t: f64, x: &si_core::Points) -> si_core::Result<si_core::Points> {
+                let (sigma, _) = self.noise_scale(t)?;
+                let s = self.evaluate(t, x, false)?.s;
+                Ok(si_core::Points::from_matrix_unchecked(
+                    s.into_matrix() * -sigma,
+                ))
+            }
+            /// v = b + γγ̇ s.
+            fn v(&self, t: f64, x: &si_core::Points) -> si_core::Result<si_core::Points> {
+                use si_core::Batch;
+                let (_, ggd) = self.noise_scale(t)?;
+                let $crate::fields::FieldValues { mut b, s, .. } = self.evaluate(t, x, false)?;
+                b.axpy(ggd, &s)?;
+                Ok(b)
+            }
+            fn velocity_and_score(
+                &self,
+                t: f64,
+                x: &si_core::Points,
+            ) -> si_core::Result<(si_core::Points, si_core::Points)> {
+                let v = self.evaluate(t, x, false)?;
+                Ok((v.b, v.s))
+            }
+            fn divergence(
+                &self,
+                t: f64,
+                x: &si_core::Points,
+            ) -> si_core::Result<nalgebra::DVector<f64>> {
+                Ok(self.velocity_and_divergence(t, x)?.1)
+            }
+            fn velocity_and_divergence(
+                &self,
+                t: f64,
+                x: &si_core::Points,
+            ) -> si_core::Result<(si_core::Points, nalgebra::DVector<f64>)> {
+                let v = self.evaluate(t, x, true)?;
+                let div = nalgebra::DVector::from_vec(v.div.unwrap_or_default());
+                Ok((v.b, div))
+            }
+        }
+    };
 }
+pub(crate) use exact_field;
+
+exact_field!(MixtureFields);

@@ -35,7 +35,11 @@ const REF_SOURCE: &str =
     "fixed figure, not this run: interflow reference, 2-core x86 CPU, 2 threads";
 
 fn trainer(shared: bool, steps: usize) -> Result<Trainer> {
-    let mut m = ModelConfig::new(2);
+    trainer_d(2, shared, steps)
+}
+
+fn trainer_d(d: usize, shared: bool, steps: usize) -> Result<Trainer> {
+    let mut m = ModelConfig::new(d);
     m.heads = vec![Head::B, Head::S];
     m.shared_trunk = shared;
     let mut t = TrainConfig::new(steps);
@@ -53,29 +57,49 @@ fn trainer(shared: bool, steps: usize) -> Result<Trainer> {
 
 /// ms per training step on draws of `data` (after 5 warm-up steps).
 fn step_ms_on(data: &dyn TargetSource<TensorBatch>, shared: bool, reps: usize) -> Result<f64> {
-    let mut tr = trainer(shared, reps + 5)?;
+    let mut tr = trainer_d(data.dim(), shared, reps + 5)?;
     tr.run_until(data, 5, &mut [])?;
     let t0 = Instant::now();
     tr.run(data, &mut [])?;
     Ok(1e3 * t0.elapsed().as_secs_f64() / reps as f64)
 }
 
-fn step_ms(shared: bool, reps: usize) -> Result<f64> {
-    let device = Device::cuda_if_available();
-    let data = source(
+/// The reference's training data: the checkerboard from N(0, I), one-sided linear, on the device.
+fn checker_source(
+    device: Device,
+) -> Result<si_nn::Uploaded<si_core::InterpolantSource<impl si_core::PairSource>>> {
+    source(
         Interpolant::one_sided_linear(),
         checker_data(),
         1e-4,
         device,
-    )?;
-    step_ms_on(&data, shared, reps)
+    )
 }
 
-/// The same workload on a stored data set (20,000 checkerboard points): draws made on the host and
-/// uploaded, against the data resident on the device with draws made there.
-fn array_data_ms(reps: usize) -> Result<(f64, f64)> {
+fn step_ms(shared: bool, reps: usize) -> Result<f64> {
+    step_ms_on(&checker_source(Device::cuda_if_available())?, shared, reps)
+}
+
+/// The same workload on a stored data set of 20,000 points in dimension `d` (the checkerboard, padded
+/// with N(0, 1) coordinates beyond 2): draws made on the host and uploaded, against the data resident on
+/// the device with draws made there.
+fn array_data_ms(d: usize, reps: usize) -> Result<(f64, f64)> {
     let device = Device::cuda_if_available();
-    let points = checkerboard(20_000, &mut ChaCha8Rng::seed_from_u64(3));
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let board = checkerboard(20_000, &mut rng);
+    let pad = si_core::Points::standard_normal(20_000, d, &mut rng);
+    let (board, pad) = (board.as_slice(), pad.as_slice());
+    let rows: Vec<f64> = (0..20_000 * d)
+        .map(|j| {
+            let (i, k) = (j / d, j % d);
+            if k < 2 {
+                board[2 * i + k]
+            } else {
+                pad[j]
+            }
+        })
+        .collect();
+    let points = si_core::Points::from_row_major(20_000, d, &rows)?;
     let it = Interpolant::one_sided_linear();
     let host = source(it.clone(), ArrayData::new(points.clone())?, 1e-4, device)?;
     let resident = DeviceData::new(it, &points, None, TimeRange::new(1e-4)?, device)?;
@@ -138,13 +162,15 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     println!(
         "  model choice, not framework speed: one shared trunk with 2d outputs (this run) {shared:6.1} ms; its quality is below"
     );
-    let (host_ms, resident_ms) = array_data_ms(reps)?;
-    println!("training step on a stored data set (20,000 points, shared trunk, this run):");
-    println!("  draws made on the host and uploaded                    {host_ms:8.1} ms");
-    println!(
-        "  data resident on the device, draws made there          {resident_ms:8.1} ms   ({:.2}x of the uploaded path)",
-        resident_ms / host_ms
-    );
+    println!("training step on a stored data set (20,000 points, 4x256 shared trunk, 2000 rows, this run):");
+    for d in [2, 400] {
+        let (host_ms, resident_ms) = array_data_ms(d, if d > 2 { reps.min(15) } else { reps })?;
+        println!("  d = {d:<3}: draws made on the host and uploaded          {host_ms:8.1} ms");
+        println!(
+            "  d = {d:<3}: data resident on the device, draws there    {resident_ms:8.1} ms   ({:.2}x of the uploaded path)",
+            resident_ms / host_ms
+        );
+    }
     // SDE sampling with the two nets: 5000 samples, eps = 0.5, no_grad, state on the device.
     let tr = trainer(false, 1)?;
     let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
@@ -202,12 +228,7 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     for shared_trunk in [false, true] {
         let mut tr = trainer(shared_trunk, steps)?;
         let t0 = Instant::now();
-        let data = source(
-            Interpolant::one_sided_linear(),
-            checker_data(),
-            1e-4,
-            device,
-        )?;
+        let data = checker_source(device)?;
         let mut progress = si_nn::Progress::new();
         if quick {
             tr.run(&data, &mut [])?;

@@ -27,16 +27,6 @@ fn nearest(x: &[f64]) -> usize {
 /// Bound on the relative L2 error of the learned conditional b (1000 steps of a 3×64 MLP).
 const REL_B: f64 = 0.2;
 
-fn rel_l2(a: &Points, e: &Points) -> f64 {
-    let num: f64 = a
-        .as_slice()
-        .iter()
-        .zip(e.as_slice())
-        .map(|(u, v)| (u - v).powi(2))
-        .sum();
-    let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
-    (num / den).sqrt()
-}
 
 #[test]
 fn conditional_samples_fall_in_the_asked_component() {
@@ -98,7 +88,7 @@ fn conditional_samples_fall_in_the_asked_component() {
             let be = fe.velocity(t, &x).unwrap();
             let xb = TensorBatch::upload(&x, Kind::Float, Device::Cpu).unwrap();
             let bl = fl.velocity(t, &xb).unwrap().to_points().unwrap();
-            let err = rel_l2(&bl, &be);
+            let err = si_core::metrics::relative_l2(&bl, &be).unwrap();
             assert!(
                 err < REL_B,
                 "class {k}, t = {t}: relative L2 error of b {err}"

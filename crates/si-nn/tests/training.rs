@@ -34,15 +34,7 @@ fn learned_b_and_s_match_the_exact_fields() {
         let (b, s) = learned.velocity_and_score(t, &xb).unwrap();
         let (be, se) = exact.velocity_and_score(t, &x).unwrap();
         let rel = |a: &TensorBatch, e: &si_core::Points| {
-            let a = a.to_points().unwrap();
-            let num: f64 = a
-                .as_slice()
-                .iter()
-                .zip(e.as_slice())
-                .map(|(u, v)| (u - v).powi(2))
-                .sum();
-            let den: f64 = e.as_slice().iter().map(|v| v * v).sum();
-            (num / den).sqrt()
+            si_core::metrics::relative_l2(&a.to_points().unwrap(), e).unwrap()
         };
         let (eb, es) = (rel(&b, &be), rel(&s, &se));
         assert!(eb < 0.1, "relative L2 error of b at t = {t}: {eb}");

@@ -15,3 +15,15 @@ pub use error::{DrawError, ReportError, Result};
 pub use index::{write_index, FigureEntry};
 pub use plot::{color, init_font, lines, pe, png, scatter, viridis, Area, Series};
 pub use si_data::write_atomic;
+
+/// Logs of the workspace's binaries (the xtask and `si`) on standard error, at `info` unless `RUST_LOG`
+/// says otherwise.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

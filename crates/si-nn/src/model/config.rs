@@ -117,8 +117,17 @@ impl ModelConfig {
 
     /// Validates once; the checked value is what models are built from.
     pub fn check(self) -> Result<ModelParams> {
-        if self.dim == 0 {
-            return Err(NnError::hyper("dim", "must be at least 1"));
+        if self.dim == 0 || self.dim > 1 << 24 {
+            return Err(NnError::hyper(
+                "dim",
+                format!("{} is not in 1..=16777216", self.dim),
+            ));
+        }
+        if self.context_dim > 1 << 24 {
+            return Err(NnError::hyper(
+                "context_dim",
+                format!("{} > 16777216", self.context_dim),
+            ));
         }
         if self.width == 0 || self.width > 1 << 16 {
             return Err(NnError::hyper(
@@ -173,6 +182,28 @@ impl ModelParams {
             } else {
                 0
             }
+    }
+}
+
+impl ModelParams {
+    /// The number of weights (and biases) the model has, computed without building it; `None` if it does
+    /// not fit in a `usize`.
+    pub fn num_weights(&self) -> Option<usize> {
+        let c = &self.0;
+        let layer = |i: usize, o: usize| i.checked_mul(o)?.checked_add(o);
+        let mlp = |out: usize| -> Option<usize> {
+            let mut n = layer(self.input_dim(), c.width)?;
+            for _ in 1..c.depth {
+                n = n.checked_add(layer(c.width, c.width)?)?;
+            }
+            n.checked_add(layer(c.width, out)?)
+        };
+        let h = c.heads.len();
+        if c.shared_trunk {
+            mlp(c.dim.checked_mul(h)?)
+        } else {
+            mlp(c.dim)?.checked_mul(h)
+        }
     }
 }
 

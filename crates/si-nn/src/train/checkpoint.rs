@@ -126,7 +126,10 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         let shape: Vec<i64> = view.shape().iter().map(|&s| s as i64).collect();
-        out.insert(name, Tensor::from_slice(&values).reshape(shape));
+        let t = Tensor::from_slice(&values)
+            .f_reshape(shape)
+            .map_err(|e| bad(path, format!("tensor {name}: {e}")))?;
+        out.insert(name, t);
     }
     Ok((meta, out))
 }
@@ -212,4 +215,22 @@ pub fn legacy_interpolant(v: &serde_json::Value) -> std::result::Result<Interpol
         other => return Err(format!("unknown si-nn/1 interpolant {other}")),
     };
     built.map_err(|e| e.to_string())
+}
+
+/// Checks that a checkpoint's tensors can hold the model its metadata describes before the model is built,
+/// so that a corrupt or hostile header cannot make the loader allocate an arbitrarily large model.
+pub fn check_size(
+    path: &Path,
+    model: &crate::model::ModelParams,
+    tensors: &HashMap<String, Tensor>,
+) -> Result<()> {
+    let stored: i64 = tensors.values().map(|t| t.numel() as i64).sum();
+    match model.num_weights() {
+        Some(n) if n as i64 <= stored => Ok(()),
+        Some(n) => Err(bad(
+            path,
+            format!("the metadata describes a model of {n} weights, the file holds {stored} values"),
+        )),
+        None => Err(bad(path, "the metadata describes a model too large to count")),
+    }
 }

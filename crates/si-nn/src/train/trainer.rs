@@ -270,6 +270,7 @@ impl Trainer {
     pub fn resume(path: &Path, device: Device) -> Result<Self> {
         let (meta, tensors) = checkpoint::load(path)?;
         let model = meta.model.clone().check()?;
+        checkpoint::check_size(path, &model, &tensors)?;
         let train = meta.train.clone().check()?;
         let mut t = Self::new(model, train, device)?;
         t.interpolant = meta.interpolant.clone();
@@ -298,6 +299,7 @@ pub fn load_model(
 ) -> Result<(FieldNet, Option<Interpolant>, CheckpointMeta)> {
     let (meta, tensors) = checkpoint::load(path)?;
     let model = meta.model.clone().check()?;
+    checkpoint::check_size(path, &model, &tensors)?;
     let net = FieldNet::new(model, device, 0);
     let use_ema = tensors.keys().any(|k| k.starts_with("ema."));
     for (name, mut p) in net.named_parameters() {
