@@ -59,7 +59,9 @@ fn have_cargo_mutants() -> bool {
 /// given), writing its reports under `target/mutants/<crate>`.
 pub fn run(crates: &[String], list: bool) -> Result<()> {
     if !have_cargo_mutants() {
-        eprintln!("==> installing cargo-mutants from crates.io (cargo install cargo-mutants --locked)");
+        eprintln!(
+            "==> installing cargo-mutants from crates.io (cargo install cargo-mutants --locked)"
+        );
         let st = cargo()
             .args(["install", "cargo-mutants", "--locked"])
             .status()

@@ -58,7 +58,11 @@ fn cases() -> u32 {
 
 #[test]
 fn the_model_size_is_known_before_the_model_is_built() {
-    for (dim, width, depth, ctx, shared) in [(1, 8, 1, 0, true), (3, 32, 3, 4, false), (2, 64, 2, 0, false)] {
+    for (dim, width, depth, ctx, shared) in [
+        (1, 8, 1, 0, true),
+        (3, 32, 3, 4, false),
+        (2, 64, 2, 0, false),
+    ] {
         let mut m = ModelConfig::new(dim);
         m.width = width;
         m.depth = depth;

@@ -27,7 +27,6 @@ fn nearest(x: &[f64]) -> usize {
 /// Bound on the relative L2 error of the learned conditional b (1000 steps of a 3×64 MLP).
 const REL_B: f64 = 0.2;
 
-
 #[test]
 fn conditional_samples_fall_in_the_asked_component() {
     let mix = GaussianMixture::new(

@@ -185,7 +185,10 @@ fn checkpoints_of_format_1_still_load() {
             serde_json::json!({"Trigonometric": "Quadratic"}),
             Interpolant::trigonometric(Gamma::Quadratic).unwrap(),
         ),
-        (serde_json::json!("EncoderDecoder"), Interpolant::encoder_decoder()),
+        (
+            serde_json::json!("EncoderDecoder"),
+            Interpolant::encoder_decoder(),
+        ),
         (
             serde_json::json!({"Mirror": {"Sqrt": {"a": 8.0}}}),
             Interpolant::mirror(Gamma::sqrt(8.0).unwrap()).unwrap(),

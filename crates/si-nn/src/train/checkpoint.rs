@@ -229,8 +229,13 @@ pub fn check_size(
         Some(n) if n as i64 <= stored => Ok(()),
         Some(n) => Err(bad(
             path,
-            format!("the metadata describes a model of {n} weights, the file holds {stored} values"),
+            format!(
+                "the metadata describes a model of {n} weights, the file holds {stored} values"
+            ),
         )),
-        None => Err(bad(path, "the metadata describes a model too large to count")),
+        None => Err(bad(
+            path,
+            "the metadata describes a model too large to count",
+        )),
     }
 }
