@@ -113,7 +113,7 @@ fn eps_summary(curve: &[(f64, f64)]) -> String {
     if e > 0.0 && best > ode {
         format!(
             "With 100 steps the inside fraction rises from {ode:.3} at eps = 0 (Euler on the ODE) to {best:.3} at \
-             eps = {e}: here the SDE's noise and score term correct more of the step and model errors than they add."
+             eps = {e}, the best eps of the sweep."
         )
     } else {
         format!(
