@@ -46,21 +46,36 @@ pub fn read_points(path: &Path) -> Result<Points> {
 
 /// Parses the bytes of a `.npy` file (`path` only names it in errors).
 pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+    let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(bad(path, "not a .npy file (shorter than its magic)"));
+    };
+    if &magic[..6] != b"\x93NUMPY" {
         return Err(bad(path, "not a .npy file (no \\x93NUMPY magic)"));
     }
-    let (hlen, hstart) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
+    // header length: u16 after version 1.0, u32 after 2.0 and 3.0; then the header, then the data
+    let (hlen, rest) = match (magic[6], rest) {
+        (1, [a, b, rest @ ..]) => (usize::from(u16::from_le_bytes([*a, *b])), rest),
+        (2 | 3, [a, b, c, d, rest @ ..]) => (
+            usize::try_from(u32::from_le_bytes([*a, *b, *c, *d])).unwrap_or(usize::MAX),
+            rest,
         ),
-        v => return Err(bad(path, format!("unsupported .npy version {v}"))),
+        (1..=3, _) => return Err(bad(path, "truncated header length")),
+        (v, _) => return Err(bad(path, format!("unsupported .npy version {v}"))),
     };
-    let header = bytes
-        .get(hstart..hstart + hlen)
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .ok_or_else(|| bad(path, "truncated or non-UTF-8 header"))?;
+    let (header, data) = match (rest.get(..hlen), rest.get(hlen..)) {
+        (Some(h), Some(d)) => (h, d),
+        _ => {
+            return Err(bad(
+                path,
+                format!(
+                    "truncated header ({hlen} bytes announced, {} present)",
+                    rest.len()
+                ),
+            ))
+        }
+    };
+    let header =
+        std::str::from_utf8(header).map_err(|_| bad(path, "the header is not UTF-8 text"))?;
     let descr = field(header, "descr").ok_or_else(|| bad(path, "header has no descr"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
     let size = match descr {
@@ -101,13 +116,18 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
     if n == 0 || d == 0 {
         return Err(bad(path, format!("shape {shape}: the array is empty")));
     }
-    let data = &bytes[hstart + hlen..];
-    if data.len() != n * d * size {
+    // checked: the shape comes from the file; compared with the bytes present before anything is allocated
+    let Some(expected) = n.checked_mul(d).and_then(|nd| nd.checked_mul(size)) else {
+        return Err(bad(
+            path,
+            format!("shape {shape}: more bytes than can be addressed"),
+        ));
+    };
+    if data.len() != expected {
         return Err(bad(
             path,
             format!(
-                "expected {} data bytes for shape {shape}, found {}",
-                n * d * size,
+                "expected {expected} data bytes for shape {shape}, found {}",
                 data.len()
             ),
         ));
@@ -149,7 +169,7 @@ pub fn to_bytes(points: &Points, dtype: NpyDtype) -> Vec<u8> {
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + n * d * 8);
+    let mut out = Vec::with_capacity(10 + header.len() + points.as_slice().len() * 8);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());

@@ -38,6 +38,51 @@ fn bad(msg: impl Into<String>) -> RobotError {
     RobotError::Demonstrations(msg.into())
 }
 
+/// Refuses a safetensors header holding a number (a shape or an offset: the numbers outside strings) larger
+/// than the whole file. Such a number never fits the file; and safetensors 0.4 adds offsets unchecked
+/// (`buffer_end + 8 + n`), which overflows — a panic with overflow checks — on an offset near `usize::MAX`.
+fn check_header_numbers(bytes: &[u8]) -> Result<(), RobotError> {
+    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
+        return Ok(()); // too short: safetensors reports it
+    };
+    let Some(header) = usize::try_from(u64::from_le_bytes(*len))
+        .ok()
+        .and_then(|n| rest.get(..n))
+    else {
+        return Ok(()); // a bad header length: safetensors reports it
+    };
+    let limit = bytes.len() as u128;
+    let (mut in_string, mut escaped) = (false, false);
+    let mut number: Option<u128> = None;
+    for &c in header.iter().chain(std::iter::once(&b' ')) {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let v = number
+                .unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(u128::from(c - b'0'));
+            number = Some(v);
+            continue;
+        }
+        if number.take().is_some_and(|v| v > limit) {
+            return Err(bad(format!(
+                "the header holds a number larger than the file ({} bytes)",
+                bytes.len()
+            )));
+        }
+        in_string = c == b'"';
+    }
+    Ok(())
+}
+
 impl Demonstrations {
     /// Appends an episode: its observations before each action and the actions.
     pub fn push_episode(&mut self, ep: &Episode) -> Result<(), RobotError> {
@@ -62,11 +107,12 @@ impl Demonstrations {
         self.episode_ends.len()
     }
 
-    /// The file's bytes.
+    /// The file's bytes (after [`Demonstrations::validate`], so that what is written reads back).
     pub fn to_bytes(&self) -> Result<Vec<u8>, RobotError> {
+        self.validate()?;
         let n = self.obs.len();
-        if self.actions.len() != n || self.seeds.len() != self.episode_ends.len() {
-            return Err(bad("obs/action or seeds/episode_ends lengths differ"));
+        if self.episode_ends.iter().any(|&e| i64::try_from(e).is_err()) {
+            return Err(bad("an episode end does not fit in i64"));
         }
         let f64s =
             |v: &mut dyn Iterator<Item = f64>| v.flat_map(f64::to_le_bytes).collect::<Vec<u8>>();
@@ -106,35 +152,72 @@ impl Demonstrations {
         safetensors::tensor::serialize(tensors, &meta).map_err(err)
     }
 
-    /// Parses a file's bytes.
+    /// Checks the structure: as many actions as observations, as many seeds as episodes, `episode_ends`
+    /// non-decreasing up to the number of rows (every row in an episode), every value finite.
+    pub fn validate(&self) -> Result<(), RobotError> {
+        let n = self.obs.len();
+        if self.actions.len() != n || self.seeds.len() != self.episode_ends.len() {
+            return Err(bad("obs/action or seeds/episode_ends lengths differ"));
+        }
+        if self.episode_ends.windows(2).any(|w| w[0] > w[1])
+            || self.episode_ends.last().copied().unwrap_or(0) != n
+        {
+            return Err(bad(format!(
+                "episode_ends must be non-decreasing and end at the number of rows ({n})"
+            )));
+        }
+        if let Some(row) = self
+            .obs
+            .iter()
+            .position(|o| o.iter().any(|v| !v.is_finite()))
+        {
+            return Err(bad(format!("obs row {row} is not finite")));
+        }
+        if let Some(row) = self
+            .actions
+            .iter()
+            .position(|a| a.iter().any(|v| !v.is_finite()))
+        {
+            return Err(bad(format!("action row {row} is not finite")));
+        }
+        Ok(())
+    }
+
+    /// Parses a file's bytes; anything malformed is [`RobotError::Demonstrations`], never a panic.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RobotError> {
+        check_header_numbers(bytes)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let get = |name: &str,
-                   dtype: Dtype,
-                   cols: Option<usize>|
-         -> Result<(Vec<u8>, usize), RobotError> {
-            let t = st.tensor(name).map_err(|e| bad(format!("{name}: {e}")))?;
-            if t.dtype() != dtype {
-                return Err(bad(format!("{name}: dtype {:?}", t.dtype())));
-            }
-            let shape = t.shape();
-            match cols {
-                Some(c) if shape.len() != 2 || shape[1] != c => {
-                    return Err(bad(format!("{name}: shape {shape:?}")))
+        // the data of tensor `name`, which must have dtype `dtype` and shape [rows] (`cols` None) or
+        // [rows, cols]; returns the rows
+        let get =
+            |name: &str, dtype: Dtype, cols: Option<usize>| -> Result<(&[u8], usize), RobotError> {
+                let t = st.tensor(name).map_err(|e| bad(format!("{name}: {e}")))?;
+                if t.dtype() != dtype {
+                    return Err(bad(format!("{name}: dtype {:?}", t.dtype())));
                 }
-                None if shape.len() != 1 => return Err(bad(format!("{name}: shape {shape:?}"))),
-                _ => {}
-            }
-            Ok((t.data().to_vec(), shape[0]))
-        };
-        let f = |b: &[u8]| -> Vec<f64> {
+                let rows = match (cols, t.shape()) {
+                    (Some(c), &[rows, k]) if k == c => rows,
+                    (None, &[rows]) => rows,
+                    (_, shape) => return Err(bad(format!("{name}: shape {shape:?}"))),
+                };
+                let expected = rows
+                    .checked_mul(cols.unwrap_or(1))
+                    .and_then(|v| v.checked_mul(8));
+                if expected != Some(t.data().len()) {
+                    return Err(bad(format!(
+                        "{name}: {} data bytes for {rows} rows",
+                        t.data().len()
+                    )));
+                }
+                Ok((t.data(), rows))
+            };
+        let words = |b: &[u8]| -> Vec<[u8; 8]> {
             b.chunks_exact(8)
-                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-                .collect()
-        };
-        let i = |b: &[u8]| -> Vec<i64> {
-            b.chunks_exact(8)
-                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .map(|c| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(c);
+                    w
+                })
                 .collect()
         };
         let (obs, n) = get("obs", Dtype::F64, Some(5))?;
@@ -144,24 +227,32 @@ impl Demonstrations {
         if n != m || e != e2 {
             return Err(bad("obs/action or seeds/episode_ends lengths differ"));
         }
-        let obs = f(&obs)
+        let f: Vec<f64> = words(obs).into_iter().map(f64::from_le_bytes).collect();
+        let obs = f
             .chunks_exact(5)
             .map(|c| [c[0], c[1], c[2], c[3], c[4]])
             .collect();
-        let actions = f(&act).chunks_exact(2).map(|c| [c[0], c[1]]).collect();
-        let episode_ends: Vec<usize> = i(&ends).into_iter().map(|x| x.max(0) as usize).collect();
-        if episode_ends.windows(2).any(|w| w[0] > w[1])
-            || episode_ends.last().is_some_and(|&l| l != n)
-        {
-            return Err(bad("episode_ends must increase to the number of rows"));
-        }
-        let seeds = i(&seeds).into_iter().map(|x| x as u64).collect();
-        Ok(Self {
+        let f: Vec<f64> = words(act).into_iter().map(f64::from_le_bytes).collect();
+        let actions = f.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+        let episode_ends = words(ends)
+            .into_iter()
+            .map(|w| {
+                let x = i64::from_le_bytes(w);
+                usize::try_from(x).map_err(|_| bad(format!("episode end {x} is negative")))
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let seeds = words(seeds)
+            .into_iter()
+            .map(|w| i64::from_le_bytes(w) as u64)
+            .collect();
+        let d = Self {
             obs,
             actions,
             episode_ends,
             seeds,
-        })
+        };
+        d.validate()?;
+        Ok(d)
     }
 
     /// Writes the file atomically (a temporary file in the same folder, then a rename).

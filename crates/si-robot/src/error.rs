@@ -36,6 +36,16 @@ pub enum RobotError {
     /// Arrays of a demonstration set disagree in length.
     #[error("demonstration arrays disagree: {0}")]
     Demonstrations(String),
+    /// A setting (expert configuration, image size, frame delay) is outside its valid range; nothing was done.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// Name of the setting.
+        name: &'static str,
+        /// The value that was given.
+        value: String,
+        /// What a valid value is.
+        reason: &'static str,
+    },
     /// Rendering failed.
     #[error("rendering failed: {0}")]
     Render(String),

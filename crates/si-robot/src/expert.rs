@@ -18,15 +18,27 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal};
+use rand_distr::StandardNormal;
 
 use crate::env::{Action, Obs, PushT};
 use crate::error::RobotError;
-use crate::geometry::{for_angle, t_world, Pose, AGENT_RADIUS, COG, GOAL, V2};
+use crate::geometry::{for_angle, t_world, Pose, AGENT_RADIUS, ARENA, COG, GOAL, V2};
 use crate::policy::Policy;
 
-/// Settings of the expert.
-#[derive(Clone, Debug)]
+/// Settings of the expert, as given (unchecked). [`ExpertConfig::check`] validates them once into
+/// [`ExpertParams`], which the expert runs with (linfa's pattern); [`Expert::new`] does both.
+///
+/// Valid settings: `top_k ≥ 1`; `temperature` finite and `≥ 0`; `travel_noise` and `push_noise` (standard
+/// deviations) finite in `[0, 512]`; `depths` non-empty, each finite in `[0, 512]`; `detour_radius` finite in `(91.5, 512]` (clear of the T);
+/// `max_travel_steps ≥ 1`.
+///
+/// ```
+/// use si_robot::{ExpertConfig, RobotError};
+/// let bad = ExpertConfig { push_noise: f64::INFINITY, ..ExpertConfig::default() };
+/// assert!(matches!(bad.check(), Err(RobotError::InvalidParameter { name: "push_noise", .. })));
+/// assert!(ExpertConfig::default().check().is_ok());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExpertConfig {
     /// How many of the best pushes the softmax draws from.
     pub top_k: usize,
@@ -56,6 +68,102 @@ impl Default for ExpertConfig {
             detour_radius: 100.0,
             max_travel_steps: 40,
         }
+    }
+}
+
+/// Radius the detour circle must exceed: the T's reach about its centre of gravity plus the pusher's radius.
+pub const MIN_DETOUR_RADIUS: f64 = 76.5 + AGENT_RADIUS;
+
+fn invalid(name: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> RobotError {
+    RobotError::InvalidParameter {
+        name,
+        value: format!("{value:?}"),
+        reason,
+    }
+}
+
+impl ExpertConfig {
+    /// Validates the settings (see [`ExpertConfig`]); the first invalid one is reported as
+    /// [`RobotError::InvalidParameter`].
+    pub fn check(&self) -> Result<ExpertParams, RobotError> {
+        if self.top_k == 0 {
+            return Err(invalid("top_k", self.top_k, "must be at least 1"));
+        }
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            return Err(invalid(
+                "temperature",
+                self.temperature,
+                "must be finite and non-negative",
+            ));
+        }
+        for (name, sd) in [
+            ("travel_noise", self.travel_noise),
+            ("push_noise", self.push_noise),
+        ] {
+            if !(sd.is_finite() && (0.0..=ARENA).contains(&sd)) {
+                return Err(invalid(name, sd, "must be finite, in [0, 512] px"));
+            }
+        }
+        if self.depths.is_empty() {
+            return Err(invalid("depths", &self.depths, "must not be empty"));
+        }
+        if let Some(d) = self
+            .depths
+            .iter()
+            .find(|d| !(d.is_finite() && (0.0..=ARENA).contains(*d)))
+        {
+            return Err(invalid(
+                "depths",
+                d,
+                "each depth must be finite, in [0, 512] px",
+            ));
+        }
+        let r = self.detour_radius;
+        if !(r.is_finite() && r > MIN_DETOUR_RADIUS && r <= ARENA) {
+            return Err(invalid(
+                "detour_radius",
+                r,
+                "must be finite, in (91.5, 512] px (clear of the T)",
+            ));
+        }
+        if self.max_travel_steps == 0 {
+            return Err(invalid(
+                "max_travel_steps",
+                self.max_travel_steps,
+                "must be at least 1",
+            ));
+        }
+        Ok(ExpertParams { cfg: self.clone() })
+    }
+}
+
+/// Checked settings of the expert: made only by [`ExpertConfig::check`] (or `try_from`), so every value
+/// is in range.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpertParams {
+    cfg: ExpertConfig,
+}
+
+impl ExpertParams {
+    /// The settings (read only).
+    pub fn config(&self) -> &ExpertConfig {
+        &self.cfg
+    }
+}
+
+impl Default for ExpertParams {
+    /// The default settings, which are valid (a test checks them).
+    fn default() -> Self {
+        Self {
+            cfg: ExpertConfig::default(),
+        }
+    }
+}
+
+impl TryFrom<ExpertConfig> for ExpertParams {
+    type Error = RobotError;
+    fn try_from(cfg: ExpertConfig) -> Result<Self, RobotError> {
+        cfg.check()
     }
 }
 
@@ -172,8 +280,10 @@ fn point_segment_distance(p: V2, a: V2, b: V2) -> f64 {
 }
 
 /// Whether the pusher moving straight from `a` to `b` keeps `margin` clear of the T (sampled every 2 px).
+/// At most 4096 samples (paths up to 8192 px, 16 arena widths, are sampled every 2 px), so that a far-off or
+/// non-finite point cannot make the loop run for ever.
 fn clear_path(a: V2, b: V2, pose: &Pose, margin: f64) -> bool {
-    let n = ((b - a).norm() / 2.0).ceil().max(1.0) as usize;
+    let n = ((b - a).norm() / 2.0).ceil().clamp(1.0, 4096.0) as usize;
     (0..=n)
         .all(|k| distance_to_t(a + (b - a) * (k as f64 / n as f64), pose) >= AGENT_RADIUS + margin)
 }
@@ -209,10 +319,15 @@ struct Choice {
 }
 
 impl Expert {
-    /// An expert with settings `cfg`.
-    pub fn new(cfg: ExpertConfig) -> Self {
+    /// An expert with settings `cfg`, checked first ([`ExpertConfig::check`]).
+    pub fn new(cfg: ExpertConfig) -> Result<Self, RobotError> {
+        Ok(Self::with_params(cfg.check()?))
+    }
+
+    /// An expert with checked settings.
+    pub fn with_params(params: ExpertParams) -> Self {
         Self {
-            cfg,
+            cfg: params.cfg,
             rng: ChaCha8Rng::seed_from_u64(0),
             phase: Phase::Plan,
             cands: candidates(),
@@ -266,11 +381,12 @@ impl Expert {
             delta -= tau * delta.signum();
         }
         let steps = (delta.abs() / 20f64.to_radians()).ceil().max(1.0) as usize;
-        let noise = Normal::new(0.0, self.cfg.travel_noise.max(1e-12)).expect("positive deviation");
+        let sd = self.cfg.travel_noise;
+        let mut noise = || sd * self.rng.sample::<f64, _>(StandardNormal);
         for k in 0..=steps {
             let phi = phi_b + delta * (k as f64 / steps as f64);
             let p = cog + for_angle(phi) * r;
-            wps.push(p + V2::new(noise.sample(&mut self.rng), noise.sample(&mut self.rng)));
+            wps.push(p + V2::new(noise(), noise()));
         }
         wps.push(e);
         wps.push(s);
@@ -285,7 +401,7 @@ impl Expert {
         };
         let e0 = keypoint_error(&pose);
         let rot = for_angle(pose.angle);
-        let noise = Normal::new(0.0, self.cfg.push_noise.max(1e-12)).expect("positive deviation");
+        let sd = self.cfg.push_noise;
         let mut scored: Vec<(f64, usize, f64, Vec<Action>)> = Vec::new();
         let cog = pose.to_world(COG);
         for (ci, &(c, n)) in self.cands.iter().enumerate() {
@@ -307,8 +423,8 @@ impl Expert {
                 for k in 1..=k_steps {
                     let t = s + nw * ((2.0 + depth) * k as f64 / k_steps as f64);
                     push.push([
-                        t.x + noise.sample(&mut self.rng),
-                        t.y + noise.sample(&mut self.rng),
+                        t.x + sd * self.rng.sample::<f64, _>(StandardNormal),
+                        t.y + sd * self.rng.sample::<f64, _>(StandardNormal),
                     ]);
                 }
                 push.push([s.x, s.y]);
@@ -331,6 +447,8 @@ impl Expert {
                 scored.push((value, ci, gain, push));
             }
         }
+        // a value is NaN only when a simulation broke down (e.g. a far-off observation): never choose it
+        scored.retain(|x| !x.0.is_nan());
         if scored.is_empty() {
             return None;
         }
@@ -340,14 +458,17 @@ impl Expert {
         let temp = self.cfg.temperature * best.abs() + 1e-6;
         let weights: Vec<f64> = scored.iter().map(|x| ((x.0 - best) / temp).exp()).collect();
         let total: f64 = weights.iter().sum();
-        let mut u = self.rng.random_range(0.0..total);
         let mut pick = 0;
-        for (i, w) in weights.iter().enumerate() {
-            if u < *w {
-                pick = i;
-                break;
+        // degenerate weights (an infinite best value, a zero or non-finite sum): take the best
+        if total.is_finite() && total > 0.0 && weights.iter().all(|w| w.is_finite()) {
+            let mut u = self.rng.random_range(0.0..total);
+            for (i, w) in weights.iter().enumerate() {
+                if u < *w {
+                    pick = i;
+                    break;
+                }
+                u -= w;
             }
-            u -= w;
         }
         let (_, ci, _, push) = scored.swap_remove(pick);
         let (c, n) = self.cands[ci];
@@ -360,7 +481,7 @@ impl Expert {
 
 impl Default for Expert {
     fn default() -> Self {
-        Self::new(ExpertConfig::default())
+        Self::with_params(ExpertParams::default())
     }
 }
 
@@ -407,11 +528,14 @@ impl Policy for Expert {
                     steps,
                     push,
                 } => {
-                    let last = waypoints.len() - 1;
+                    let last = waypoints.len().saturating_sub(1);
                     while *index < last && (agent - waypoints[*index]).norm() < 10.0 {
                         *index += 1;
                     }
-                    let wp = waypoints[*index];
+                    let Some(&wp) = waypoints.get(*index) else {
+                        self.phase = Phase::Plan;
+                        continue;
+                    };
                     if *index == last && (agent - wp).norm() < 0.3 && speed < 0.3 {
                         let actions = std::mem::take(push);
                         self.phase = Phase::Push { actions, index: 0 };
@@ -425,9 +549,9 @@ impl Policy for Expert {
                     return Ok(vec![[wp.x, wp.y]]);
                 }
                 Phase::Push { actions, index } => {
-                    if *index < actions.len() {
+                    if let Some(&a) = actions.get(*index) {
                         *index += 1;
-                        return Ok(vec![actions[*index - 1]]);
+                        return Ok(vec![a]);
                     }
                     self.phase = Phase::Plan;
                 }

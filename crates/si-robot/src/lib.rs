@@ -61,6 +61,6 @@ pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::Demonstrations;
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::RobotError;
-pub use expert::{Expert, ExpertConfig};
+pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
-pub use policy::{evaluate, run_episode, Episode, Policy, Report, TEST_SEEDS};
+pub use policy::{evaluate, run_episode, summarise, Episode, Policy, Report, TEST_SEEDS};

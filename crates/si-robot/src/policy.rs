@@ -135,8 +135,15 @@ pub fn summarise(episodes: Vec<Episode>) -> Report {
     let n = episodes.len().max(1) as f64;
     let mean_score = episodes.iter().map(|e| e.score).sum::<f64>() / n;
     let success_rate = episodes.iter().filter(|e| e.success).count() as f64 / n;
-    let mean_latency =
-        episodes.iter().map(|e| e.latency).sum::<Duration>() / (episodes.len().max(1) as u32);
+    // The mean of the latencies in seconds (f64): no overflow of a Duration sum, no u32 count.
+    let mean_latency = Duration::try_from_secs_f64(
+        episodes
+            .iter()
+            .map(|e| e.latency.as_secs_f64())
+            .sum::<f64>()
+            / n,
+    )
+    .unwrap_or(Duration::MAX);
     Report {
         episodes,
         mean_score,

@@ -3,6 +3,10 @@
 //! Colours follow the reference's look: goal T light green, block slate grey, pusher royal blue, walls light
 //! grey, the action (target) a small red cross. Image coordinates are the arena's pixels scaled by
 //! `size / 512` (y down in both).
+//!
+//! Sizes are checked before anything is drawn or allocated: a frame (or GIF) side is `1..=`[`MAX_SIDE`], a strip
+//! cell `MIN_CELL..=MAX_SIDE`, a whole strip at most [`MAX_STRIP_SIDE`] pixels a side and [`MAX_PIXELS`] in all,
+//! a GIF frame delay at most [`MAX_GIF_DELAY_MS`]; anything else is [`RobotError::InvalidParameter`].
 
 use std::path::Path;
 
@@ -19,8 +23,38 @@ const BLOCK_COLOUR: RGBColor = RGBColor(119, 136, 153);
 const AGENT_COLOUR: RGBColor = RGBColor(65, 105, 225);
 const WALL_COLOUR: RGBColor = RGBColor(190, 190, 190);
 
+/// Largest side of a frame or GIF (px).
+pub const MAX_SIDE: u32 = 4096;
+/// Smallest strip cell (px): a 2 px margin on each side leaves at least 1 px to draw in.
+pub const MIN_CELL: u32 = 5;
+/// Largest side of a whole strip (px).
+pub const MAX_STRIP_SIDE: u32 = 16_384;
+/// Most pixels of a whole strip (64 Mpx, 192 MB as RGB).
+pub const MAX_PIXELS: u64 = 1 << 26;
+/// Longest GIF frame delay (ms): the format stores it as a 16-bit count of centiseconds.
+pub const MAX_GIF_DELAY_MS: u32 = 655_340;
+/// Pixel coordinates are clamped to ±this, far outside any image, so that plotters' integer arithmetic
+/// cannot overflow on a far-off or non-finite position.
+const COORD_LIMIT: f64 = 1_048_576.0;
+
 fn render_err<E: std::fmt::Display>(e: E) -> RobotError {
     RobotError::Render(e.to_string())
+}
+
+fn bad_size(name: &'static str, value: impl std::fmt::Display, reason: &'static str) -> RobotError {
+    RobotError::InvalidParameter {
+        name,
+        value: value.to_string(),
+        reason,
+    }
+}
+
+fn check_side(name: &'static str, size: u32) -> Result<(), RobotError> {
+    if (1..=MAX_SIDE).contains(&size) {
+        Ok(())
+    } else {
+        Err(bad_size(name, size, "must be in 1..=4096 px"))
+    }
 }
 
 /// One frame: the observation and, if given, the action taken from it.
@@ -32,8 +66,13 @@ pub fn draw_frame<DB: DrawingBackend>(
     frame: &Frame,
     size: u32,
 ) -> Result<(), RobotError> {
+    if !(1..=MAX_STRIP_SIDE).contains(&size) {
+        return Err(bad_size("size", size, "must be in 1..=16384 px"));
+    }
     let k = f64::from(size) / ARENA;
-    let px = |p: V2| ((p.x * k).round() as i32, (p.y * k).round() as i32);
+    // NaN becomes 0, anything else is clamped: `as` saturates, but plotters adds to the coordinates
+    let c = |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
+    let px = |p: V2| (c(p.x), c(p.y));
     area.fill(&WHITE).map_err(render_err)?;
     for (a, b) in WALLS {
         area.draw(&PathElement::new(
@@ -81,47 +120,83 @@ pub fn draw_frame<DB: DrawingBackend>(
     Ok(())
 }
 
-fn finish(tmp: &Path, path: &Path) -> Result<(), RobotError> {
-    std::fs::rename(tmp, path).map_err(|source| RobotError::Io {
-        path: path.to_path_buf(),
-        source,
+/// Runs `draw` (which writes `tmp`), then renames `tmp` to `path`; on failure removes `tmp`.
+fn finish(
+    tmp: &Path,
+    path: &Path,
+    draw: impl FnOnce() -> Result<(), RobotError>,
+) -> Result<(), RobotError> {
+    let res = draw().and_then(|()| {
+        std::fs::rename(tmp, path).map_err(|source| RobotError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    });
+    if res.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    res
+}
+
+/// Writes one frame as a `size × size` PNG (atomically); `size` in `1..=`[`MAX_SIDE`].
+pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), RobotError> {
+    check_side("size", size)?;
+    let tmp = tmp_sibling(path);
+    finish(&tmp, path, || {
+        let root = BitMapBackend::new(&tmp, (size, size)).into_drawing_area();
+        draw_frame(&root, frame, size)?;
+        root.present().map_err(render_err)
     })
 }
 
-/// Writes one frame as a `size × size` PNG (atomically).
-pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), RobotError> {
-    let tmp = tmp_sibling(path);
-    {
-        let root = BitMapBackend::new(&tmp, (size, size)).into_drawing_area();
-        draw_frame(&root, frame, size)?;
-        root.present().map_err(render_err)?;
-    }
-    finish(&tmp, path)
-}
-
 /// Writes `frames` side by side in rows of `cols`, each `cell × cell`, as a PNG (atomically).
+///
+/// `cell` is in [`MIN_CELL`]`..=`[`MAX_SIDE`]; the strip is at most [`MAX_STRIP_SIDE`] pixels a side and
+/// [`MAX_PIXELS`] in all.
 pub fn strip_png(frames: &[Frame], path: &Path, cols: usize, cell: u32) -> Result<(), RobotError> {
     if frames.is_empty() || cols == 0 {
         return Err(RobotError::Render("no frames to draw".into()));
     }
+    if !(MIN_CELL..=MAX_SIDE).contains(&cell) {
+        return Err(bad_size("cell", cell, "must be in 5..=4096 px"));
+    }
     let cols = cols.min(frames.len());
     let rows = frames.len().div_ceil(cols);
+    let side = |n: usize| {
+        u32::try_from(n)
+            .ok()
+            .and_then(|n| n.checked_mul(cell))
+            .filter(|&s| s <= MAX_STRIP_SIDE)
+    };
+    let (Some(w), Some(h)) = (side(cols), side(rows)) else {
+        return Err(bad_size(
+            "strip size",
+            format!("{cols} x {rows} cells of {cell} px"),
+            "each side must be at most 16384 px",
+        ));
+    };
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(bad_size(
+            "strip size",
+            format!("{w} x {h} px"),
+            "must be at most 2^26 pixels",
+        ));
+    }
     let tmp = tmp_sibling(path);
-    {
-        let root =
-            BitMapBackend::new(&tmp, (cell * cols as u32, cell * rows as u32)).into_drawing_area();
+    finish(&tmp, path, || {
+        let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(render_err)?;
         let cells = root.split_evenly((rows, cols));
         for (area, frame) in cells.iter().zip(frames) {
             let inner = area.margin(2, 2, 2, 2);
             draw_frame(&inner, frame, cell - 4)?;
         }
-        root.present().map_err(render_err)?;
-    }
-    finish(&tmp, path)
+        root.present().map_err(render_err)
+    })
 }
 
-/// Writes `frames` as an animated GIF, `size × size`, `delay_ms` per frame (atomically).
+/// Writes `frames` as an animated GIF, `size × size`, `delay_ms` per frame (atomically); `size` in
+/// `1..=`[`MAX_SIDE`], `delay_ms` at most [`MAX_GIF_DELAY_MS`].
 pub fn episode_gif(
     frames: &[Frame],
     path: &Path,
@@ -131,8 +206,16 @@ pub fn episode_gif(
     if frames.is_empty() {
         return Err(RobotError::Render("no frames to draw".into()));
     }
+    check_side("size", size)?;
+    if delay_ms > MAX_GIF_DELAY_MS {
+        return Err(bad_size(
+            "delay_ms",
+            delay_ms,
+            "must be at most 655340 ms (65534 cs)",
+        ));
+    }
     let tmp = tmp_sibling(path);
-    {
+    finish(&tmp, path, || {
         let root = BitMapBackend::gif(&tmp, (size, size), delay_ms)
             .map_err(render_err)?
             .into_drawing_area();
@@ -140,8 +223,8 @@ pub fn episode_gif(
             draw_frame(&root, frame, size)?;
             root.present().map_err(render_err)?;
         }
-    }
-    finish(&tmp, path)
+        Ok(())
+    })
 }
 
 /// Frames of an episode: each observation with the action taken from it (the last has none).
