@@ -197,3 +197,67 @@ fn device_data_draws_follow_the_interpolant() {
     )
     .is_err());
 }
+
+#[test]
+fn loss_batches_carry_contexts_and_drop_them_at_the_asked_rate() {
+    use si_nn::loss::{BatchSpec, LossBatch};
+    // Labelled rows on the device: the batch's context is the rows' one-hot labels, repeated for the
+    // antithetic rows with the same mask; with dropout p the kept fraction is 1 − p within 5 standard
+    // errors (n = 20,000 pairs: false-alarm rate 6e-7).
+    let n = 20_000usize;
+    let pts = Points::from_row_major(2, 1, &[0.0, 10.0]).unwrap();
+    let src = DeviceData::new(
+        Interpolant::one_sided_linear(),
+        &pts,
+        Some((&[0, 1], 2)),
+        TimeRange::new(0.01).unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
+    let draw = src.draw(n, &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
+    let labels = draw.context.as_ref().unwrap().to_points().unwrap();
+    for (p, antithetic) in [(0.0, false), (0.3, true)] {
+        let spec = BatchSpec {
+            antithetic,
+            context_dropout: p,
+        };
+        let b = LossBatch::new(&draw, &spec, 99).unwrap();
+        let ctx = b
+            .model_context()
+            .expect("a conditional draw gives a context");
+        let rows = if antithetic { 2 * n } else { n };
+        assert_eq!(ctx.c.size(), [rows as i64, 2]);
+        assert_eq!(ctx.mask.size(), [rows as i64, 1]);
+        let c = to_vec(ctx.c);
+        let mask = to_vec(ctx.mask);
+        for r in 0..rows {
+            let i = r % n;
+            assert_eq!(&c[2 * r..2 * r + 2], labels.point(i).as_slice(), "row {r}");
+            assert_eq!(mask[r], mask[i], "antithetic rows share the mask");
+        }
+        let kept = mask[..n].iter().sum::<f64>() / n as f64;
+        let se = (p * (1.0 - p) / n as f64).sqrt().max(1e-12);
+        assert!(
+            (kept - (1.0 - p)).abs() <= 5.0 * se,
+            "kept {kept} at dropout {p}"
+        );
+    }
+    // An unconditional draw has no context.
+    let plain = DeviceData::new(
+        Interpolant::one_sided_linear(),
+        &pts,
+        None,
+        TimeRange::new(0.01).unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
+    let d = plain.draw(8, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let spec = BatchSpec {
+        antithetic: true,
+        context_dropout: 0.5,
+    };
+    assert!(LossBatch::new(&d, &spec, 0)
+        .unwrap()
+        .model_context()
+        .is_none());
+}
