@@ -216,9 +216,7 @@ impl<B: Batch> Stepper<B> for StochasticHeun {
         let eps = self.eps.at(t)?;
         let t1 = clamp01(t + dt);
         let eps1 = self.eps.at(t1)?;
-        if eps == 0.0 && eps1 == 0.0 {
-            return Heun.step(field, t, dt, x, rng);
-        }
+        // (With ε = 0 this is Heun's step exactly: ΔW = 0 and f = b; no special case is needed.)
         let f0 = sde_drift_value(field, t, dt, eps, x)?;
         // The noise increment ΔW, drawn once and used by both stages.
         let mut dw = x.clone();

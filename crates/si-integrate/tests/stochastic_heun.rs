@@ -149,3 +149,32 @@ fn stochastic_heun_is_second_order_where_euler_maruyama_is_first() {
     assert!(name.contains("stochastic Heun"));
     assert!(StochasticHeun::constant(-1.0).is_err());
 }
+
+#[test]
+fn stochastic_heun_without_noise_is_heun() {
+    // ε = 0: the same states as Heun's method on the ODE (to rounding), whatever the generator.
+    let f = gaussian_field();
+    let grid = TimeGrid::uniform(0.0, 1.0, 20).unwrap();
+    let x0 = Points::standard_normal(100, 1, &mut ChaCha8Rng::seed_from_u64(3));
+    let a = integrate(
+        &StochasticHeun::constant(0.0).unwrap(),
+        &f,
+        x0.clone(),
+        &grid,
+        &mut ChaCha8Rng::seed_from_u64(4),
+        &mut [],
+    )
+    .unwrap();
+    let b = integrate(
+        &si_integrate::Heun,
+        &f,
+        x0,
+        &grid,
+        &mut ChaCha8Rng::seed_from_u64(5),
+        &mut [],
+    )
+    .unwrap();
+    for (u, v) in a.as_slice().iter().zip(b.as_slice()) {
+        assert!((u - v).abs() < 1e-12, "{u} vs {v}");
+    }
+}
