@@ -219,6 +219,16 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let Some(interpolant) = interpolant else {
         bail!("the checkpoint stores no interpolant (trained on another source): cannot sample from N(0, I)");
     };
+    if a.stepper == StepperName::StochasticHeun
+        && a.eps > 0.0
+        && net.head_index(Head::S).is_none()
+        && interpolant.schedule(1.0)?.noise_scale == 0.0
+    {
+        bail!(
+            "stochastic Heun evaluates the score at t = 1, where this model's score s = -eta/sigma is singular \
+             (sigma(1) = 0 for {interpolant}); use --stepper euler-maruyama or noise-first, or a model with an s head"
+        );
+    }
     let field = LearnedField::new(&net, interpolant);
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let d = net.params().dim;

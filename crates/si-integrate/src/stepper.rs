@@ -174,6 +174,9 @@ impl<B: Batch> Stepper<B> for EulerMaruyama {
 ///
 /// The drift is integrated by the trapezoidal rule, the noise (additive) as in Euler–Maruyama. Each step
 /// evaluates b and s twice, so it costs what two Euler–Maruyama steps cost. With ε = 0 it is [`Heun`].
+/// Unlike Euler–Maruyama, it evaluates the score at the end of each step, t + dt, so the field's score
+/// must be finite at the grid's last time (a score derived as −η/σ is not where σ = 0, e.g. at t = 1 for
+/// one-sided interpolants).
 #[derive(Clone, Debug)]
 pub struct StochasticHeun {
     eps: Diffusion,
