@@ -351,3 +351,11 @@ fn targets_reject_a_wrong_dimension() {
         Err(CoreError::ShapeMismatch { .. })
     ));
 }
+
+/// The caption of √(a t(1−t)) names a unless a = 1: sqrt=2 and the Brownian bridge are told apart.
+#[test]
+fn sqrt_gamma_caption_names_its_scale() {
+    let (one, two) = (Gamma::brownian().name(), Gamma::sqrt(2.0).unwrap().name());
+    assert_ne!(one, two);
+    assert!(two.contains('2'), "{two}");
+}

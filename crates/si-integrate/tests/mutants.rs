@@ -26,6 +26,8 @@ fn grids_with_repeated_times_are_rejected() {
         );
     }
     assert!(TimeGrid::from_times(vec![0.0, 0.3, 1.0]).is_ok());
+    // two times are enough: one step
+    assert_eq!(TimeGrid::from_times(vec![0.3, 0.7]).unwrap().steps(), 1);
     assert!(TimeGrid::from_times(vec![0.9, 0.3, 0.1]).is_ok());
 }
 
