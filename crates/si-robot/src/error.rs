@@ -60,4 +60,10 @@ pub enum RobotError {
     /// A file could not be written atomically.
     #[error(transparent)]
     Data(#[from] si_data::DataError),
+    /// A field or batch of the streaming policy failed.
+    #[error(transparent)]
+    Core(#[from] si_core::CoreError),
+    /// An integration step of the streaming policy failed.
+    #[error(transparent)]
+    Integrate(#[from] si_integrate::IntegrateError),
 }

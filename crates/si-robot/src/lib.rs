@@ -40,6 +40,11 @@
 //! [`Expert`] plans pushes by simulating them ([`expert`]); [`evaluate`] runs any [`Policy`] on seeds
 //! (the published protocol: [`TEST_SEEDS`], whose start states are the reference's own draws);
 //! [`Demonstrations`] is the file format of successful episodes; [`render`] draws frames, strips and GIFs.
+//!
+//! # The streaming policy
+//! [`stream`] learns the demonstrated action paths as a stochastic interpolant (a tube x_t = ξ(t) + σ_t z)
+//! and streams one integration step per action ([`StreamingPolicy`]), ODE or SDE; it is generic over the
+//! field, so the exact oracle of [`stream::oracle`] and a learned model run through the same code.
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
@@ -55,6 +60,7 @@ pub mod physics;
 pub mod policy;
 pub mod render;
 pub mod speed;
+pub mod stream;
 pub mod test_starts;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
@@ -64,3 +70,4 @@ pub use error::RobotError;
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
 pub use policy::{evaluate, run_episode, summarise, Episode, Policy, Report, TEST_SEEDS};
+pub use stream::{StreamingConfig, StreamingPolicy, Tube, TubeConfig};

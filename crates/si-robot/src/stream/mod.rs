@@ -1,0 +1,21 @@
+//! The streaming trajectory policy as a stochastic interpolant (docs/math.md §7): the tube around
+//! demonstrated action paths ([`tube`], [`windows`]), its regression source ([`source`]), the exact
+//! fields of a finite set of paths ([`oracle`]), one-step-per-action integrators ([`step`]) and the
+//! policy that streams them ([`policy`]). Generic over fields: a learned model plugs in from outside
+//! (this crate never links libtorch).
+
+pub mod oracle;
+pub mod policy;
+pub mod source;
+pub mod step;
+pub mod tube;
+pub mod windows;
+
+pub use oracle::{DemoOracle, TubeMixture};
+pub use policy::{StreamingConfig, StreamingPolicy};
+pub use source::TubeSource;
+pub use step::{TubeEulerMaruyama, TubeExponential};
+pub use tube::{ActionPath, Tube, TubeConfig};
+pub use windows::{
+    decode_action, encode_action, encode_context, encode_obs, windows, Window, CONTEXT_DIM, OBS_DIM,
+};
