@@ -51,7 +51,7 @@ enum Command {
     Setup,
     /// Mutation testing of the formula files (installs cargo-mutants when missing; not part of `test`).
     Mutants {
-        /// Only these crates (si-core, si-integrate, si-analytic); default: all three.
+        /// Only these crates (si-core, si-integrate, si-analytic, si-robot); default: all four.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// List the mutants without running them.

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::workspace_root;
 
 /// The formula files of each crate that the mutation run covers.
-pub const SCOPE: [(&str, &[&str]); 3] = [
+pub const SCOPE: [(&str, &[&str]); 4] = [
     (
         "si-core",
         &[
@@ -37,6 +37,17 @@ pub const SCOPE: [(&str, &[&str]); 3] = [
             "src/small.rs",
             "src/mixture.rs",
             "src/linalg.rs",
+        ],
+    ),
+    (
+        "si-robot",
+        &[
+            "src/stream/tube.rs",
+            "src/stream/windows.rs",
+            "src/stream/source.rs",
+            "src/stream/oracle.rs",
+            "src/stream/step.rs",
+            "src/stream/policy.rs",
         ],
     ),
 ];

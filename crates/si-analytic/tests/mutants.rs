@@ -449,3 +449,57 @@ fn wide_mixtures_match_the_exact_law() {
         }
     }
 }
+
+/// A strongly correlated 3-D covariance with large variances (100 R, R with correlations 0.8): a wrong
+/// off-diagonal Cholesky entry in the fused d = 3 kernel then still leaves every pivot positive, so the
+/// kernel cannot decline it and fall back to the general path. log ρ and s against the exact law of x_t.
+#[test]
+fn correlated_wide_covariances_in_three_dimensions() {
+    let r = DMatrix::from_row_slice(3, 3, &[1.0, 0.8, 0.7, 0.8, 1.0, 0.75, 0.7, 0.75, 1.0]);
+    let r0 = GaussianMixture::new(vec![1.0], vec![DVector::zeros(3)], vec![&r * 100.0]).unwrap();
+    let r1 = GaussianMixture::new(vec![1.0], vec![DVector::from_vec(vec![1.0, -2.0, 3.0])], vec![&r * 150.0])
+        .unwrap();
+    let f = MixtureFields::new(r0, r1, Interpolant::linear(Gamma::Zero).unwrap()).unwrap();
+    let x = points(3, 4);
+    let h = 1e-4;
+    for t in [0.2, 0.5, 0.8] {
+        let truth = rho_t(&f, t);
+        let lr = truth.log_density(&x).unwrap();
+        let v = f.evaluate_per_point(&vec![t; x.len()], &x, false).unwrap();
+        for i in 0..x.len() {
+            assert!((v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()), "t = {t}: log rho");
+            for r in 0..3 {
+                let lp = |e: f64| truth.log_density(&shift(&x, i, r, e)).unwrap()[0];
+                let g = (lp(h) - lp(-h)) / (2.0 * h);
+                assert!((v.s.point(i)[r] - g).abs() < 1e-6 * (1.0 + g.abs()), "t = {t}: s");
+            }
+        }
+    }
+}
+
+/// Variances of 1e260 in d = 2: det C overflows, so the component's scale 1/√det is 0 and the weights must
+/// be formed in the log domain. Against the closed form of one Gaussian: ρ(t) = N(0, (α² + β²) 1e260 I),
+/// s = −x/v, log ρ = −|x|²/(2v) − log(2π v).
+#[test]
+fn huge_variances_use_the_log_domain() {
+    let big = DMatrix::identity(2, 2) * 1e260;
+    let g = GaussianMixture::new(vec![1.0], vec![DVector::zeros(2)], vec![big]).unwrap();
+    let f = MixtureFields::new(g.clone(), g, Interpolant::linear(Gamma::Zero).unwrap()).unwrap();
+    let x = Points::from_row_major(2, 2, &[1e130, -2e130, 3e129, 0.0]).unwrap();
+    let t = 0.3;
+    let v = (0.49 + 0.09) * 1e260;
+    for out in [
+        f.evaluate(t, &x, false).unwrap(),
+        f.evaluate_per_point(&[t, t], &x, false).unwrap(),
+    ] {
+        for i in 0..2 {
+            let p = x.point(i);
+            let want = -(p[0] * p[0] + p[1] * p[1]) / (2.0 * v) - (2.0 * std::f64::consts::PI * v).ln();
+            assert!((out.log_rho[i] - want).abs() < 1e-10 * want.abs(), "{} vs {want}", out.log_rho[i]);
+            for r in 0..2 {
+                let s = -p[r] / v;
+                assert!((out.s.point(i)[r] - s).abs() <= 1e-12 * s.abs() + 1e-300, "s");
+            }
+        }
+    }
+}

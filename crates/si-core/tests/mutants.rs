@@ -359,3 +359,30 @@ fn sqrt_gamma_caption_names_its_scale() {
     assert_ne!(one, two);
     assert!(two.contains('2'), "{two}");
 }
+
+/// Custom schedules are equal only as clones: the same name with other closures is a different schedule.
+#[test]
+fn custom_gammas_with_one_name_but_other_closures_differ() {
+    use si_core::CustomGamma;
+    let a = CustomGamma::new("g", |t| t * (1.0 - t), |t| 1.0 - 2.0 * t);
+    let b = CustomGamma::new("g", |t| 2.0 * t * (1.0 - t), |t| 2.0 - 4.0 * t);
+    assert!(a == a.clone());
+    assert!(a != b);
+}
+
+/// Only a = 1 names the Brownian bridge: a = 1 + ε (the next float) is another schedule.
+#[test]
+fn sqrt_gamma_next_to_one_is_not_the_brownian_bridge() {
+    let g = Gamma::sqrt(1.0 + f64::EPSILON).unwrap();
+    assert_ne!(g.name(), Gamma::brownian().name());
+}
+
+/// The debug forms of custom schedules name them (closures have no debug form of their own).
+#[test]
+fn custom_schedules_debug_by_name() {
+    use si_core::{CustomCoefficients, CustomGamma};
+    let c = CustomCoefficients::new("my-ab", |t| [1.0 - t, -1.0, t, 1.0]);
+    let g = CustomGamma::new("my-gamma", |t| t * (1.0 - t), |t| 1.0 - 2.0 * t);
+    assert!(format!("{c:?}").contains("my-ab"));
+    assert!(format!("{g:?}").contains("my-gamma"));
+}

@@ -157,3 +157,19 @@ fn stochastic_heun_is_stochastic_when_only_the_end_diffusion_vanishes() {
         "variance {var} vs {v_exact}"
     );
 }
+
+/// Captions name the stepper (figures and logs print them): each is non-empty and tells the steppers apart;
+/// a diffusion's debug form names its schedule.
+#[test]
+fn stepper_names_tell_the_steppers_apart() {
+    use si_integrate::{Euler, EulerMaruyama, Heun};
+    let names = [
+        <Euler as Stepper<Points>>::name(&Euler),
+        <Heun as Stepper<Points>>::name(&Heun),
+        <EulerMaruyama as Stepper<Points>>::name(&EulerMaruyama::constant(0.5).unwrap()),
+    ];
+    assert!(names[0].contains("Euler") && names[1].contains("Heun"), "{names:?}");
+    assert!(names[2].contains("Maruyama"), "{names:?}");
+    let d = Diffusion::constant(0.25).unwrap();
+    assert!(format!("{d:?}").starts_with("Diffusion(") && format!("{d:?}").len() > "Diffusion()".len());
+}
