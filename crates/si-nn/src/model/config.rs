@@ -91,6 +91,12 @@ pub struct ModelConfig {
     pub activation: Activation,
     /// Number K of Fourier frequencies of the time embedding (0: t alone).
     pub time_features: usize,
+    /// T > 0 adds the phase frac(T t) to the time embedding: a feature that jumps at t = j/T, so that a
+    /// field whose targets jump there (the velocity of a piecewise-linear path with T segments, as in a
+    /// streaming policy's tube) can be fitted on each side of the jump; at t = j/T it is 0, the start of
+    /// segment j. 0 (the default, and what checkpoints without the field mean): no phase.
+    #[serde(default)]
+    pub time_segments: usize,
     /// Size of the optional context vector c (0: unconditional).
     pub context_dim: usize,
     /// The fields the model estimates.
@@ -109,6 +115,7 @@ impl ModelConfig {
             depth: 4,
             activation: Activation::Relu,
             time_features: 4,
+            time_segments: 0,
             context_dim: 0,
             heads: vec![Head::B, Head::S],
             shared_trunk: true,
@@ -147,6 +154,12 @@ impl ModelConfig {
                 format!("{} > 64", self.time_features),
             ));
         }
+        if self.time_segments > 1 << 16 {
+            return Err(NnError::hyper(
+                "time_segments",
+                format!("{} > 65536", self.time_segments),
+            ));
+        }
         if self.heads.is_empty() {
             return Err(NnError::hyper("heads", "at least one field is needed"));
         }
@@ -171,12 +184,14 @@ impl ModelParams {
     pub fn config(&self) -> &ModelConfig {
         &self.0
     }
-    /// Input size of the first layer: x, φ(t), and (c, mask) when conditional.
+    /// Input size of the first layer: x, φ(t) (with the phase when `time_segments` > 0), and (c, mask)
+    /// when conditional.
     pub fn input_dim(&self) -> usize {
         let c = &self.0;
         c.dim
             + 1
             + 2 * c.time_features
+            + usize::from(c.time_segments > 0)
             + if c.context_dim > 0 {
                 c.context_dim + 1
             } else {

@@ -212,14 +212,22 @@ impl FieldNet {
         self.params.heads.iter().position(|h| *h == head)
     }
 
-    /// φ(t) for t of shape `[m, 1]` (m = n, or 1 for one time shared by the batch).
+    /// φ(t) for t of shape `[m, 1]` (m = n, or 1 for one time shared by the batch): t, then sin(πkt) and
+    /// cos(πkt) for k = 1..K, then the phase frac(T t) when `time_segments` = T > 0.
     fn embed(&self, t: &Tensor) -> Tensor {
-        match &self.freqs {
-            None => t.shallow_clone(),
-            Some(f) => {
-                let a = t * f.unsqueeze(0);
-                Tensor::cat(&[t.shallow_clone(), a.sin(), a.cos()], 1)
-            }
+        let mut parts = vec![t.shallow_clone()];
+        if let Some(f) = &self.freqs {
+            let a = t * f.unsqueeze(0);
+            parts.push(a.sin());
+            parts.push(a.cos());
+        }
+        if self.params.time_segments > 0 {
+            parts.push((t * self.params.time_segments as f64).frac());
+        }
+        if parts.len() == 1 {
+            t.shallow_clone()
+        } else {
+            Tensor::cat(&parts, 1)
         }
     }
 
