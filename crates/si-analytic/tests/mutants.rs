@@ -457,8 +457,12 @@ fn wide_mixtures_match_the_exact_law() {
 fn correlated_wide_covariances_in_three_dimensions() {
     let r = DMatrix::from_row_slice(3, 3, &[1.0, 0.8, 0.7, 0.8, 1.0, 0.75, 0.7, 0.75, 1.0]);
     let r0 = GaussianMixture::new(vec![1.0], vec![DVector::zeros(3)], vec![&r * 100.0]).unwrap();
-    let r1 = GaussianMixture::new(vec![1.0], vec![DVector::from_vec(vec![1.0, -2.0, 3.0])], vec![&r * 150.0])
-        .unwrap();
+    let r1 = GaussianMixture::new(
+        vec![1.0],
+        vec![DVector::from_vec(vec![1.0, -2.0, 3.0])],
+        vec![&r * 150.0],
+    )
+    .unwrap();
     let f = MixtureFields::new(r0, r1, Interpolant::linear(Gamma::Zero).unwrap()).unwrap();
     let x = points(3, 4);
     let h = 1e-4;
@@ -467,11 +471,17 @@ fn correlated_wide_covariances_in_three_dimensions() {
         let lr = truth.log_density(&x).unwrap();
         let v = f.evaluate_per_point(&vec![t; x.len()], &x, false).unwrap();
         for i in 0..x.len() {
-            assert!((v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()), "t = {t}: log rho");
+            assert!(
+                (v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()),
+                "t = {t}: log rho"
+            );
             for r in 0..3 {
                 let lp = |e: f64| truth.log_density(&shift(&x, i, r, e)).unwrap()[0];
                 let g = (lp(h) - lp(-h)) / (2.0 * h);
-                assert!((v.s.point(i)[r] - g).abs() < 1e-6 * (1.0 + g.abs()), "t = {t}: s");
+                assert!(
+                    (v.s.point(i)[r] - g).abs() < 1e-6 * (1.0 + g.abs()),
+                    "t = {t}: s"
+                );
             }
         }
     }
@@ -494,11 +504,19 @@ fn huge_variances_use_the_log_domain() {
     ] {
         for i in 0..2 {
             let p = x.point(i);
-            let want = -(p[0] * p[0] + p[1] * p[1]) / (2.0 * v) - (2.0 * std::f64::consts::PI * v).ln();
-            assert!((out.log_rho[i] - want).abs() < 1e-10 * want.abs(), "{} vs {want}", out.log_rho[i]);
+            let want =
+                -(p[0] * p[0] + p[1] * p[1]) / (2.0 * v) - (2.0 * std::f64::consts::PI * v).ln();
+            assert!(
+                (out.log_rho[i] - want).abs() < 1e-10 * want.abs(),
+                "{} vs {want}",
+                out.log_rho[i]
+            );
             for r in 0..2 {
                 let s = -p[r] / v;
-                assert!((out.s.point(i)[r] - s).abs() <= 1e-12 * s.abs() + 1e-300, "s");
+                assert!(
+                    (out.s.point(i)[r] - s).abs() <= 1e-12 * s.abs() + 1e-300,
+                    "s"
+                );
             }
         }
     }

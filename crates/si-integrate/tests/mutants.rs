@@ -168,8 +168,13 @@ fn stepper_names_tell_the_steppers_apart() {
         <Heun as Stepper<Points>>::name(&Heun),
         <EulerMaruyama as Stepper<Points>>::name(&EulerMaruyama::constant(0.5).unwrap()),
     ];
-    assert!(names[0].contains("Euler") && names[1].contains("Heun"), "{names:?}");
+    assert!(
+        names[0].contains("Euler") && names[1].contains("Heun"),
+        "{names:?}"
+    );
     assert!(names[2].contains("Maruyama"), "{names:?}");
     let d = Diffusion::constant(0.25).unwrap();
-    assert!(format!("{d:?}").starts_with("Diffusion(") && format!("{d:?}").len() > "Diffusion()".len());
+    assert!(
+        format!("{d:?}").starts_with("Diffusion(") && format!("{d:?}").len() > "Diffusion()".len()
+    );
 }

@@ -188,8 +188,8 @@ fn the_learned_tube_field_matches_the_exact_one() {
             let mut x = Points::zeros(512, 2);
             let p = w.path.at(t);
             for i in 0..512 {
-                for r in 0..2 {
-                    x.as_mut_slice()[2 * i + r] = p[r] + src.tube().sigma(t) * d.zeta.point(i)[r];
+                for (r, pr) in p.iter().enumerate() {
+                    x.as_mut_slice()[2 * i + r] = pr + src.tube().sigma(t) * d.zeta.point(i)[r];
                 }
             }
             for (name, e, l, o, bound) in [
