@@ -70,6 +70,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The streaming Push-T policy: `policy train --demos FILE --out CKPT`, `policy eval --checkpoint
+    /// CKPT --seeds A..B` (arguments are passed to `si policy`).
+    Policy {
+        /// Arguments (see `cargo xtask policy -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -84,6 +91,7 @@ fn main() -> Result<()> {
         Command::Mutants { only, list } => mutants::run(&only, list),
         Command::Train { args } => nn::train(&args),
         Command::Sample { args } => nn::sample(&args),
+        Command::Policy { args } => nn::passthrough("policy", &args),
     }
 }
 

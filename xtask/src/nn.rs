@@ -286,8 +286,9 @@ pub fn test() -> Result<()> {
     Ok(())
 }
 
-/// Learned-field figures (5–10) for `reproduce-figures`, made by the `si` binary in its own process.
-pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
+/// Learned-field figures (5–10 and 14; only those in `only` when it is not empty) for
+/// `reproduce-figures`, made by the `si` binary in its own process.
+pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>> {
     let libtorch = ensure_libtorch()?;
     let out = absolute(out)?;
     fs::create_dir_all(&out)?;
@@ -297,7 +298,11 @@ pub fn figures(out: &Path, quick: bool) -> Result<Vec<FigureEntry>> {
     if quick {
         args.push("--quick".into());
     }
-    eprintln!("==> figures 5-10 (learned fields, si-nn with libtorch)");
+    if !only.is_empty() {
+        let list: Vec<String> = only.iter().map(u32::to_string).collect();
+        args.extend(["--only".into(), list.join(",").into()]);
+    }
+    eprintln!("==> figures 5-10 and 14 (learned fields, si-nn with libtorch)");
     run_si_nn(&libtorch, &args)?;
     let text = fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
     let entries: Vec<FigureEntry> =
@@ -327,6 +332,14 @@ pub fn bench(quick: bool) -> Result<()> {
 pub fn train(args: &[String]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
     let mut a: Vec<OsString> = vec!["train".into()];
+    a.extend(args.iter().map(OsString::from));
+    run_si_nn(&libtorch, &a)
+}
+
+/// `cargo xtask COMMAND ARGS` run as `si COMMAND ARGS`.
+pub fn passthrough(command: &str, args: &[String]) -> Result<()> {
+    let libtorch = ensure_libtorch()?;
+    let mut a: Vec<OsString> = vec![command.into()];
     a.extend(args.iter().map(OsString::from));
     run_si_nn(&libtorch, &a)
 }

@@ -1,10 +1,11 @@
-//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10,
-//! benchmark. Run through `cargo xtask`, which installs libtorch first and builds this binary.
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10 and 14,
+//! benchmark, train and evaluate the streaming Push-T policy. Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod bench;
 mod cli;
 mod experiment;
 mod figures;
+mod policy;
 
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Figures 5-10 into a folder, with a JSON list of entries.
+    /// Figures 5-10 and 14 into a folder, with a JSON list of entries.
     Figures {
         #[arg(long)]
         out: PathBuf,
@@ -48,6 +49,9 @@ enum Command {
     Train(Box<cli::TrainArgs>),
     /// Sample from a checkpoint into a .npy file.
     Sample(cli::SampleArgs),
+    /// The streaming Push-T policy: train on demonstrations, evaluate on seeds.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 fn main() -> Result<()> {
@@ -75,5 +79,7 @@ fn main() -> Result<()> {
         } => bench::run(quick, torch_python, torch_script),
         Command::Train(a) => cli::train(&a),
         Command::Sample(a) => cli::sample_cmd(&a),
+        Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
+        Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
     }
 }

@@ -60,9 +60,24 @@ impl Layer {
             self.w
                 .chunks_exact(self.fan_in)
                 .zip(&self.b)
-                .map(|(row, b)| b + row.iter().zip(x).map(|(w, v)| w * v).sum::<f32>()),
+                .map(|(row, b)| b + dot(row, x)),
         );
     }
+}
+
+/// w·x with eight independent partial sums, so that the compiler can keep them in one SIMD register
+/// (a single running f32 sum is a serial dependency chain it may not reorder).
+fn dot(w: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (wc, xc) = (w.chunks_exact(8), x.chunks_exact(8));
+    let (wr, xr) = (wc.remainder(), xc.remainder());
+    for (a, b) in wc.zip(xc) {
+        for k in 0..8 {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    let tail: f32 = wr.iter().zip(xr).map(|(a, b)| a * b).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Which field a head estimates (si-nn's `Head`).

@@ -49,10 +49,16 @@ pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
         entries.extend(crate::robot::figures(out, quick)?);
         eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
     }
-    if wanted(&[5, 6, 7, 8, 9, 10]) {
+    const LEARNED: [u32; 7] = [5, 6, 7, 8, 9, 10, 14];
+    if wanted(&LEARNED) {
         let start = Instant::now();
         eprintln!("==> learned-field figures (si-nn)");
-        entries.extend(crate::nn::figures(out, quick)?);
+        let subset: Vec<u32> = only
+            .iter()
+            .copied()
+            .filter(|n| LEARNED.contains(n))
+            .collect();
+        entries.extend(crate::nn::figures(out, quick, &subset)?);
         eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
     }
     let cmd = format!(

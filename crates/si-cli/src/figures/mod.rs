@@ -1,9 +1,10 @@
-//! Figures 5–10 (docs/figures.md part B): learned fields.
+//! Figures 5–10 (docs/figures.md part B: learned fields) and 14 (part E: the streaming policy's wine glass).
 
 mod checker;
 mod guidance;
 mod mixture;
 mod sweep;
+mod wine;
 
 use std::path::Path;
 
@@ -57,7 +58,7 @@ impl Sizes {
     }
 }
 
-/// Makes the figures in `only` (all of 5–10 when empty) into `out`.
+/// Makes the figures in `only` (all of 5–10 and 14 when empty) into `out`.
 pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
     let want = |n: u32| only.is_empty() || only.contains(&n);
@@ -98,6 +99,10 @@ pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
         );
         entries.push(e9);
         done(9);
+    }
+    if want(14) {
+        entries.push(wine::figure14(out, &sizes)?);
+        done(14);
     }
     Ok(entries)
 }

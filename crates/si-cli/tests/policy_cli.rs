@@ -1,0 +1,109 @@
+//! `si policy train` and `si policy eval` end to end on a few demonstrations, and their errors.
+
+use std::process::Command;
+
+use si_robot::expert::training_seeds;
+use si_robot::{run_episode, Demonstrations, Expert};
+
+fn dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("si-policy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn train_then_eval_prints_score_success_and_latency() {
+    let d = dir();
+    let demos = d.join("demos.safetensors");
+    let mut set = Demonstrations::default();
+    let mut expert = Expert::default();
+    for s in training_seeds(0).take(2) {
+        set.push_episode(&run_episode(&mut expert, s, 40).unwrap())
+            .unwrap();
+    }
+    set.write(&demos).unwrap();
+    let ckpt = d.join("p.safetensors");
+    let bin = env!("CARGO_BIN_EXE_si");
+    let st = Command::new(bin)
+        .args(["policy", "train", "--demos"])
+        .arg(&demos)
+        .arg("--out")
+        .arg(&ckpt)
+        .args([
+            "--steps", "30", "--batch", "64", "--width", "16", "--depth", "1", "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("p.safetensors.policy.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["horizon"], 16);
+    for (stepper, lambda) in [("exponential", "0"), ("euler", "1.5")] {
+        let csv = d.join(format!("eval-{stepper}.csv"));
+        let out = Command::new(bin)
+            .args(["policy", "eval", "--checkpoint"])
+            .arg(&ckpt)
+            .args(["--seeds", "100000,100001", "--max-steps", "20", "--quiet"])
+            .args(["--stepper", stepper, "--lambda", lambda, "--csv"])
+            .arg(&csv)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("mean score") && text.contains("latency per action"),
+            "{text}"
+        );
+        let rows = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(rows.lines().count(), 3, "{rows}");
+    }
+    // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0
+    let fail = |args: &[&str]| {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let missing = d.join("none.safetensors");
+    let e = fail(&[
+        "policy",
+        "train",
+        "--demos",
+        missing.to_str().unwrap(),
+        "--out",
+        "x.safetensors",
+    ]);
+    assert!(e.contains("reading"), "{e}");
+    std::fs::copy(&ckpt, d.join("bare.safetensors")).unwrap();
+    let e = fail(&[
+        "policy",
+        "eval",
+        "--checkpoint",
+        d.join("bare.safetensors").to_str().unwrap(),
+    ]);
+    assert!(e.contains("policy train"), "{e}");
+    let e = fail(&[
+        "policy",
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--seeds",
+        "5..5",
+    ]);
+    assert!(e.contains("empty seed range"), "{e}");
+    let e = fail(&[
+        "policy",
+        "train",
+        "--demos",
+        demos.to_str().unwrap(),
+        "--out",
+        "y.safetensors",
+        "--sigma0",
+        "0",
+    ]);
+    assert!(e.contains("sigma0"), "{e}");
+}
