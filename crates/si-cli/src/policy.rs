@@ -12,14 +12,16 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
+use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
+use si_integrate::Euler;
 use si_mlp::HostNet;
 use si_nn::{
-    Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TrainConfig, TrainObserver,
-    Trainer, Uploaded,
+    Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TensorBatch, TrainConfig,
+    TrainObserver, Trainer, Uploaded,
 };
 use si_robot::stream::{
-    windows, StreamingConfig, StreamingPolicy, TubeConfig, TubeEulerMaruyama, TubeExponential,
-    TubeSource, CONTEXT_DIM,
+    windows, ChunkPairs, ChunkedConfig, ChunkedPolicy, StreamingConfig, StreamingPolicy,
+    TubeConfig, TubeEulerMaruyama, TubeExponential, TubeSource, CONTEXT_DIM,
 };
 use si_robot::{run_episode, summarise, Demonstrations, Episode, Policy, Tube, MAX_STEPS};
 
@@ -39,6 +41,9 @@ pub enum Kind {
     Streaming,
     /// One integration step per action, SDE (λ = 1 at evaluation unless asked otherwise).
     StreamingSde,
+    /// Diffusion Policy's recipe: a whole chunk of T actions from noise with K Euler steps (one network pass
+    /// each), execute the first n, re-plan.
+    Chunked,
 }
 
 /// Arguments of `policy train`.
@@ -93,6 +98,12 @@ pub struct EvalArgs {
     /// λ ≥ 0 (0: the ODE); default 0 for `streaming`, 1 for `streaming-sde`.
     #[arg(long)]
     lambda: Option<f64>,
+    /// Chunked policies: K, the Euler steps (network passes) from noise to a chunk.
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Chunked policies: actions executed before re-planning.
+    #[arg(long, default_value_t = 8)]
+    execute: usize,
     #[arg(long, value_enum, default_value = "exponential")]
     stepper: StepperKind,
     /// T_chunk: actions between re-anchors.
@@ -149,7 +160,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         horizon: a.horizon,
     }
     .check()?;
-    if tube.sigma0() <= 0.0 {
+    if tube.sigma0() <= 0.0 && a.kind != Kind::Chunked {
         bail!("--sigma0 must be > 0: the regression of eta needs a tube of positive width");
     }
     let demos =
@@ -164,16 +175,31 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         tube.horizon(),
         device()
     );
-    let source = Uploaded::new(TubeSource::new(w, tube)?, device());
-    let mut m = ModelConfig::new(2);
+    let chunked = a.kind == Kind::Chunked;
+    let mut m = ModelConfig::new(if chunked { 2 * tube.horizon() } else { 2 });
     m.width = a.width;
     m.depth = a.depth;
     m.activation = Activation::Silu;
     m.time_features = 4;
-    m.time_segments = tube.horizon();
     m.context_dim = CONTEXT_DIM;
-    m.heads = vec![Head::B, Head::Eta];
     m.shared_trunk = true;
+    // streaming: b and η of the tube, with the segment phase; chunked: b of the one-sided linear
+    // interpolant from N(0, I) to the chunk
+    let source: Box<dyn TargetSource<TensorBatch>> = if chunked {
+        m.heads = vec![Head::B];
+        Box::new(Uploaded::new(
+            InterpolantSource::new(
+                Interpolant::one_sided_linear(),
+                ChunkPairs::new(w, tube.horizon())?,
+                TimeRange::new(1e-3)?,
+            ),
+            device(),
+        ))
+    } else {
+        m.heads = vec![Head::B, Head::Eta];
+        m.time_segments = tube.horizon();
+        Box::new(Uploaded::new(TubeSource::new(w, tube)?, device()))
+    };
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;
     t.lr = a.lr;
@@ -194,7 +220,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         observers.push(&mut progress);
     }
     let t0 = Instant::now();
-    trainer.run(&source, &mut observers)?;
+    trainer.run(source.as_ref(), &mut observers)?;
     trainer.save(&a.out)?;
     let meta = PolicyMeta {
         kind: a.kind,
@@ -253,7 +279,12 @@ pub fn load(ckpt: &Path) -> Result<Loaded> {
             .with_context(|| format!("reading {} (written by policy train)", mp.display()))?,
     )?;
     let net = HostNet::read(ckpt)?;
-    if net.dim() != 2 || net.context_dim() != CONTEXT_DIM {
+    let dim = if meta.kind == Kind::Chunked {
+        2 * meta.horizon
+    } else {
+        2
+    };
+    if net.dim() != dim || net.context_dim() != CONTEXT_DIM {
         bail!(
             "{} is not a Push-T streaming policy (dimension {}, context {})",
             ckpt.display(),
@@ -308,16 +339,33 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     let l = load(&a.checkpoint)?;
     let seeds = parse_seeds(&a.seeds)?;
     let lambda = a.lambda.unwrap_or(match l.kind {
-        Kind::Streaming => 0.0,
         Kind::StreamingSde => 1.0,
+        Kind::Streaming | Kind::Chunked => 0.0,
     });
     let config = StreamingConfig {
         chunk: a.chunk,
         noisy_start: a.noisy_start,
     };
-    let label = format!("streaming, {:?} step, lambda = {lambda}", a.stepper);
-    let episodes = match a.stepper {
-        StepperKind::Exponential => {
+    let label = match l.kind {
+        Kind::Chunked => format!("chunked, K = {} Euler steps, execute {}", a.k, a.execute),
+        _ => format!(
+            "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start",
+            a.stepper,
+            a.chunk,
+            if a.noisy_start { "noisy" } else { "exact" }
+        ),
+    };
+    let episodes = match (l.kind, a.stepper) {
+        (Kind::Chunked, _) => {
+            let config = ChunkedConfig {
+                horizon: l.tube.horizon(),
+                execute: a.execute,
+                steps: a.k,
+            };
+            let mut p = ChunkedPolicy::new(&l.net, Euler, config)?;
+            run_seeds(&mut p, &seeds, a.max_steps, a.quiet, &label)?
+        }
+        (_, StepperKind::Exponential) => {
             let mut p = StreamingPolicy::new(
                 &l.net,
                 TubeExponential::new(l.tube, lambda)?,
@@ -326,7 +374,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             )?;
             run_seeds(&mut p, &seeds, a.max_steps, a.quiet, &label)?
         }
-        StepperKind::Euler => {
+        (_, StepperKind::Euler) => {
             let mut p = StreamingPolicy::new(
                 &l.net,
                 TubeEulerMaruyama::new(l.tube, lambda)?,
@@ -352,9 +400,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     }
     let r = summarise(episodes);
     println!(
-        "{label}, T_chunk = {}, {} start: {} seeds, mean score {:.3}, success {:.1} %, latency per action {:.1} us (this machine, one thread)",
-        a.chunk,
-        if a.noisy_start { "noisy" } else { "exact" },
+        "{label}: {} seeds, mean score {:.3}, success {:.1} %, latency to the first action {:.1} us (this machine, one thread)",
         seeds.len(),
         r.mean_score,
         100.0 * r.success_rate,

@@ -56,12 +56,45 @@ fn train_then_eval_prints_score_success_and_latency() {
         );
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
-            text.contains("mean score") && text.contains("latency per action"),
+            text.contains("mean score") && text.contains("latency to the first action"),
             "{text}"
         );
         let rows = std::fs::read_to_string(&csv).unwrap();
         assert_eq!(rows.lines().count(), 3, "{rows}");
     }
+    // the chunked baseline: a model of the whole 16-action chunk, K Euler steps, 8 actions executed
+    let chunked = d.join("c.safetensors");
+    let st = Command::new(bin)
+        .args(["policy", "train", "--kind", "chunked", "--demos"])
+        .arg(&demos)
+        .arg("--out")
+        .arg(&chunked)
+        .args([
+            "--steps", "30", "--batch", "64", "--width", "16", "--depth", "1", "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::new(bin)
+        .args(["policy", "eval", "--checkpoint"])
+        .arg(&chunked)
+        .args([
+            "--seeds",
+            "100000",
+            "--max-steps",
+            "20",
+            "--quiet",
+            "--k",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chunked, K = 3"));
     // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0
     let fail = |args: &[&str]| {
         let out = Command::new(bin).args(args).output().unwrap();

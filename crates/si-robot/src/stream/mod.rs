@@ -1,9 +1,10 @@
 //! The streaming trajectory policy as a stochastic interpolant (docs/math.md §7): the tube around
 //! demonstrated action paths ([`tube`], [`windows`]), its regression source ([`source`]), the exact
-//! fields of a finite set of paths ([`oracle`]), one-step-per-action integrators ([`step`]) and the
-//! policy that streams them ([`policy`]). Generic over fields: a learned model plugs in from outside
+//! fields of a finite set of paths ([`oracle`]), one-step-per-action integrators ([`step`]), the
+//! policy that streams them ([`policy`]), and the chunked baseline built from the same parts ([`chunk`]). Generic over fields: a learned model plugs in from outside
 //! (this crate never links libtorch).
 
+pub mod chunk;
 pub mod oracle;
 pub mod policy;
 pub mod source;
@@ -11,6 +12,7 @@ pub mod step;
 pub mod tube;
 pub mod windows;
 
+pub use chunk::{ChunkPairs, ChunkedConfig, ChunkedPolicy};
 pub use oracle::{DemoOracle, TubeMixture};
 pub use policy::{StreamingConfig, StreamingPolicy};
 pub use source::TubeSource;
