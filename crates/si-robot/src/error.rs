@@ -49,6 +49,11 @@ pub enum RobotError {
     /// Rendering failed.
     #[error("rendering failed: {0}")]
     Render(String),
+    /// A zarr store (Diffusion Policy's replay buffer) could not be read: it is not a directory, an array is
+    /// missing or has another data type or shape, its metadata is malformed, or a chunk is missing or fails to
+    /// decode.
+    #[error("zarr store {0}")]
+    Zarr(String),
     /// Reading or writing a file failed.
     #[error("i/o on {path}: {source}")]
     Io {

@@ -62,6 +62,8 @@ pub mod render;
 pub mod speed;
 pub mod stream;
 pub mod test_starts;
+#[cfg(feature = "zarr")]
+pub mod zarr;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::Demonstrations;
