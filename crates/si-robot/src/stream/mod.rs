@@ -1,5 +1,5 @@
 //! The streaming trajectory policy as a stochastic interpolant (docs/math.md §7): the tube around
-//! demonstrated action paths ([`tube`], [`windows`]), its regression source ([`source`]), the exact
+//! demonstrated action paths ([`tube`], [`windows`](mod@windows)), its regression source ([`source`]), the exact
 //! fields of a finite set of paths ([`oracle`]), one-step-per-action integrators ([`step`]), the
 //! policy that streams them ([`policy`]), and the chunked baseline built from the same parts ([`chunk`]). Generic over fields: a learned model plugs in from outside
 //! (this crate never links libtorch).
