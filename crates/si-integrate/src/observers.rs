@@ -68,7 +68,7 @@ impl<B: Batch> Observer<B> for Trajectory {
         Ok(())
     }
     fn step(&mut self, k: usize, t: f64, x: &B) -> Result<()> {
-        if k % self.every == 0 {
+        if k.is_multiple_of(self.every) {
             self.times.push(t);
             self.states.push(x.to_points()?);
         }

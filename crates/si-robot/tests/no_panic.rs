@@ -487,7 +487,7 @@ proptest! {
                         new.extend_from_slice(number.to_string().as_bytes());
                         new.extend_from_slice(&b[e..]);
                         // keep the header length consistent half of the time
-                        if byte % 2 == 0 {
+                        if byte.is_multiple_of(2) {
                             let h = (hlen as u64)
                                 .saturating_add(new.len().saturating_sub(b.len()) as u64)
                                 .saturating_sub(b.len().saturating_sub(new.len()) as u64);

@@ -210,6 +210,13 @@ fn branches_are_taken_in_proportion_to_their_weights() {
 #[test]
 fn bad_settings_are_typed_errors() {
     let t = tube(0.3, 1.0);
+    // captions name the step and its noise level
+    let em = <TubeEulerMaruyama as Stepper<Points>>::name(&TubeEulerMaruyama::new(t, 0.5).unwrap());
+    let ex = <TubeExponential as Stepper<Points>>::name(&TubeExponential::new(t, 0.5).unwrap());
+    assert!(
+        em.contains("Euler-Maruyama") && em.contains("0.5") && ex.contains("exponential"),
+        "{em} {ex}"
+    );
     assert!(TubeEulerMaruyama::new(t, -1.0).is_err());
     assert!(TubeExponential::new(t, f64::NAN).is_err());
     let f = TubeMixture::new(vec![line()], &[1.0], t).unwrap();

@@ -362,3 +362,31 @@ fn demo_oracle_weights_windows_by_context() {
     assert!(TubeMixture::new(vec![p(1.0)], &[-1.0], t).is_err());
     assert!(TubeMixture::new(vec![p(1.0)], &[1.0, 2.0], t).is_err());
 }
+
+/// One path: ρ(t) = N(ξ(t), σ_t² I), so log ρ(t, ξ(t)) = −log(2π σ_t²) and one σ off the path it is
+/// ½ lower; the source reports its sizes and windows.
+#[test]
+fn one_path_log_density_is_the_normal_density() {
+    let t = tube(0.3, 1.0, 2);
+    let p = path(&[[0.0, 0.0], [0.5, 1.0], [1.0, 0.0]]);
+    let f = TubeMixture::new(vec![p.clone()], &[1.0], t).unwrap();
+    for tt in [0.0, 0.3, 0.9] {
+        let (m, s) = (p.at(tt), t.sigma(tt));
+        let x = Points::from_row_major(2, 2, &[m[0], m[1], m[0] + s, m[1]]).unwrap();
+        let lr = f.log_density(tt, &x).unwrap();
+        let want = -(2.0 * std::f64::consts::PI * s * s).ln();
+        assert!(
+            (lr[0] - want).abs() < 1e-12 && (lr[1] - (want - 0.5)).abs() < 1e-12,
+            "{lr:?} vs {want}"
+        );
+    }
+    let w = Window {
+        context: [0.0; CONTEXT_DIM],
+        path: p,
+    };
+    let src = TubeSource::new(vec![w.clone(), w], t).unwrap();
+    assert_eq!(
+        (src.dim(), src.context_dim(), src.windows().len()),
+        (2, CONTEXT_DIM, 2)
+    );
+}

@@ -123,8 +123,12 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let (mut eb, mut ee) = (Vec::new(), Vec::new());
     for &tt in &[0.2, 0.5, 0.8] {
         let mut x = Points::standard_normal(2000, 2, &mut rng);
-        for i in 0..2000 {
-            let p = if i % 2 == 0 { up.at(tt) } else { down.at(tt) };
+        for i in 0..2000usize {
+            let p = if i.is_multiple_of(2) {
+                up.at(tt)
+            } else {
+                down.at(tt)
+            };
             for (r, pr) in p.iter().enumerate() {
                 let v = &mut x.as_mut_slice()[2 * i + r];
                 *v = pr + tube.sigma(tt) * *v;

@@ -107,7 +107,7 @@ pub struct CsvLog {
 
 fn due(event: TrainEvent, every: usize) -> bool {
     match event {
-        TrainEvent::Step { step } => every > 0 && step % every == 0,
+        TrainEvent::Step { step } => every > 0 && step.is_multiple_of(every),
         TrainEvent::Finished { .. } => true,
         TrainEvent::Started { .. } => false,
     }

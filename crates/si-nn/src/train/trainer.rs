@@ -170,7 +170,7 @@ impl Trainer {
         });
         self.acc_count += 1;
         self.step += 1;
-        if self.step % self.train.log_every == 0 || self.step == self.train.steps {
+        if self.step.is_multiple_of(self.train.log_every) || self.step == self.train.steps {
             let mean = Vec::<f32>::try_from(&self.loss_acc / self.acc_count as f64)?;
             if mean.iter().any(|v| !v.is_finite()) {
                 return Err(NnError::NonFiniteLoss { step: self.step });

@@ -85,8 +85,9 @@ impl TubeMixture {
 
     fn posterior(&self, t: f64, x: [f64; 2]) -> Posterior {
         let s2 = self.tube.sigma(t).powi(2);
-        let log_norm = -(2.0 * std::f64::consts::PI * s2).ln(); // log of (2π σ²)^{−d/2}, d = 2
-                                                                // log w_k − |x − ξ_k(t)|²/(2σ²), computed twice (max, then sums) rather than stored
+        // log of (2π σ²)^{−d/2}, d = 2
+        let log_norm = -(2.0 * std::f64::consts::PI * s2).ln();
+        // log w_k − |x − ξ_k(t)|²/(2σ²), computed twice (max, then sums) rather than stored
         let logit = |p: &ActionPath, lw: f64| {
             let m = p.at(t);
             lw - ((x[0] - m[0]).powi(2) + (x[1] - m[1]).powi(2)) / (2.0 * s2)
