@@ -89,8 +89,8 @@ fn main() -> Result<()> {
         Command::Demos(args) => robot::demos(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
         Command::Mutants { only, list } => mutants::run(&only, list),
-        Command::Train { args } => nn::train(&args),
-        Command::Sample { args } => nn::sample(&args),
+        Command::Train { args } => nn::passthrough("train", &args),
+        Command::Sample { args } => nn::passthrough("sample", &args),
         Command::Policy { args } => nn::passthrough("policy", &args),
     }
 }

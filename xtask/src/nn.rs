@@ -328,26 +328,10 @@ pub fn bench(quick: bool) -> Result<()> {
     run_si_nn(&libtorch, &args)
 }
 
-/// `cargo xtask train`.
-pub fn train(args: &[String]) -> Result<()> {
-    let libtorch = ensure_libtorch()?;
-    let mut a: Vec<OsString> = vec!["train".into()];
-    a.extend(args.iter().map(OsString::from));
-    run_si_nn(&libtorch, &a)
-}
-
-/// `cargo xtask COMMAND ARGS` run as `si COMMAND ARGS`.
+/// `cargo xtask COMMAND ARGS` (train, sample, policy) run as `si COMMAND ARGS`.
 pub fn passthrough(command: &str, args: &[String]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
     let mut a: Vec<OsString> = vec![command.into()];
-    a.extend(args.iter().map(OsString::from));
-    run_si_nn(&libtorch, &a)
-}
-
-/// `cargo xtask sample`.
-pub fn sample(args: &[String]) -> Result<()> {
-    let libtorch = ensure_libtorch()?;
-    let mut a: Vec<OsString> = vec!["sample".into()];
     a.extend(args.iter().map(OsString::from));
     run_si_nn(&libtorch, &a)
 }
