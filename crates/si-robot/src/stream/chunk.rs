@@ -12,7 +12,7 @@ use si_integrate::{integrate, Stepper, TimeGrid};
 use crate::env::{Action, Obs};
 use crate::error::RobotError;
 use crate::policy::Policy;
-use crate::stream::windows::{decode_action, encode_context, Window, CONTEXT_DIM};
+use crate::stream::windows::{context_point, decode_action, Window, CONTEXT_DIM};
 
 /// Pairs (x0 ~ N(0, I_{2T}), x1 = the window's T commanded targets, normalised) with the window's context:
 /// the training data of the chunked baseline, for any interpolant.
@@ -142,9 +142,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for ChunkedPolicy<F
 
     /// Samples a chunk from N(0, I) with K steps and returns its first `execute` actions.
     fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
-        let c = encode_context(history)?;
-        let context = Points::from_row_major(1, CONTEXT_DIM, &c)?;
-        let field = self.field.given(&context)?;
+        let field = self.field.given(&context_point(history)?)?;
         let x0 = Points::standard_normal(1, 2 * self.config.horizon, &mut self.rng);
         let x1 = integrate(
             &self.stepper,

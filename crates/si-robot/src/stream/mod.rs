@@ -19,5 +19,6 @@ pub use source::TubeSource;
 pub use step::{TubeEulerMaruyama, TubeExponential};
 pub use tube::{ActionPath, Tube, TubeConfig};
 pub use windows::{
-    decode_action, encode_action, encode_context, encode_obs, windows, Window, CONTEXT_DIM, OBS_DIM,
+    context_point, decode_action, encode_action, encode_context, encode_obs, windows, Window,
+    CONTEXT_DIM, OBS_DIM,
 };

@@ -7,7 +7,6 @@
 //! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
 //! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
 
-use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Points};
@@ -17,7 +16,7 @@ use crate::env::{Action, Obs};
 use crate::error::RobotError;
 use crate::policy::Policy;
 use crate::stream::tube::Tube;
-use crate::stream::windows::{decode_action, encode_action, encode_context, CONTEXT_DIM};
+use crate::stream::windows::{context_point, decode_action, encode_action, CONTEXT_DIM};
 
 /// Settings of the streaming policy before they are checked against the tube.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -115,22 +114,14 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
     }
 
     fn reanchor(&mut self, history: &[Obs]) -> Result<Anchor, RobotError> {
-        let context = encode_context(history)?;
+        let context = context_point(history)?;
         let cur = history[history.len() - 1];
         let mut x = Points::from_row_major(1, 2, &encode_action([cur[0], cur[1]]))?;
         if self.config.noisy_start {
             x.add_noise(self.tube.sigma0(), &mut self.rng)?;
         }
         self.anchors.push(self.sent.len());
-        Ok(Anchor {
-            x,
-            j: 0,
-            context: Points::from_matrix_unchecked(DMatrix::from_column_slice(
-                CONTEXT_DIM,
-                1,
-                &context,
-            )),
-        })
+        Ok(Anchor { x, j: 0, context })
     }
 }
 

@@ -20,6 +20,8 @@
 //! circle, so that 0 and 2π are the same input), and a context is the last two encoded observations
 //! (oldest first; at an episode's first row the current one twice): [`CONTEXT_DIM`] = 12 numbers.
 
+use si_core::Points;
+
 use crate::demos::Demonstrations;
 use crate::env::{Action, Obs};
 use crate::error::RobotError;
@@ -67,6 +69,15 @@ pub fn encode_context(history: &[Obs]) -> Result<[f64; CONTEXT_DIM], RobotError>
     c[..OBS_DIM].copy_from_slice(&encode_obs(prev)?);
     c[OBS_DIM..].copy_from_slice(&encode_obs(cur)?);
     Ok(c)
+}
+
+/// [`encode_context`] as a batch of one context point, the form a conditioned field is given.
+pub fn context_point(history: &[Obs]) -> Result<Points, RobotError> {
+    Ok(Points::from_row_major(
+        1,
+        CONTEXT_DIM,
+        &encode_context(history)?,
+    )?)
 }
 
 /// One training window: the context at row r and the path of the next T actions.
