@@ -275,11 +275,10 @@ impl HostNet {
         buf.extend(x.iter().map(|&v| v as f32));
         let t32 = t as f32;
         buf.push(t32);
-        let a: Vec<f32> = (1..=self.time_features)
-            .map(|k| t32 * (std::f32::consts::PI * k as f32))
-            .collect();
-        buf.extend(a.iter().map(|v| v.sin()));
-        buf.extend(a.iter().map(|v| v.cos()));
+        // a_k = π k t, as si-nn computes it in f32: the sines, then the cosines
+        let a = |k: usize| t32 * (std::f32::consts::PI * k as f32);
+        buf.extend((1..=self.time_features).map(|k| a(k).sin()));
+        buf.extend((1..=self.time_features).map(|k| a(k).cos()));
         if self.time_segments > 0 {
             let p = t32 * self.time_segments as f32;
             buf.push(p - p.trunc()); // frac, as torch's frac (t ≥ 0)
@@ -336,9 +335,13 @@ impl HostNet {
         let mut out = DMatrix::zeros(d, x.len());
         let mut buf = Vec::new();
         for i in 0..x.len() {
-            let ci =
-                c.map(|(c, form)| c.point(form.index(i)).iter().copied().collect::<Vec<f64>>());
-            self.input(t, x.point(i).as_slice(), ci.as_deref(), &mut buf);
+            let ci = c.map(|(c, form)| c.point(form.index(i)));
+            self.input(
+                t,
+                x.point(i).as_slice(),
+                ci.as_ref().map(|v| v.as_slice()),
+                &mut buf,
+            );
             let y: Vec<f32> = if self.shared {
                 let mut cache = self.cache.borrow_mut();
                 match cache.as_ref() {
