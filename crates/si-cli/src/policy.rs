@@ -355,35 +355,29 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             if a.noisy_start { "noisy" } else { "exact" }
         ),
     };
-    let episodes = match (l.kind, a.stepper) {
+    let mut policy: Box<dyn Policy + '_> = match (l.kind, a.stepper) {
         (Kind::Chunked, _) => {
             let config = ChunkedConfig {
                 horizon: l.tube.horizon(),
                 execute: a.execute,
                 steps: a.k,
             };
-            let mut p = ChunkedPolicy::new(&l.net, Euler, config)?;
-            run_seeds(&mut p, &seeds, a.max_steps, a.quiet, &label)?
+            Box::new(ChunkedPolicy::new(&l.net, Euler, config)?)
         }
-        (_, StepperKind::Exponential) => {
-            let mut p = StreamingPolicy::new(
-                &l.net,
-                TubeExponential::new(l.tube, lambda)?,
-                l.tube,
-                config,
-            )?;
-            run_seeds(&mut p, &seeds, a.max_steps, a.quiet, &label)?
-        }
-        (_, StepperKind::Euler) => {
-            let mut p = StreamingPolicy::new(
-                &l.net,
-                TubeEulerMaruyama::new(l.tube, lambda)?,
-                l.tube,
-                config,
-            )?;
-            run_seeds(&mut p, &seeds, a.max_steps, a.quiet, &label)?
-        }
+        (_, StepperKind::Exponential) => Box::new(StreamingPolicy::new(
+            &l.net,
+            TubeExponential::new(l.tube, lambda)?,
+            l.tube,
+            config,
+        )?),
+        (_, StepperKind::Euler) => Box::new(StreamingPolicy::new(
+            &l.net,
+            TubeEulerMaruyama::new(l.tube, lambda)?,
+            l.tube,
+            config,
+        )?),
     };
+    let episodes = run_seeds(policy.as_mut(), &seeds, a.max_steps, a.quiet, &label)?;
     if let Some(csv) = &a.csv {
         let mut text = String::from("seed,score,success,steps,latency_us\n");
         for e in &episodes {

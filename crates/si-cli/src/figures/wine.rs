@@ -8,6 +8,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -222,23 +223,44 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
     })
 }
 
+/// A titled chart on `area` with labelled axes over the two ranges (every panel of the figure).
+fn chart<'a, 'b>(
+    area: &'a si_report::Area<'b>,
+    title: &str,
+    font: u32,
+    (xr, xd): (std::ops::Range<f64>, &str),
+    (yr, yd): (std::ops::Range<f64>, &str),
+) -> Result<
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    DrawError,
+> {
+    let mut c = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", font))
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(32)
+        .build_cartesian_2d(xr, yr)
+        .map_err(pe)?;
+    c.configure_mesh()
+        .x_desc(xd)
+        .y_desc(yd)
+        .draw()
+        .map_err(pe)?;
+    Ok(c)
+}
+
 fn tube_panel(
     area: &si_report::Area<'_>,
     tube: &Tube,
     paths: &[ActionPath],
 ) -> Result<(), DrawError> {
-    let mut c = ChartBuilder::on(area)
-        .caption("demonstrations and the tube around one", ("sans-serif", 16))
-        .margin(8)
-        .x_label_area_size(24)
-        .y_label_area_size(32)
-        .build_cartesian_2d(0.0..1.0, -1.5..1.5)
-        .map_err(pe)?;
-    c.configure_mesh()
-        .x_desc("t")
-        .y_desc("y")
-        .draw()
-        .map_err(pe)?;
+    let mut c = chart(
+        area,
+        "demonstrations and the tube around one",
+        16,
+        (0.0..1.0, "t"),
+        (-1.5..1.5, "y"),
+    )?;
     let ts: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
     let band: Vec<(f64, f64)> = ts
         .iter()
@@ -266,21 +288,8 @@ fn field_panel(
     exact: &TubeMixture,
     learned: &dyn Field<Points>,
 ) -> Result<(), DrawError> {
-    let mut c = ChartBuilder::on(area)
-        .caption(
-            "b_y(t, y): exact (solid), learned (dashed)",
-            ("sans-serif", 16),
-        )
-        .margin(8)
-        .x_label_area_size(24)
-        .y_label_area_size(32)
-        .build_cartesian_2d(-1.5..1.5, -8.0..8.0)
-        .map_err(pe)?;
-    c.configure_mesh()
-        .x_desc("y")
-        .y_desc("b_y")
-        .draw()
-        .map_err(pe)?;
+    let title = "b_y(t, y): exact (solid), learned (dashed)";
+    let mut c = chart(area, title, 16, (-1.5..1.5, "y"), (-8.0..8.0, "b_y"))?;
     let ys: Vec<f64> = (0..=120).map(|i| -1.5 + 3.0 * i as f64 / 120.0).collect();
     let x = Points::from_row_major(
         ys.len(),
@@ -316,18 +325,7 @@ fn field_panel(
 }
 
 fn rollout_panel(area: &si_report::Area<'_>, name: &str, r: &[Vec<f64>]) -> Result<(), DrawError> {
-    let mut c = ChartBuilder::on(area)
-        .caption(name, ("sans-serif", 15))
-        .margin(8)
-        .x_label_area_size(24)
-        .y_label_area_size(32)
-        .build_cartesian_2d(0.0..1.0, -1.5..1.5)
-        .map_err(pe)?;
-    c.configure_mesh()
-        .x_desc("t")
-        .y_desc("y")
-        .draw()
-        .map_err(pe)?;
+    let mut c = chart(area, name, 15, (0.0..1.0, "t"), (-1.5..1.5, "y"))?;
     for v in r {
         c.draw_series(LineSeries::new(
             v.iter().enumerate().map(|(j, &y)| (j as f64 / T as f64, y)),
