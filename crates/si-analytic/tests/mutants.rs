@@ -7,7 +7,7 @@
 #![allow(clippy::needless_range_loop)] // index loops over points read as the formulas do
 
 use nalgebra::{DMatrix, DVector};
-use si_analytic::{AnalyticError, GaussianMixture, MixtureFields};
+use si_analytic::{AnalyticError, FieldValues, GaussianMixture, MixtureFields};
 use si_core::{Batch, Coefficients, CustomCoefficients, Gamma, Interpolant, Points, Sidedness};
 
 /// The exact law of x_t: pair (i, j) gives N(α μ_i + β ν_j, α² C_i + β² D_j + γ² I) with weight p_i q_j
@@ -38,6 +38,36 @@ fn rho_t(f: &MixtureFields, t: f64) -> GaussianMixture {
         }
     }
     GaussianMixture::new(w, m, cov).unwrap()
+}
+
+/// The fields' log ρ equals the exact law's to 1e-10 (relative), and s its gradient by central differences
+/// of step `h` to `s_tol` (relative), at every point of `x`.
+fn assert_matches_law(
+    truth: &GaussianMixture,
+    x: &Points,
+    v: &FieldValues,
+    h: f64,
+    s_tol: f64,
+    what: &str,
+) {
+    let lr = truth.log_density(x).unwrap();
+    for i in 0..x.len() {
+        assert!(
+            (v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()),
+            "{what}: log rho {} vs {}",
+            v.log_rho[i],
+            lr[i]
+        );
+        for r in 0..x.dim() {
+            let lp = |e: f64| truth.log_density(&shift(x, i, r, e)).unwrap()[0];
+            let g = (lp(h) - lp(-h)) / (2.0 * h);
+            let s = v.s.point(i)[r];
+            assert!(
+                (s - g).abs() < s_tol * (1.0 + g.abs()),
+                "{what}: s {s} vs {g}"
+            );
+        }
+    }
 }
 
 /// A symmetric positive definite d × d matrix with every entry non-zero: A Aᵀ + s I.
@@ -120,7 +150,6 @@ fn per_point_fields_match_the_exact_law_in_small_dimensions() {
             let x = points(d, 4);
             for t in [0.2, 0.55, 0.8] {
                 let truth = rho_t(&f, t);
-                let lr = truth.log_density(&x).unwrap();
                 let ts = vec![t; x.len()];
                 for with_div in [false, true] {
                     let v = f.evaluate_per_point(&ts, &x, with_div).unwrap();
@@ -149,25 +178,8 @@ fn per_point_fields_match_the_exact_law_in_small_dimensions() {
                             );
                         }
                     }
-                    #[allow(clippy::needless_range_loop)]
-                    for i in 0..x.len() {
-                        assert!(
-                            (v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()),
-                            "{name} t = {t}: log rho {} vs {}",
-                            v.log_rho[i],
-                            lr[i]
-                        );
-                        // s = ∇ log ρ by central differences of the exact law
-                        for r in 0..d {
-                            let lp = |e: f64| truth.log_density(&shift(&x, i, r, e)).unwrap()[0];
-                            let g = (lp(h) - lp(-h)) / (2.0 * h);
-                            let s = v.s.point(i)[r];
-                            assert!(
-                                (s - g).abs() < 1e-5 * (1.0 + g.abs()),
-                                "{name} t = {t}: s {s} vs {g} (with_div {with_div})"
-                            );
-                        }
-                    }
+                    let what = format!("{name} t = {t} (with_div {with_div})");
+                    assert_matches_law(&truth, &x, &v, h, 1e-5, &what);
                 }
                 // continuity: ∂t log ρ + ∇·b + b·s = 0, ∂t from the exact law at t ± h, ∇·b from
                 // differences of the per-point b (fused path)
@@ -421,29 +433,12 @@ fn wide_mixtures_match_the_exact_law() {
             let x = points(d, 3);
             for t in [0.1, 0.5, 0.9] {
                 let truth = rho_t(&f, t);
-                let lr = truth.log_density(&x).unwrap();
                 let ts = vec![t; x.len()];
                 for v in [
                     f.evaluate(t, &x, false).unwrap(),
                     f.evaluate_per_point(&ts, &x, false).unwrap(),
                 ] {
-                    for i in 0..x.len() {
-                        assert!(
-                            (v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()),
-                            "d = {d} t = {t}: log rho {} vs {}",
-                            v.log_rho[i],
-                            lr[i]
-                        );
-                        for r in 0..d {
-                            let lp = |e: f64| truth.log_density(&shift(&x, i, r, e)).unwrap()[0];
-                            let g = (lp(h) - lp(-h)) / (2.0 * h);
-                            let s = v.s.point(i)[r];
-                            assert!(
-                                (s - g).abs() < 1e-5 * (1.0 + g.abs()),
-                                "d = {d} t = {t}: s {s} vs {g}"
-                            );
-                        }
-                    }
+                    assert_matches_law(&truth, &x, &v, h, 1e-5, &format!("d = {d} t = {t}"));
                 }
             }
         }
@@ -468,22 +463,8 @@ fn correlated_wide_covariances_in_three_dimensions() {
     let h = 1e-4;
     for t in [0.2, 0.5, 0.8] {
         let truth = rho_t(&f, t);
-        let lr = truth.log_density(&x).unwrap();
         let v = f.evaluate_per_point(&vec![t; x.len()], &x, false).unwrap();
-        for i in 0..x.len() {
-            assert!(
-                (v.log_rho[i] - lr[i]).abs() < 1e-10 * (1.0 + lr[i].abs()),
-                "t = {t}: log rho"
-            );
-            for r in 0..3 {
-                let lp = |e: f64| truth.log_density(&shift(&x, i, r, e)).unwrap()[0];
-                let g = (lp(h) - lp(-h)) / (2.0 * h);
-                assert!(
-                    (v.s.point(i)[r] - g).abs() < 1e-6 * (1.0 + g.abs()),
-                    "t = {t}: s"
-                );
-            }
-        }
+        assert_matches_law(&truth, &x, &v, h, 1e-6, &format!("t = {t}"));
     }
 }
 
