@@ -152,6 +152,21 @@ fn device() -> tch::Device {
     tch::Device::cuda_if_available()
 }
 
+/// The streaming policy's model: b and η of the tube on one SiLU trunk, with 4 time frequencies, the
+/// segment phase of a T-action horizon and the observation context.
+pub fn tube_model(horizon: usize, width: usize, depth: usize) -> ModelConfig {
+    let mut m = ModelConfig::new(2);
+    m.width = width;
+    m.depth = depth;
+    m.activation = Activation::Silu;
+    m.time_features = 4;
+    m.time_segments = horizon;
+    m.context_dim = CONTEXT_DIM;
+    m.heads = vec![Head::B, Head::Eta];
+    m.shared_trunk = true;
+    m
+}
+
 /// `policy train`.
 pub fn train(a: &TrainArgs) -> Result<()> {
     let tube = TubeConfig {
@@ -175,30 +190,24 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         tube.horizon(),
         device()
     );
-    let chunked = a.kind == Kind::Chunked;
-    let mut m = ModelConfig::new(if chunked { 2 * tube.horizon() } else { 2 });
-    m.width = a.width;
-    m.depth = a.depth;
-    m.activation = Activation::Silu;
-    m.time_features = 4;
-    m.context_dim = CONTEXT_DIM;
-    m.shared_trunk = true;
     // streaming: b and η of the tube, with the segment phase; chunked: b of the one-sided linear
     // interpolant from N(0, I) to the chunk
-    let source: Box<dyn TargetSource<TensorBatch>> = if chunked {
+    let (m, source): (ModelConfig, Box<dyn TargetSource<TensorBatch>>) = if a.kind == Kind::Chunked
+    {
+        let mut m = tube_model(tube.horizon(), a.width, a.depth);
+        m.dim = 2 * tube.horizon();
         m.heads = vec![Head::B];
-        Box::new(Uploaded::new(
-            InterpolantSource::new(
-                Interpolant::one_sided_linear(),
-                ChunkPairs::new(w, tube.horizon())?,
-                TimeRange::new(1e-3)?,
-            ),
-            device(),
-        ))
+        m.time_segments = 0;
+        let pairs = ChunkPairs::new(w, tube.horizon())?;
+        let it = Interpolant::one_sided_linear();
+        let source = InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?);
+        (m, Box::new(Uploaded::new(source, device())))
     } else {
-        m.heads = vec![Head::B, Head::Eta];
-        m.time_segments = tube.horizon();
-        Box::new(Uploaded::new(TubeSource::new(w, tube)?, device()))
+        let m = tube_model(tube.horizon(), a.width, a.depth);
+        (
+            m,
+            Box::new(Uploaded::new(TubeSource::new(w, tube)?, device())),
+        )
     };
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Field, Points};
 use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
 use si_mlp::HostNet;
-use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer, Uploaded};
+use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
 use si_robot::stream::{
     ActionPath, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
@@ -95,13 +95,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let exact = TubeMixture::new(vec![up.clone(), down.clone()], &[1.0, 1.0], tube)?;
     // the model: b and η on one trunk, with the segment phase
     let steps = if sizes.quick { 1500 } else { 6000 };
-    let mut m = ModelConfig::new(2);
-    m.width = 64;
-    m.depth = 3;
-    m.activation = Activation::Silu;
-    m.time_segments = T;
-    m.context_dim = CONTEXT_DIM;
-    m.heads = vec![Head::B, Head::Eta];
+    let m = crate::policy::tube_model(T, 64, 3);
     let mut t = TrainConfig::new(steps);
     t.batch = 256;
     t.lr = 3e-3;
