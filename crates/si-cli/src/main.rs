@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Figures 5-10 and 14 into a folder, with a JSON list of entries.
+    /// Figures 5-10, 14 and 15 into a folder, with a JSON list of entries.
     Figures {
         #[arg(long)]
         out: PathBuf,

@@ -23,7 +23,10 @@ use si_robot::stream::{
     windows, ChunkPairs, ChunkedConfig, ChunkedPolicy, StreamingConfig, StreamingPolicy,
     TubeConfig, TubeEulerMaruyama, TubeExponential, TubeSource, CONTEXT_DIM,
 };
-use si_robot::{run_episode, summarise, Demonstrations, Episode, Policy, Tube, MAX_STEPS};
+use si_robot::{
+    run_episode, run_episode_displaced, summarise, Demonstrations, Displacement, Episode, Policy,
+    Tube, MAX_STEPS,
+};
 
 /// `si policy …`.
 #[derive(Subcommand, Debug)]
@@ -51,39 +54,39 @@ pub enum Kind {
 pub struct TrainArgs {
     /// Demonstrations (the file `cargo xtask demos` writes).
     #[arg(long)]
-    demos: PathBuf,
+    pub demos: PathBuf,
     #[arg(long, value_enum, default_value = "streaming")]
-    kind: Kind,
+    pub kind: Kind,
     /// Checkpoint to write (safetensors); the tube's settings go to CKPT.policy.json.
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// σ0: the tube's width at t = 0 (normalised action units; 1 = 256 px).
     #[arg(long, default_value_t = 0.05)]
-    sigma0: f64,
+    pub sigma0: f64,
     /// k: the tube narrows as e^{-kt}, and the flow pulls back onto the path at rate k.
     #[arg(long, default_value_t = 2.0)]
-    k: f64,
+    pub k: f64,
     /// T_pred: actions per unit of flow time.
     #[arg(long, default_value_t = 16)]
-    horizon: usize,
+    pub horizon: usize,
     #[arg(long, default_value_t = 256)]
-    width: usize,
+    pub width: usize,
     #[arg(long, default_value_t = 3)]
-    depth: usize,
+    pub depth: usize,
     #[arg(long, default_value_t = 20_000)]
-    steps: usize,
+    pub steps: usize,
     #[arg(long, default_value_t = 512)]
-    batch: usize,
+    pub batch: usize,
     #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    pub lr: f64,
     /// EMA decay of the weights (evaluation uses the EMA weights).
     #[arg(long, default_value_t = 0.999)]
-    ema: f64,
+    pub ema: f64,
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// No progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
 }
 
 /// Arguments of `policy eval`.
@@ -91,36 +94,45 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// A checkpoint written by `policy train`.
     #[arg(long)]
-    checkpoint: PathBuf,
+    pub checkpoint: PathBuf,
     /// Seeds: `A..B` (B excluded) or a comma-separated list; default the published test seeds.
     #[arg(long, default_value = "100000..100050")]
-    seeds: String,
+    pub seeds: String,
     /// λ ≥ 0 (0: the ODE); default 0 for `streaming`, 1 for `streaming-sde`.
     #[arg(long)]
-    lambda: Option<f64>,
+    pub lambda: Option<f64>,
     /// Chunked policies: K, the Euler steps (network passes) from noise to a chunk.
     #[arg(long, default_value_t = 10)]
-    k: usize,
+    pub k: usize,
     /// Chunked policies: actions executed before re-planning.
     #[arg(long, default_value_t = 8)]
-    execute: usize,
+    pub execute: usize,
     #[arg(long, value_enum, default_value = "exponential")]
-    stepper: StepperKind,
+    pub stepper: StepperKind,
     /// T_chunk: actions between re-anchors.
     #[arg(long, default_value_t = 8)]
-    chunk: usize,
+    pub chunk: usize,
     /// Start each anchor at the measured position plus N(0, σ0²) instead of exactly at it.
     #[arg(long)]
-    noisy_start: bool,
+    pub noisy_start: bool,
     /// Episode step limit (≤ 300).
     #[arg(long, default_value_t = MAX_STEPS)]
-    max_steps: usize,
+    pub max_steps: usize,
     /// Per-episode results (CSV).
     #[arg(long)]
-    csv: Option<PathBuf>,
+    pub csv: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
-    quiet: bool,
+    pub quiet: bool,
+    /// Robustness protocol: displace the block after this step (si-robot's `Displacement`).
+    #[arg(long)]
+    pub displace_at: Option<usize>,
+    /// How far the block is displaced (px).
+    #[arg(long, default_value_t = 60.0)]
+    pub displace_by: f64,
+    /// Largest turn of the displaced block (radians).
+    #[arg(long, default_value_t = std::f64::consts::FRAC_PI_4)]
+    pub displace_turn: f64,
 }
 
 /// The integration step of the streaming policy.
@@ -319,6 +331,7 @@ pub fn run_seeds(
     policy: &mut dyn Policy,
     seeds: &[u64],
     max_steps: usize,
+    displacement: Option<&Displacement>,
     quiet: bool,
     label: &str,
 ) -> Result<Vec<Episode>> {
@@ -333,7 +346,10 @@ pub fn run_seeds(
     let mut eps = Vec::with_capacity(seeds.len());
     let mut successes = 0;
     for &s in seeds {
-        let e = run_episode(policy, s, max_steps)?;
+        let e = match displacement {
+            Some(d) => run_episode_displaced(policy, s, max_steps, d)?,
+            None => run_episode(policy, s, max_steps)?,
+        };
         successes += usize::from(e.success);
         eps.push(e);
         bar.set_message(format!("{label}: {successes} successes"));
@@ -343,10 +359,8 @@ pub fn run_seeds(
     Ok(eps)
 }
 
-/// `policy eval`.
-pub fn eval(a: &EvalArgs) -> Result<()> {
-    let l = load(&a.checkpoint)?;
-    let seeds = parse_seeds(&a.seeds)?;
+/// The policy `a` describes, built on the loaded model, and a label that says what it is.
+pub fn build<'a>(l: &'a Loaded, a: &EvalArgs) -> Result<(Box<dyn Policy + 'a>, String)> {
     let lambda = a.lambda.unwrap_or(match l.kind {
         Kind::StreamingSde => 1.0,
         Kind::Streaming | Kind::Chunked => 0.0,
@@ -364,7 +378,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             if a.noisy_start { "noisy" } else { "exact" }
         ),
     };
-    let mut policy: Box<dyn Policy + '_> = match (l.kind, a.stepper) {
+    let policy: Box<dyn Policy + 'a> = match (l.kind, a.stepper) {
         (Kind::Chunked, _) => {
             let config = ChunkedConfig {
                 horizon: l.tube.horizon(),
@@ -386,22 +400,66 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             config,
         )?),
     };
-    let episodes = run_seeds(policy.as_mut(), &seeds, a.max_steps, a.quiet, &label)?;
+    Ok((policy, label))
+}
+
+impl EvalArgs {
+    /// The displacement `--displace-at` asks for, checked.
+    pub fn displacement(&self) -> Result<Option<Displacement>> {
+        self.displace_at
+            .map(|at_step| {
+                Displacement {
+                    at_step,
+                    distance: self.displace_by,
+                    max_turn: self.displace_turn,
+                }
+                .check()
+            })
+            .transpose()
+            .map_err(Into::into)
+    }
+}
+
+/// `policy eval`.
+pub fn eval(a: &EvalArgs) -> Result<()> {
+    let l = load(&a.checkpoint)?;
+    let seeds = parse_seeds(&a.seeds)?;
+    let displacement = a.displacement()?;
+    let (mut policy, mut label) = build(&l, a)?;
+    if let Some(d) = &displacement {
+        label.push_str(&format!(
+            ", block displaced {} px after step {}",
+            d.distance, d.at_step
+        ));
+    }
+    let episodes = run_seeds(
+        policy.as_mut(),
+        &seeds,
+        a.max_steps,
+        displacement.as_ref(),
+        a.quiet,
+        &label,
+    )?;
     if let Some(csv) = &a.csv {
-        let mut text = String::from("seed,score,success,steps,latency_us\n");
+        let mut text = String::from("seed,score,success,steps,latency_us,displaced_at\n");
         for e in &episodes {
             text.push_str(&format!(
-                "{},{},{},{},{:.2}\n",
+                "{},{},{},{},{:.2},{}\n",
                 e.seed,
                 e.score,
                 e.success,
                 e.steps,
-                e.latency.as_secs_f64() * 1e6
+                e.latency.as_secs_f64() * 1e6,
+                e.displaced_at.map_or(String::new(), |s| s.to_string())
             ));
         }
         si_data::write_atomic(csv, text.as_bytes())?;
     }
+    let displaced = episodes.iter().filter(|e| e.displaced_at.is_some()).count();
     let r = summarise(episodes);
+    if displacement.is_some() {
+        label.push_str(&format!(" ({displaced} episodes displaced)"));
+    }
     println!(
         "{label}: {} seeds, mean score {:.3}, success {:.1} %, latency to the first action {:.1} us (this machine, one thread)",
         seeds.len(),

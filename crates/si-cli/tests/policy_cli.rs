@@ -95,6 +95,28 @@ fn train_then_eval_prints_score_success_and_latency() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("chunked, K = 3"));
+    // the robustness protocol: the block displaced after step 5, said in the summary and the CSV
+    let csv = d.join("displaced.csv");
+    let out = Command::new(bin)
+        .args(["policy", "eval", "--checkpoint"])
+        .arg(&ckpt)
+        .args(["--seeds", "100000,100001", "--max-steps", "12", "--quiet"])
+        .args(["--displace-at", "5", "--csv"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("block displaced 60 px after step 5"), "{text}");
+    let rows = std::fs::read_to_string(&csv).unwrap();
+    assert!(rows.starts_with("seed,score,success,steps,latency_us,displaced_at\n"));
+    let displaced = rows.lines().skip(1).filter(|l| l.ends_with(",5")).count();
+    assert!(text.contains(&format!("({displaced} episodes displaced)")), "{text}");
+    assert!(displaced >= 1, "{rows}");
     // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0
     let fail = |args: &[&str]| {
         let out = Command::new(bin).args(args).output().unwrap();
@@ -128,6 +150,15 @@ fn train_then_eval_prints_score_success_and_latency() {
         "5..5",
     ]);
     assert!(e.contains("empty seed range"), "{e}");
+    let e = fail(&[
+        "policy",
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--displace-at",
+        "0",
+    ]);
+    assert!(e.contains("at_step"), "{e}");
     let e = fail(&[
         "policy",
         "train",

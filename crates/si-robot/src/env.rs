@@ -214,6 +214,23 @@ impl PushT {
         self.world.agent_v = V2::default();
     }
 
+    /// Puts the T down at `pose`, at rest, with no remembered contacts; the pusher keeps its position and
+    /// velocity (the robustness protocol's displacement, [`crate::disturb`]). A non-finite pose is refused with
+    /// [`RobotError::NonFiniteState`] and leaves the state unchanged.
+    pub fn place_block(&mut self, pose: Pose) -> Result<Obs, RobotError> {
+        let s = [pose.position.x, pose.position.y, pose.angle];
+        if let Some((index, &value)) = s.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(RobotError::NonFiniteState {
+                index: index + 2,
+                value,
+            });
+        }
+        let (p, v) = (self.world.agent_p, self.world.agent_v);
+        self.world = World::new(p, pose);
+        self.world.agent_v = v;
+        Ok(self.obs())
+    }
+
     /// Steps taken in this episode.
     pub fn steps(&self) -> usize {
         self.steps

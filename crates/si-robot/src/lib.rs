@@ -52,6 +52,7 @@ pub mod broadphase;
 pub mod contact;
 pub mod coverage;
 pub mod demos;
+pub mod disturb;
 pub mod env;
 pub mod error;
 pub mod expert;
@@ -67,9 +68,12 @@ pub mod zarr;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::Demonstrations;
+pub use disturb::Displacement;
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::RobotError;
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
-pub use policy::{evaluate, run_episode, summarise, Episode, Policy, Report, TEST_SEEDS};
+pub use policy::{
+    evaluate, run_episode, run_episode_displaced, summarise, Episode, Policy, Report, TEST_SEEDS,
+};
 pub use stream::{StreamingConfig, StreamingPolicy, Tube, TubeConfig};

@@ -5,6 +5,7 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use crate::disturb::Displacement;
 use crate::env::{Action, Obs, PushT, MAX_STEPS};
 use crate::error::RobotError;
 
@@ -55,6 +56,8 @@ pub struct Episode {
     pub actions: Vec<Action>,
     /// Mean time from an observation to the policy's first action.
     pub latency: Duration,
+    /// The step after which the block was displaced ([`run_episode_displaced`]), if it was.
+    pub displaced_at: Option<usize>,
 }
 
 /// Summary over a set of episodes.
@@ -76,6 +79,27 @@ pub fn run_episode<P: Policy + ?Sized>(
     seed: u64,
     max_steps: usize,
 ) -> Result<Episode, RobotError> {
+    run(policy, seed, max_steps, None)
+}
+
+/// As [`run_episode`], with the block displaced after step `d.at_step` as [`Displacement::draw`] says (an
+/// episode that succeeds earlier, or whose draw fails, is not displaced: see [`Episode::displaced_at`]).
+pub fn run_episode_displaced<P: Policy + ?Sized>(
+    policy: &mut P,
+    seed: u64,
+    max_steps: usize,
+    d: &Displacement,
+) -> Result<Episode, RobotError> {
+    run(policy, seed, max_steps, Some(d.check()?))
+}
+
+fn run<P: Policy + ?Sized>(
+    policy: &mut P,
+    seed: u64,
+    max_steps: usize,
+    displacement: Option<Displacement>,
+) -> Result<Episode, RobotError> {
+    let mut displaced_at = None;
     let mut env = PushT::new();
     let mut history = vec![env.reset(seed)];
     policy.reset(seed);
@@ -97,6 +121,14 @@ pub fn run_episode<P: Policy + ?Sized>(
             let s = env.step(a)?;
             actions.push(a);
             history.push(s.obs);
+            if let Some(d) = displacement.filter(|d| d.at_step == actions.len() && !s.info.success)
+            {
+                if let Some(pose) = d.draw(seed, &s.obs) {
+                    // the policy sees the moved block in the observation of this step
+                    *history.last_mut().expect("just pushed") = env.place_block(pose)?;
+                    displaced_at = Some(actions.len());
+                }
+            }
             score = score.max(s.reward);
             if s.info.success {
                 success = true;
@@ -115,6 +147,7 @@ pub fn run_episode<P: Policy + ?Sized>(
         observations: history,
         actions,
         latency: latency / calls.max(1),
+        displaced_at,
     })
 }
 

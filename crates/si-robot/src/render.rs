@@ -120,6 +120,100 @@ pub fn draw_frame<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Draws an episode's course onto `area` (a square of `size` pixels): the goal T, the block's outline every
+/// `every` steps from light (reset) to dark, the last pose filled, the pusher's path (blue line, an open circle
+/// at the start, a filled one at the end) and, when `mark` is given, a red ring round the block at that step
+/// (a displacement).
+pub fn draw_trace<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    observations: &[Obs],
+    every: usize,
+    mark: Option<usize>,
+    size: u32,
+) -> Result<(), RobotError> {
+    if !(1..=MAX_STRIP_SIDE).contains(&size) {
+        return Err(bad_size("size", size, "must be in 1..=16384 px"));
+    }
+    let (Some(last), false) = (observations.last(), every == 0) else {
+        return Err(RobotError::Render("no observations, or every = 0".into()));
+    };
+    let k = f64::from(size) / ARENA;
+    let c = |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
+    let px = |p: V2| (c(p.x), c(p.y));
+    let pose = |o: &Obs| Pose {
+        position: V2::new(o[2], o[3]),
+        angle: o[4],
+    };
+    let outline = |pose: &Pose| -> Vec<Vec<(i32, i32)>> {
+        t_world(pose)
+            .iter()
+            .map(|b| b.iter().chain(&b[..1]).map(|&p| px(p)).collect())
+            .collect()
+    };
+    area.fill(&WHITE).map_err(render_err)?;
+    for (a, b) in WALLS {
+        area.draw(&PathElement::new(
+            vec![px(a), px(b)],
+            WALL_COLOUR.stroke_width((4.0 * k).max(1.0) as u32),
+        ))
+        .map_err(render_err)?;
+    }
+    for bx in t_world(&GOAL) {
+        area.draw(&Polygon::new(
+            bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
+            GOAL_COLOUR.filled(),
+        ))
+        .map_err(render_err)?;
+    }
+    for bx in t_world(&pose(last)) {
+        area.draw(&Polygon::new(
+            bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
+            BLOCK_COLOUR.mix(0.5).filled(),
+        ))
+        .map_err(render_err)?;
+    }
+    let n = observations.len();
+    for (i, o) in observations.iter().enumerate().step_by(every) {
+        let f = i as f64 / (n.max(2) - 1) as f64;
+        let g = (210.0 - 170.0 * f) as u8;
+        for line in outline(&pose(o)) {
+            area.draw(&PathElement::new(
+                line,
+                RGBColor(g, g, g.saturating_add(20)),
+            ))
+            .map_err(render_err)?;
+        }
+    }
+    if let Some(o) = mark.and_then(|m| observations.get(m)) {
+        area.draw(&Circle::new(
+            px(V2::new(o[2], o[3])),
+            (70.0 * k).round() as i32,
+            RED.stroke_width(2),
+        ))
+        .map_err(render_err)?;
+    }
+    let path: Vec<_> = observations
+        .iter()
+        .map(|o| px(V2::new(o[0], o[1])))
+        .collect();
+    area.draw(&PathElement::new(path, AGENT_COLOUR.stroke_width(2)))
+        .map_err(render_err)?;
+    let r = ((AGENT_RADIUS * k).round() as i32).max(2);
+    area.draw(&Circle::new(
+        px(V2::new(observations[0][0], observations[0][1])),
+        r,
+        AGENT_COLOUR.stroke_width(2),
+    ))
+    .map_err(render_err)?;
+    area.draw(&Circle::new(
+        px(V2::new(last[0], last[1])),
+        r,
+        AGENT_COLOUR.filled(),
+    ))
+    .map_err(render_err)?;
+    Ok(())
+}
+
 /// Runs `draw` (which writes `tmp`), then renames `tmp` to `path`; on failure removes `tmp`.
 fn finish(
     tmp: &Path,

@@ -604,6 +604,7 @@ fn summaries_of_extreme_latencies_do_not_overflow() {
         observations: vec![],
         actions: vec![],
         latency,
+        displaced_at: None,
     };
     let r = si_robot::summarise(vec![
         episode(std::time::Duration::MAX),

@@ -1,8 +1,10 @@
-//! Figures 5–10 (docs/figures.md part B: learned fields) and 14 (part E: the streaming policy's wine glass).
+//! Figures 5–10 (docs/figures.md part B: learned fields), 14 and 15 (part E: the streaming policy's wine
+//! glass, and the policy on Push-T).
 
 mod checker;
 mod guidance;
 mod mixture;
+mod pusht;
 mod sweep;
 mod wine;
 
@@ -103,6 +105,10 @@ pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
     if want(14) {
         entries.push(wine::figure14(out, &sizes)?);
         done(14);
+    }
+    if want(15) {
+        entries.push(pusht::figure15(out, &sizes)?);
+        done(15);
     }
     Ok(entries)
 }

@@ -1,0 +1,514 @@
+//! Figure 15: the streaming policy on Push-T (docs/figures.md E.15, docs/math.md §7).
+//!
+//! Expert demonstrations on training seeds; one model with b and η heads (the streaming policy: the ODE is
+//! λ = 0, the SDE λ > 0) and one chunked model (Diffusion Policy's recipe, K Euler steps from noise), the same
+//! demonstrations, observation encoder, network and training budget. Each policy is evaluated on the
+//! published test seeds, on further held-out seeds, and with the block displaced mid-episode; rollouts are
+//! drawn as pusher and block over time.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use si_report::{color, pe, png, DrawError};
+use si_robot::expert::training_seeds;
+use si_robot::render::draw_trace;
+use si_robot::{run_episode, summarise, Demonstrations, Displacement, Episode, Expert, Policy};
+
+use super::{Entry, Sizes};
+use crate::policy::{build, load, run_seeds, EvalArgs, Kind, StepperKind, TrainArgs};
+
+/// Published Push-T anchors (state observations, human demonstrations, GPU): name, mean score, ms per action.
+/// Streaming Flow Policy (arXiv 2505.21851, table 1) and Diffusion Policy as reported there.
+const PUBLISHED: [(&str, f64, f64); 3] = [
+    ("Streaming Flow Policy (published)", 0.951, 3.5),
+    ("Diffusion Policy, DDPM 100 (published)", 0.929, 40.2),
+    ("Diffusion Policy, DDIM 10 (published)", 0.870, 4.4),
+];
+
+/// The first held-out seed beyond the published 50 (disjoint from the training seeds 0, 1, 2, …).
+const HELD_OUT: u64 = 200_000;
+
+/// Sizes of the experiment.
+struct Plan {
+    demos: usize,
+    width: usize,
+    steps: usize,
+    test: usize,
+    held_out: usize,
+    lambdas: Vec<f64>,
+}
+
+impl Plan {
+    fn new(sizes: &Sizes) -> Self {
+        if sizes.quick {
+            Self {
+                demos: 10,
+                width: 64,
+                steps: 300,
+                test: 4,
+                held_out: 0,
+                lambdas: vec![0.0, 2.0],
+            }
+        } else {
+            Self {
+                demos: 200,
+                width: 256,
+                steps: 40_000,
+                test: 50,
+                held_out: 500,
+                lambdas: vec![0.0, 1.0, 2.0, 4.0],
+            }
+        }
+    }
+}
+
+/// One evaluated policy.
+struct Row {
+    name: String,
+    test: Summary,
+    held_out: Option<Summary>,
+    displaced: Option<Summary>,
+    /// The first test episode and the first displaced one, for the traces.
+    traces: Vec<Episode>,
+}
+
+#[derive(Clone, Copy)]
+struct Summary {
+    score: f64,
+    success: f64,
+    latency_us: f64,
+    n: usize,
+}
+
+fn summary(episodes: &[Episode]) -> Summary {
+    let r = summarise(episodes.to_vec());
+    Summary {
+        score: r.mean_score,
+        success: r.success_rate,
+        latency_us: r.mean_latency.as_secs_f64() * 1e6,
+        n: episodes.len(),
+    }
+}
+
+fn seeds(first: u64, n: usize) -> Vec<u64> {
+    (first..first + n as u64).collect()
+}
+
+/// Evaluates `policy` on the test seeds, the held-out seeds and with the displacement.
+fn evaluate(
+    name: &str,
+    policy: &mut dyn Policy,
+    plan: &Plan,
+    displacement: Option<&Displacement>,
+) -> Result<Row> {
+    let t0 = Instant::now();
+    let test = run_seeds(policy, &seeds(100_000, plan.test), 300, None, true, name)?;
+    let held_out = (plan.held_out > 0)
+        .then(|| {
+            run_seeds(
+                policy,
+                &seeds(HELD_OUT, plan.held_out),
+                300,
+                None,
+                true,
+                name,
+            )
+        })
+        .transpose()?;
+    let displaced = displacement
+        .map(|d| run_seeds(policy, &seeds(100_000, plan.test), 300, Some(d), true, name))
+        .transpose()?;
+    let mut traces = vec![test[0].clone()];
+    if let Some(d) = &displaced {
+        traces.extend(d.iter().find(|e| e.displaced_at.is_some()).cloned());
+    }
+    let row = Row {
+        name: name.to_string(),
+        test: summary(&test),
+        held_out: held_out.as_deref().map(summary),
+        displaced: displaced.as_deref().map(summary),
+        traces,
+    };
+    tracing::info!(
+        policy = name,
+        score = row.test.score,
+        success = row.test.success,
+        seconds = t0.elapsed().as_secs_f64(),
+        "figure 15 evaluation"
+    );
+    Ok(row)
+}
+
+fn train(out: &Path, demos: &Path, kind: Kind, plan: &Plan, name: &str) -> Result<PathBuf> {
+    let ckpt = out.join(name);
+    let args = TrainArgs {
+        demos: demos.to_path_buf(),
+        kind,
+        out: ckpt.clone(),
+        sigma0: 0.05,
+        k: 2.0,
+        horizon: 16,
+        width: plan.width,
+        depth: 3,
+        steps: plan.steps,
+        batch: 256,
+        lr: 1e-3,
+        ema: if plan.steps < 10_000 { 0.99 } else { 0.999 },
+        seed: 15,
+        quiet: true,
+    };
+    let t0 = Instant::now();
+    crate::policy::train(&args)?;
+    tracing::info!(
+        ?kind,
+        seconds = t0.elapsed().as_secs_f64(),
+        "figure 15 training"
+    );
+    Ok(ckpt)
+}
+
+fn eval_args(checkpoint: &Path, lambda: f64, stepper: StepperKind, k: usize) -> EvalArgs {
+    EvalArgs {
+        checkpoint: checkpoint.to_path_buf(),
+        seeds: String::new(),
+        lambda: Some(lambda),
+        k,
+        execute: 8,
+        stepper,
+        chunk: 8,
+        noisy_start: false,
+        max_steps: 300,
+        csv: None,
+        quiet: true,
+        displace_at: None,
+        displace_by: 60.0,
+        displace_turn: std::f64::consts::FRAC_PI_4,
+    }
+}
+
+/// Figure 15.
+pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
+    let plan = Plan::new(sizes);
+    let t_start = Instant::now();
+    // demonstrations: successful expert episodes on training seeds (never the test or held-out seeds)
+    let mut expert = Expert::default();
+    let mut demos = Demonstrations::default();
+    for seed in training_seeds(0) {
+        if demos.episodes() >= plan.demos {
+            break;
+        }
+        let ep = run_episode(&mut expert, seed, 300)?;
+        if ep.success {
+            demos.push_episode(&ep)?;
+        }
+    }
+    let demo_file = out.join("fig15_demos.safetensors");
+    demos
+        .write(&demo_file)
+        .context("writing the demonstrations")?;
+    let streaming = train(
+        out,
+        &demo_file,
+        Kind::StreamingSde,
+        &plan,
+        "fig15_streaming.safetensors",
+    )?;
+    let chunked = train(
+        out,
+        &demo_file,
+        Kind::Chunked,
+        &plan,
+        "fig15_chunked.safetensors",
+    )?;
+    let train_s = t_start.elapsed().as_secs_f64();
+    let ls = load(&streaming)?;
+    let lc = load(&chunked)?;
+    let d = Displacement::default();
+    let mut rows = Vec::new();
+    rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
+    let mut numbers = Vec::new();
+    let best_sde = 2.0;
+    for &(name, lambda) in &[
+        ("streaming ODE", 0.0),
+        ("streaming SDE, lambda = 2", best_sde),
+    ] {
+        let (mut p, _) = build(
+            &ls,
+            &eval_args(&streaming, lambda, StepperKind::Exponential, 0),
+        )?;
+        rows.push(evaluate(name, p.as_mut(), &plan, Some(&d))?);
+    }
+    for k in [10, 100] {
+        let (mut p, _) = build(&lc, &eval_args(&chunked, 0.0, StepperKind::Euler, k))?;
+        let name = format!("chunked, K = {k}");
+        let disp = (k == 10).then_some(&d);
+        rows.push(evaluate(&name, p.as_mut(), &plan, disp)?);
+    }
+    // λ sweep on the test seeds, exponential step against Euler–Maruyama (the step's error apart from the SDE's)
+    for stepper in [StepperKind::Exponential, StepperKind::Euler] {
+        let mut cells = Vec::new();
+        for &lambda in &plan.lambdas {
+            let (mut p, _) = build(&ls, &eval_args(&streaming, lambda, stepper, 0))?;
+            let eps = run_seeds(
+                p.as_mut(),
+                &seeds(100_000, plan.test),
+                300,
+                None,
+                true,
+                "sweep",
+            )?;
+            let s = summary(&eps);
+            cells.push(format!(
+                "{lambda}: {:.3} / {:.0} %",
+                s.score,
+                100.0 * s.success
+            ));
+        }
+        numbers.push((
+            format!("lambda sweep, {stepper:?} step, test seeds: lambda: score / success"),
+            cells.join("; "),
+        ));
+    }
+    for r in &rows {
+        let mut line = format!(
+            "{:.3} / {:.1} % (first action {:.1} us)",
+            r.test.score,
+            100.0 * r.test.success,
+            r.test.latency_us
+        );
+        if let Some(h) = r.held_out {
+            line.push_str(&format!(
+                "; held-out {} seeds {:.3} / {:.1} %",
+                h.n,
+                h.score,
+                100.0 * h.success
+            ));
+        }
+        if let Some(h) = r.displaced {
+            line.push_str(&format!(
+                "; block displaced {:.3} / {:.1} %",
+                h.score,
+                100.0 * h.success
+            ));
+        }
+        numbers.push((
+            format!("{}: score / success on {} test seeds", r.name, r.test.n),
+            line,
+        ));
+    }
+    let lat = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map_or(f64::NAN, |r| r.test.latency_us)
+    };
+    let ode_us = lat("streaming ODE");
+    for k in [10, 100] {
+        numbers.push((
+            format!("first-action latency ratio, chunked K = {k} / streaming ODE"),
+            format!("{:.1}x", lat(&format!("chunked, K = {k}")) / ode_us),
+        ));
+    }
+    let file = png(out, "fig15_pusht_policies.png", (1800, 1400), |root| {
+        let (top, bottom) = root.split_vertically(900);
+        draw_traces(&top, &rows)?;
+        let halves = bottom.split_evenly((1, 3));
+        bars(&halves[0], &rows, Metric::Score)?;
+        bars(&halves[1], &rows, Metric::Success)?;
+        latency(&halves[2], &rows)?;
+        Ok(())
+    })?;
+    Ok(Entry {
+        number: 15,
+        title: "Push-T: the streaming policy (ODE and SDE) against the chunked baseline".into(),
+        files: vec![file],
+        caption: format!(
+            "Top: episodes on the first test seed (seed 100000) and, for the same seed, with the block displaced \
+             {} px (turned up to {:.2} rad) after step {} (red ring): pusher path in blue (open circle: start), \
+             block outlines every 10 steps from light to dark, the last pose filled, goal in green. Bottom: mean \
+             score and success rate on the {} published test seeds (the held-out and displaced sets in the \
+             numbers), and the time from an observation to the first action sent (one CPU thread, this run) \
+             beside the published figures (human demonstrations, GPU; SFP's mean over its best checkpoints). \
+             The streaming policies send each action after one integration step (one network pass); the \
+             chunked ones after K passes.",
+            d.distance, d.max_turn, d.at_step, plan.test
+        ),
+        settings: format!(
+            "{} expert demonstrations (training seeds 0, 1, …); both models 3x{} SiLU MLP, observation context \
+             = the last two observations, {} steps of batch 256, Adam 1e-3 cosine, EMA; tube sigma0 = 0.05, \
+             k = 2, T_pred = 16, T_chunk = 8, exponential step, start exactly at the measured pusher; chunked: \
+             one-sided linear interpolant from N(0, I) to the 16-action chunk, K Euler steps, execute 8; final \
+             checkpoints, one training seed; held-out seeds {HELD_OUT}..{}; training {:.0} s on {:?}",
+            plan.demos,
+            plan.width,
+            plan.steps,
+            HELD_OUT + plan.held_out as u64,
+            train_s,
+            tch::Device::cuda_if_available()
+        ),
+        numbers,
+    })
+}
+
+fn draw_traces(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
+    let picks: Vec<(String, &Episode)> = rows
+        .iter()
+        .filter(|r| r.name != "chunked, K = 100")
+        .flat_map(|r| {
+            r.traces.iter().map(move |e| {
+                let what = match e.displaced_at {
+                    Some(_) => "displaced".to_string(),
+                    None => format!("seed {}", e.seed),
+                };
+                (format!("{}, {what}", r.name), e)
+            })
+        })
+        .take(8)
+        .collect();
+    let cells = area.split_evenly((2, 4));
+    for (cell, (title, e)) in cells.iter().zip(&picks) {
+        let (head, body) = cell.split_vertically(40);
+        head.draw(&Text::new(title.clone(), (6, 4), ("sans-serif", 15)))
+            .map_err(pe)?;
+        let verdict = if e.success { "success" } else { "no success" };
+        head.draw(&Text::new(
+            format!("{verdict}, {} steps, score {:.2}", e.steps, e.score),
+            (6, 21),
+            ("sans-serif", 15),
+        ))
+        .map_err(pe)?;
+        let (w, h) = body.dim_in_pixel();
+        let side = w.min(h).saturating_sub(8);
+        let square = body.shrink(((w - side) / 2, 0), (side, side));
+        draw_trace(&square, &e.observations, 10, e.displaced_at, side).map_err(pe)?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Metric {
+    Score,
+    Success,
+}
+
+fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), DrawError> {
+    let title = match metric {
+        Metric::Score => "mean score: test (bar), held-out (dot), displaced (x)",
+        Metric::Success => "success rate: test (bar), held-out (dot), displaced (x)",
+    };
+    let pick = |s: &Summary| match metric {
+        Metric::Score => s.score,
+        Metric::Success => s.success,
+    };
+    let mut names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    if matches!(metric, Metric::Score) {
+        names.extend(PUBLISHED.iter().map(|p| p.0.to_string()));
+    }
+    let n = names.len();
+    let mut c = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 15))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(220)
+        .build_cartesian_2d(0.0..1.0f64, -0.5..n as f64 - 0.5)
+        .map_err(pe)?;
+    let labels = names.clone();
+    c.configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(pe)?;
+    for (i, r) in rows.iter().enumerate() {
+        let y = i as f64;
+        let v = pick(&r.test);
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, y - 0.3), (v, y + 0.3)],
+            color(i).mix(0.7).filled(),
+        )))
+        .map_err(pe)?;
+        if let Some(h) = &r.held_out {
+            c.draw_series(std::iter::once(Circle::new(
+                (pick(h), y),
+                5,
+                BLACK.filled(),
+            )))
+            .map_err(pe)?;
+        }
+        if let Some(h) = &r.displaced {
+            c.draw_series(std::iter::once(Cross::new(
+                (pick(h), y),
+                6,
+                RED.stroke_width(2),
+            )))
+            .map_err(pe)?;
+        }
+    }
+    if matches!(metric, Metric::Score) {
+        for (j, p) in PUBLISHED.iter().enumerate() {
+            let y = (rows.len() + j) as f64;
+            c.draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y - 0.3), (p.1, y + 0.3)],
+                RGBColor(160, 160, 160).filled(),
+            )))
+            .map_err(pe)?;
+        }
+    }
+    Ok(())
+}
+
+fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
+    let mut items: Vec<(String, f64, RGBColor)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.clone(), r.test.latency_us.max(0.01), color(i)))
+        .collect();
+    items.extend(
+        PUBLISHED
+            .iter()
+            .map(|p| (p.0.to_string(), p.2 * 1e3, RGBColor(160, 160, 160))),
+    );
+    let n = items.len();
+    let hi = items.iter().map(|i| i.1).fold(1.0, f64::max) * 3.0;
+    let mut c = ChartBuilder::on(area)
+        .caption(
+            "time from observation to first action (us, log)",
+            ("sans-serif", 15),
+        )
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(220)
+        .build_cartesian_2d((1.0..hi).log_scale(), -0.5..n as f64 - 0.5)
+        .map_err(pe)?;
+    let labels: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+    c.configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(pe)?;
+    for (i, (_, v, col)) in items.iter().enumerate() {
+        let y = i as f64;
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(1.0, y - 0.3), (*v, y + 0.3)],
+            col.mix(0.7).filled(),
+        )))
+        .map_err(pe)?;
+    }
+    Ok(())
+}
