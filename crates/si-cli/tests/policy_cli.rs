@@ -111,11 +111,17 @@ fn train_then_eval_prints_score_success_and_latency() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("block displaced 60 px after step 5"), "{text}");
+    assert!(
+        text.contains("block displaced 60 px after step 5"),
+        "{text}"
+    );
     let rows = std::fs::read_to_string(&csv).unwrap();
     assert!(rows.starts_with("seed,score,success,steps,latency_us,displaced_at\n"));
     let displaced = rows.lines().skip(1).filter(|l| l.ends_with(",5")).count();
-    assert!(text.contains(&format!("({displaced} episodes displaced)")), "{text}");
+    assert!(
+        text.contains(&format!("({displaced} episodes displaced)")),
+        "{text}"
+    );
     assert!(displaced >= 1, "{rows}");
     // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0
     let fail = |args: &[&str]| {

@@ -97,7 +97,7 @@ fn the_block_jumps_by_the_drawn_distance_at_the_drawn_step() {
 proptest! {
     #[test]
     fn a_draw_keeps_its_promises(seed in 0u64..1_000_000, x in 0.0..512.0f64, y in 0.0..512.0f64,
-                                 bx in 100.0..412.0f64, by in 100.0..412.0f64, a in 0.0..6.28f64,
+                                 bx in 100.0..412.0f64, by in 100.0..412.0f64, a in 0.0..std::f64::consts::TAU,
                                  distance in 0.0..150.0f64, max_turn in 0.0..3.0f64) {
         let d = Displacement { at_step: 1, distance, max_turn };
         let obs = [x, y, bx, by, a];
