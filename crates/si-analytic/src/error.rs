@@ -50,6 +50,24 @@ pub enum AnalyticError {
     /// A conditional oracle was given no target mixture (no class).
     #[error("a conditional oracle needs at least one target mixture (class)")]
     NoClasses,
+    /// Variance reduction by σ² beyond a component's smallest covariance eigenvalue: y = x + σz has no clean
+    /// law x (σ² > λ_min), or only a degenerate one without a density (σ² = λ_min, within 1e-12 relative).
+    #[error(
+        "cannot remove sigma^2 = {sigma2} from component {component} (smallest covariance eigenvalue \
+         {lambda_min}): {}",
+        if *degenerate { "the reduced covariance is singular, a fixed point without a density" }
+        else { "no law x with x + sigma z equal to the data exists" }
+    )]
+    NoFixedPoint {
+        /// Component index.
+        component: usize,
+        /// Its smallest covariance eigenvalue.
+        lambda_min: f64,
+        /// σ².
+        sigma2: f64,
+        /// Whether σ² = λ_min (a degenerate fixed point) rather than σ² > λ_min (none).
+        degenerate: bool,
+    },
     /// An error from si-core (time out of range, shapes, ...).
     #[error(transparent)]
     Core(#[from] CoreError),

@@ -12,6 +12,7 @@ mod fields;
 mod linalg;
 mod mixture;
 pub mod reference;
+mod scsi;
 mod small;
 
 pub use conditional::{ConditionalMixtureFields, ConditionedMixtureFields};
@@ -19,3 +20,4 @@ pub use error::{AnalyticError, Result};
 pub use fields::{FieldValues, MixtureFields};
 pub use linalg::log_sum_exp;
 pub use mixture::GaussianMixture;
+pub use scsi::{FixedPointField, VarianceReduction};
