@@ -70,6 +70,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Clean samples from corrupted ones: `reduce-variance --data y.npy --sigma S --out x.npy [--forward
+    /// gaussian|uniform|mask=1,0|blur=0.25,0.5,0.25]` (arguments are passed to `si reduce-variance`).
+    ReduceVariance {
+        /// Arguments (see `cargo xtask reduce-variance -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The streaming Push-T policy: `policy train --demos FILE --out CKPT`, `policy eval --checkpoint
     /// CKPT --seeds A..B` (arguments are passed to `si policy`).
     Policy {
@@ -92,6 +99,7 @@ fn main() -> Result<()> {
         Command::Train { args } => nn::passthrough("train", &args),
         Command::Sample { args } => nn::passthrough("sample", &args),
         Command::Policy { args } => nn::passthrough("policy", &args),
+        Command::ReduceVariance { args } => nn::passthrough("reduce-variance", &args),
     }
 }
 

@@ -1,11 +1,12 @@
 //! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10 and 14,
-//! benchmark, train and evaluate the streaming Push-T policy. Run through `cargo xtask`, which installs libtorch first and builds this binary.
+//! benchmark, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod bench;
 mod cli;
 mod experiment;
 mod figures;
 mod policy;
+mod reduce;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,8 @@ enum Command {
     Train(Box<cli::TrainArgs>),
     /// Sample from a checkpoint into a .npy file.
     Sample(cli::SampleArgs),
+    /// Clean samples from corrupted ones (self-consistent interpolants): y = F(x) in a .npy, x̂ = Φ(y) out.
+    ReduceVariance(Box<reduce::ReduceArgs>),
     /// The streaming Push-T policy: train on demonstrations, evaluate on seeds.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -79,6 +82,7 @@ fn main() -> Result<()> {
         } => bench::run(quick, torch_python, torch_script),
         Command::Train(a) => cli::train(&a),
         Command::Sample(a) => cli::sample_cmd(&a),
+        Command::ReduceVariance(a) => reduce::reduce(&a),
         Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
     }

@@ -26,6 +26,7 @@ pub mod loss;
 pub mod model;
 pub mod rng;
 pub mod sampling;
+pub mod scsi;
 pub mod source;
 pub mod train;
 
