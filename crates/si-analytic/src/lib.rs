@@ -7,6 +7,7 @@
 
 mod components;
 mod conditional;
+mod em;
 mod error;
 mod fields;
 mod linalg;
@@ -16,6 +17,7 @@ mod scsi;
 mod small;
 
 pub use conditional::{ConditionalMixtureFields, ConditionedMixtureFields};
+pub use em::{fit_em, EmConfig};
 pub use error::{AnalyticError, Result};
 pub use fields::{FieldValues, MixtureFields};
 pub use linalg::log_sum_exp;

@@ -152,3 +152,51 @@ fn the_velocity_integrated_backward_samples_the_fixed_point() {
         }
     }
 }
+
+#[test]
+fn em_recovers_the_toy_mixture_and_classical_deconvolution_follows() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let n = 50_000;
+    let y = toy().sample(n, &mut rng);
+    let (fit, ll) = si_analytic::fit_em(&y, si_analytic::EmConfig::default(), &mut rng).unwrap();
+    // the fit's mean log-likelihood is at least that of the truth on the same points (it is the maximum)
+    let truth_ll = toy().log_density(&y).unwrap().iter().sum::<f64>() / n as f64;
+    assert!(ll >= truth_ll - 1e-9, "EM {ll} < truth {truth_ll}");
+    let order: Vec<usize> = if fit.means()[0][0] < 0.0 {
+        vec![0, 1]
+    } else {
+        vec![1, 0]
+    };
+    for (j, &f) in order.iter().enumerate() {
+        // standard errors at n/2 points per component: means √(0.6/25000) ≈ 0.005, covariances ≈ 0.004
+        assert!(
+            (fit.weights()[f] - 0.5).abs() < 0.012,
+            "{:?}",
+            fit.weights()
+        );
+        assert!((&fit.means()[f] - &toy().means()[j]).abs().max() < 0.025);
+        assert!(
+            (&fit.covariances()[f] - &toy().covariances()[j])
+                .abs()
+                .max()
+                < 0.02
+        );
+    }
+    // deconvolution: the fit's covariances minus σ² I are the fixed point's, up to the same error
+    let fp = VarianceReduction::new(&fit, 0.5).unwrap();
+    for (j, &f) in order.iter().enumerate() {
+        let exact = &VarianceReduction::new(&toy(), 0.5)
+            .unwrap()
+            .fixed_point()
+            .covariances()[j]
+            .clone();
+        assert!((&fp.fixed_point().covariances()[f] - exact).abs().max() < 0.02);
+    }
+    // too few points is an error, not a panic
+    assert!(si_analytic::fit_em(
+        &Points::zeros(1, 2),
+        si_analytic::EmConfig::default(),
+        &mut rng
+    )
+    .is_err());
+}

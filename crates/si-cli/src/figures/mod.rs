@@ -5,6 +5,7 @@ mod checker;
 mod guidance;
 mod mixture;
 mod pusht;
+mod scsi;
 mod sweep;
 mod wine;
 
@@ -101,6 +102,10 @@ pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
         );
         entries.push(e9);
         done(9);
+    }
+    if want(13) {
+        entries.push(scsi::figure13(out, &sizes)?);
+        done(13);
     }
     if want(14) {
         entries.push(wine::figure14(out, &sizes)?);

@@ -154,7 +154,7 @@ fn train(out: &Path, demos: &Path, kind: Kind, plan: &Plan, name: &str) -> Resul
         depth: 3,
         steps: plan.steps,
         batch: 256,
-        lr: 1e-3,
+        lr: 2e-3,
         ema: if plan.steps < 10_000 { 0.99 } else { 0.999 },
         seed: 15,
         quiet: true,
@@ -336,7 +336,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: format!(
             "{} expert demonstrations (training seeds 0, 1, …); both models 3x{} SiLU MLP, observation context \
-             = the last two observations, {} steps of batch 256, Adam 1e-3 cosine, EMA; tube sigma0 = 0.05, \
+             = the last two observations, {} steps of batch 256, Adam 2e-3 cosine, EMA; tube sigma0 = 0.05, \
              k = 2, T_pred = 16, T_chunk = 8, exponential step, start exactly at the measured pusher; chunked: \
              one-sided linear interpolant from N(0, I) to the 16-action chunk, K Euler steps, execute 8; final \
              checkpoints, one training seed; held-out seeds {HELD_OUT}..{}; training {:.0} s on {:?}",
