@@ -200,3 +200,48 @@ fn em_recovers_the_toy_mixture_and_classical_deconvolution_follows() {
     )
     .is_err());
 }
+
+/// x̂ = Φ(y) with the exact b*, `steps` steps of Euler or Heun backward from t = 1.
+fn transport(r: &VarianceReduction, y: &Points, steps: usize, heun: bool) -> Points {
+    let field = r.field(Gamma::Zero);
+    let h = -1.0 / steps as f64;
+    let mut x = y.clone();
+    for s in 0..steps {
+        let t = 1.0 + s as f64 * h;
+        let k1 = field.velocity(t, &x).unwrap();
+        if heun {
+            let mut pred = x.clone();
+            pred.axpy(h, &k1).unwrap();
+            let k2 = field.velocity((t + h).max(0.0), &pred).unwrap();
+            x.axpy(0.5 * h, &k1).unwrap();
+            x.axpy(0.5 * h, &k2).unwrap();
+        } else {
+            x.axpy(h, &k1).unwrap();
+        }
+    }
+    x
+}
+
+#[test]
+fn the_transport_needs_heun_not_euler_at_the_covariance_goal() {
+    // pathwise: the same observations through Euler (40 steps), Heun (20) and a 400-step Heun reference;
+    // the covariance differences carry no Monte Carlo noise of their own
+    let r = VarianceReduction::new(&toy(), 0.5).unwrap();
+    let y = toy().sample(4000, &mut ChaCha8Rng::seed_from_u64(5));
+    let reference = transport(&r, &y, 400, true).covariance();
+    let euler = (transport(&r, &y, 40, false).covariance() - &reference)
+        .abs()
+        .max();
+    let heun = (transport(&r, &y, 20, true).covariance() - &reference)
+        .abs()
+        .max();
+    // measured: Euler 0.0039, Heun 0.0001 (O(h) against O(h²))
+    assert!(euler > 0.002 && euler < 0.03, "Euler 40 steps: {euler}");
+    assert!(
+        heun < euler / 5.0,
+        "Heun 20 steps: {heun}, Euler 40: {euler}"
+    );
+    eprintln!(
+        "covariance error of one transport: Euler 40 steps {euler:.5}, Heun 20 steps {heun:.5}"
+    );
+}

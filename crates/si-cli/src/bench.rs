@@ -34,6 +34,41 @@ const REF_NLL: f64 = 3.63;
 const REF_SOURCE: &str =
     "fixed figure, not this run: interflow reference, 2-core x86 CPU, 2 threads";
 
+/// The official SCSI code's step on its 2-D defaults (batch 2000, MLP 3×256, EMA 0.995, 40 Euler transport
+/// steps every step): 0.34–0.44 s on a 2-core x86 CPU; the middle of that range, fixed, not this run.
+const SCSI_REF_MS: f64 = 390.0;
+const SCSI_SOURCE: &str = "fixed figure, not this run: 340-440 ms on a 2-core x86 CPU";
+
+/// ms per SCSI step (transport of the pool + one gradient step) on the toy, after `reps` steps.
+fn scsi_step_ms(reps: usize) -> Result<f64> {
+    use si_nn::scsi::{run, ScsiConfig};
+    let law = crate::figures::scsi_toy()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let y = law.sample(20_000, &mut rng);
+    let mut m = ModelConfig::new(2);
+    m.width = 256;
+    m.depth = 3;
+    m.heads = vec![Head::B];
+    let mut t = TrainConfig::new(reps);
+    t.batch = 2000;
+    t.antithetic = false;
+    t.ema_decay = Some(0.995);
+    let mut tr = Trainer::new(m.check()?, t.check()?, Device::cuda_if_available())?;
+    let cfg = ScsiConfig {
+        transport_steps: 20,
+        refresh_every: 1,
+        pool: 2000,
+        monitor_every: 0,
+        monitor_points: 2,
+        ..ScsiConfig::default()
+    }
+    .check()?;
+    let f = si_core::AdditiveGaussian::new(2, 0.5)?;
+    let t0 = Instant::now();
+    run(&mut tr, &cfg, &y, &f, &mut rng, &mut [], false)?;
+    Ok(t0.elapsed().as_secs_f64() * 1e3 / reps as f64)
+}
+
 fn trainer(shared: bool, steps: usize) -> Result<Trainer> {
     trainer_d(2, shared, steps)
 }
@@ -207,6 +242,15 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
             sh100 / REF_SDE_S
         );
     }
+    let reps = if quick { 5 } else { 30 };
+    let scsi_ms = scsi_step_ms(reps)?;
+    println!("SCSI step on the variance-reduction toy (batch 2000, 3x256 MLP, transport refreshed every step with 40 net passes):");
+    println!("  si-nn, 20 Heun steps (this run)                        {scsi_ms:8.1} ms");
+    println!(
+        "  official SCSI code, 40 Euler steps ({SCSI_SOURCE})  {:8.1} ms   (si-nn: {:.2}x of it)",
+        SCSI_REF_MS,
+        scsi_ms / SCSI_REF_MS
+    );
     // Quality at the reference's 12,000 steps (fewer with --quick): both model choices, and the SDE
     // samplers side by side at equal numbers of field evaluations (200 b-and-s evaluations per sample).
     if std::env::var_os("SI_NN_BENCH_NO_QUALITY").is_some() {

@@ -44,6 +44,41 @@ pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
     Ok(2.0 * mean_dist(a, b) - mean_dist(a, a) - mean_dist(b, b))
 }
 
+/// The unbiased (U-statistic) energy distance: as [`energy_distance`], with the within-sample means taken
+/// over distinct pairs, E|X − X'| ≈ Σ_{i≠j} |x_i − x_j| / (n(n − 1)). Its expectation is exactly the
+/// population energy distance (0 under equal laws), so small distances are not masked by the V-statistic's
+/// bias of about 2 E|X − X'| / n; it can be negative. Needs at least two points in each sample.
+pub fn energy_distance_unbiased(x: &Points, y: &Points) -> Result<f64> {
+    if x.len() < 2 || y.len() < 2 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "at least two points in each sample".into(),
+            got: format!("{} and {}", x.len(), y.len()),
+        });
+    }
+    let v = energy_distance(x, y)?;
+    // V = 2 M_xy − S_xx/n² − S_yy/m²; U = 2 M_xy − S_xx/(n(n−1)) − S_yy/(m(m−1)), and S_xx/n² = V_xx
+    let self_mean = |p: &Points| -> f64 {
+        let n = p.len();
+        let d = p.dim();
+        let a = p.as_slice();
+        let mut s = 0.0;
+        for i in 0..n {
+            for j in 0..i {
+                s += a[i * d..(i + 1) * d]
+                    .iter()
+                    .zip(&a[j * d..(j + 1) * d])
+                    .map(|(u, w)| (u - w) * (u - w))
+                    .sum::<f64>()
+                    .sqrt();
+            }
+        }
+        2.0 * s
+    };
+    let (sx, sy) = (self_mean(x), self_mean(y));
+    let (n, m) = (x.len() as f64, y.len() as f64);
+    Ok(v + sx / (n * n) + sy / (m * m) - sx / (n * (n - 1.0)) - sy / (m * (m - 1.0)))
+}
+
 /// The Kolmogorov–Smirnov statistic D_n = sup_x |F_n(x) − F(x)| of a 1-D sample against a CDF F.
 /// Under the null, √n D_n is asymptotically Kolmogorov distributed: D_n > 1.358/√n has probability 5 %.
 pub fn ks_statistic(sample: &[f64], cdf: impl Fn(f64) -> f64) -> Result<f64> {

@@ -386,3 +386,33 @@ fn custom_schedules_debug_by_name() {
     assert!(format!("{c:?}").contains("my-ab"));
     assert!(format!("{g:?}").contains("my-gamma"));
 }
+
+#[test]
+fn unbiased_energy_distance_by_hand_and_under_equal_laws() {
+    use rand::SeedableRng;
+    use si_core::metrics::energy_distance_unbiased;
+    // x = {0, 1}, y = {0, 3}: cross mean 1.5; distinct-pair means 1 and 3; V-statistic means 0.5 and 1.5
+    let x = Points::from_row_major(2, 1, &[0.0, 1.0]).unwrap();
+    let y = Points::from_row_major(2, 1, &[0.0, 3.0]).unwrap();
+    assert!((energy_distance(&x, &y).unwrap() - 1.0).abs() < 1e-15);
+    assert!((energy_distance_unbiased(&x, &y).unwrap() + 1.0).abs() < 1e-15);
+    assert!(energy_distance_unbiased(&x, &Points::zeros(1, 1)).is_err());
+    // two samples of one law: over 400 repeats the U-statistic averages 0 (within 4 standard errors), the
+    // V-statistic 2 E|X − X'| / n = 2 (2/√π) / 50 ≈ 0.045 for N(0, 1) with n = 50
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let (mut u, mut v, mut u2) = (0.0, 0.0, 0.0);
+    let reps = 400;
+    for _ in 0..reps {
+        let a = Points::standard_normal(50, 1, &mut rng);
+        let b = Points::standard_normal(50, 1, &mut rng);
+        let e = energy_distance_unbiased(&a, &b).unwrap();
+        u += e;
+        u2 += e * e;
+        v += energy_distance(&a, &b).unwrap();
+    }
+    let (u, v) = (u / reps as f64, v / reps as f64);
+    let se = ((u2 / reps as f64 - u * u) / reps as f64).sqrt();
+    assert!(u.abs() < 4.0 * se, "U mean {u}, se {se}");
+    let want = 2.0 * (2.0 / std::f64::consts::PI.sqrt()) / 50.0;
+    assert!((v - want).abs() < 4.0 * se, "V mean {v}, want {want}");
+}

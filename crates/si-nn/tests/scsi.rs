@@ -79,6 +79,7 @@ fn online_scsi_reaches_the_reduced_variance() {
     let y = Points::standard_normal(20_000, 1, &mut rng);
     let cfg = ScsiConfig {
         transport_steps: 8,
+        refresh_every: 1,
         monitor_every: 400,
         monitor_points: 10_000,
         pool: 500,

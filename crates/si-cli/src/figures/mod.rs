@@ -12,6 +12,7 @@ mod wine;
 use std::path::Path;
 
 use anyhow::Result;
+pub use scsi::toy as scsi_toy;
 /// One figure for the index (written as JSON for the xtask, which merges it into `index.html`).
 pub use si_report::FigureEntry as Entry;
 

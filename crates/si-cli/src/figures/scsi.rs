@@ -15,7 +15,7 @@ use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::{fit_em, EmConfig, GaussianMixture, VarianceReduction};
-use si_core::metrics::energy_distance;
+use si_core::metrics::{energy_distance, energy_distance_unbiased};
 use si_core::{AdditiveGaussian, Batch, ForwardModel, LinearGaussian, Points};
 use si_nn::scsi::{run, scsi_interpolant, transport, MonitorRow, ScsiConfig, ScsiParams};
 use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer};
@@ -36,6 +36,7 @@ pub fn toy() -> Result<GaussianMixture> {
 struct Plan {
     n: usize,
     steps: usize,
+    refresh: usize,
     batch: usize,
     width: usize,
     lr: f64,
@@ -50,6 +51,7 @@ impl Plan {
             Self {
                 n: 4000,
                 steps: 300,
+                refresh: 5,
                 batch: 256,
                 width: 32,
                 lr: 3e-3,
@@ -60,24 +62,25 @@ impl Plan {
         } else {
             Self {
                 n: 20_000,
-                steps: 2000,
+                steps: 4000,
+                refresh: 20,
                 batch: 1000,
                 width: 128,
                 lr: 3e-3,
                 transport_steps: 20,
                 monitor_every: 100,
-                eval: 5000,
+                eval: 20_000,
             }
         }
     }
 
-    fn trainer(&self, d: usize, seed: u64) -> Result<Trainer> {
+    fn trainer(&self, d: usize, steps: usize, seed: u64) -> Result<Trainer> {
         let mut m = ModelConfig::new(d);
         m.width = self.width;
         m.depth = 3;
         m.activation = Activation::Silu;
         m.heads = vec![Head::B];
-        let mut t = TrainConfig::new(self.steps);
+        let mut t = TrainConfig::new(steps);
         t.batch = self.batch;
         t.lr = self.lr;
         t.schedule = LrSchedule::Cosine {
@@ -96,7 +99,8 @@ impl Plan {
     fn scsi(&self) -> Result<ScsiParams> {
         Ok(ScsiConfig {
             transport_steps: self.transport_steps,
-            pool: self.batch,
+            refresh_every: self.refresh,
+            pool: self.batch * self.refresh,
             monitor_every: self.monitor_every,
             monitor_points: 1000,
             ..ScsiConfig::default()
@@ -140,10 +144,12 @@ struct Case {
     x: Points,
     exact: VarianceReduction,
     curve: Vec<(f64, f64, f64)>,
+    /// The root mean square of the curve's statistic between two exact samples of its size (its noise).
+    curve_floor: f64,
     numbers: Vec<(String, String)>,
 }
 
-fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
+fn case(sigma: f64, plan: &Plan, steps: usize, seed: u64) -> Result<Case> {
     let law = toy()?;
     let exact = VarianceReduction::new(&law, sigma)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -151,12 +157,19 @@ fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
     let mut truth_rng = ChaCha8Rng::seed_from_u64(seed + 1000);
     let big = exact.fixed_point().sample(200_000, &mut truth_rng);
     let truth = exact.fixed_point().sample(1000, &mut truth_rng);
-    let mut trainer = plan.trainer(2, seed)?;
+    // the spread of the statistic between two exact samples of 1000: 20 repeats
+    let nulls: Vec<f64> = (0..20)
+        .map(|_| {
+            energy_distance_unbiased(&exact.fixed_point().sample(1000, &mut truth_rng), &truth)
+        })
+        .collect::<si_core::Result<_>>()?;
+    let curve_floor = (nulls.iter().map(|v| v * v).sum::<f64>() / nulls.len() as f64).sqrt();
+    let mut trainer = plan.trainer(2, steps, seed)?;
     let cfg = plan.scsi()?;
     let f = AdditiveGaussian::new(2, sigma)?;
     let mut curve = Vec::new();
     let mut obs = |row: &MonitorRow, x: &Points| -> si_nn::Result<()> {
-        let ed = energy_distance(x, &truth)?;
+        let ed = energy_distance_unbiased(x, &truth)?;
         curve.push((row.step as f64, row.energy, ed));
         Ok(())
     };
@@ -167,8 +180,8 @@ fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
     let x = transport(trainer.net(), &scsi_interpolant(&cfg.gamma)?, &fresh, 40)?;
     let err = class_error(&x, &big)?;
     let n_ed = plan.eval;
-    let ed = energy_distance(&first(&x, n_ed)?, &first(&big, n_ed)?)?;
-    let floor = energy_distance(
+    let ed = energy_distance_unbiased(&first(&x, n_ed)?, &first(&big, n_ed)?)?;
+    let floor = energy_distance_unbiased(
         &first(&big, n_ed)?,
         &exact.fixed_point().sample(n_ed, &mut truth_rng),
     )?;
@@ -192,7 +205,7 @@ fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
             format!("{err:.4} / {classical}"),
         ),
         (
-            format!("sigma = {sigma}: energy distance to the exact answer ({n_ed} points each; two exact samples)"),
+            format!("sigma = {sigma}: unbiased energy distance to the exact answer ({n_ed} points each; between two exact samples)"),
             format!("{ed:.2e} ({floor:.2e})"),
         ),
         (
@@ -201,7 +214,7 @@ fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
         ),
         (
             format!("sigma = {sigma}: SCSI training time"),
-            format!("{train_s:.1} s ({} steps)", plan.steps),
+            format!("{train_s:.1} s ({steps} steps)"),
         ),
     ];
     Ok(Case {
@@ -210,6 +223,7 @@ fn case(sigma: f64, plan: &Plan, seed: u64) -> Result<Case> {
         x,
         exact,
         curve,
+        curve_floor,
         numbers,
     })
 }
@@ -228,7 +242,8 @@ fn blur_case(plan: &Plan) -> Result<Vec<(String, String)>> {
     let law = GaussianMixture::new(vec![1.0], vec![DVector::zeros(d)], vec![s_y.clone()])?;
     let mut rng = ChaCha8Rng::seed_from_u64(1313);
     let y = law.sample(plan.n, &mut rng);
-    let mut trainer = plan.trainer(d, 13)?;
+    let steps = plan.steps / 2;
+    let mut trainer = plan.trainer(d, steps, 13)?;
     let t0 = Instant::now();
     run(
         &mut trainer,
@@ -256,7 +271,7 @@ fn blur_case(plan: &Plan) -> Result<Vec<(String, String)>> {
     Ok(vec![
         (
             "blur [0.2, 0.6, 0.2] + 0.3 z in d = 4: worst covariance error of SCSI against the exact P".into(),
-            format!("{err:.4} ({secs:.1} s); Cov(y) - sigma^2 I (what deconvolution of noise alone gives) is off by {naive:.3}"),
+            format!("{err:.4} ({secs:.1} s, {steps} steps); Cov(y) - sigma^2 I (what deconvolution of noise alone gives) is off by {naive:.3}"),
         ),
         (
             "blur: energy distance between F(SCSI samples) and fresh y (3000 points each)".into(),
@@ -270,8 +285,10 @@ pub fn figure13(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let plan = Plan::new(sizes);
     let sigmas: &[f64] = if sizes.quick { &[0.5] } else { &[0.3, 0.5] };
     let mut cases = Vec::new();
+    // σ = 0.3 converges faster (r = σ²/λ is smaller): half the steps
     for (k, &s) in sigmas.iter().enumerate() {
-        cases.push(case(s, &plan, 130 + k as u64)?);
+        let steps = if s < 0.4 { plan.steps / 2 } else { plan.steps };
+        cases.push(case(s, &plan, steps, 130 + k as u64)?);
     }
     let mut numbers: Vec<(String, String)> = cases.iter().flat_map(|c| c.numbers.clone()).collect();
     numbers.extend(blur_case(&plan)?);
@@ -310,15 +327,16 @@ pub fn figure13(out: &Path, sizes: &Sizes) -> Result<Entry> {
                   2-sd ellipses of the observed components (dashed) and of the exact reduced mixture \
                   sum_j w_j N(mu_j, S_j - sigma^2 I) (solid). Middle: SCSI samples Phi(y) of fresh observations. \
                   Right: through training, the label-free monitor (energy distance between F(Phi(y')) and held-out \
-                  y') and the energy distance of Phi(y') to exact samples (1000 points each; the dotted line is \
-                  that of two exact samples). Numbers: class covariances (class = side of x = 0, the same rule for \
+                  y') and the energy distance of Phi(y') to exact samples (unbiased statistics of 1000 points each; the \
+                  dashed lines are +- the root mean square of the statistic between two exact samples). Numbers: class covariances (class = side of x = 0, the same rule for \
                   SCSI and exact samples) against the classical deconvolution, and a blur that deconvolution \
                   cannot undo, against its exact answer."
             .into(),
         settings: format!(
-            "{} observations; model 3x{} SiLU (b head); {} steps of batch {}, Adam {} cosine to 1%, no EMA; \
-             alpha = 0.9, gamma = 0, transport {} Heun steps refreshed every step (40 for the final samples)",
-            plan.n, plan.width, plan.steps, plan.batch, plan.lr, plan.transport_steps
+            "{} observations; model 3x{} SiLU (b head); {} steps (half for sigma = 0.3 and the blur) of batch {}, Adam {} cosine to 1%, no EMA; \
+             alpha = 0.9, gamma = 0, transport {} Heun steps; a pool of {} batches transported every {} steps (40 Heun \
+             steps for the final samples)",
+            plan.n, plan.width, plan.steps, plan.batch, plan.lr, plan.transport_steps, plan.refresh, plan.refresh
         ),
         numbers,
     })
@@ -386,23 +404,23 @@ fn scatter(
 }
 
 fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
-    let hi = c
-        .curve
-        .iter()
-        .flat_map(|r| [r.1, r.2])
-        .fold(1e-3f64, f64::max)
-        * 2.0;
+    let vals = c.curve.iter().flat_map(|r| [r.1, r.2]);
+    let (lo, hi) = vals.fold((-c.curve_floor, c.curve_floor), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
+    let pad = 0.1 * (hi - lo).max(1e-6);
     let last = c.curve.last().map_or(1.0, |r| r.0);
     let mut ch = ChartBuilder::on(area)
         .caption("monitor and exact error over training", ("sans-serif", 15))
         .margin(8)
         .x_label_area_size(28)
-        .y_label_area_size(52)
-        .build_cartesian_2d(0.0..last, (1e-4..hi).log_scale())
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
         .map_err(pe)?;
     ch.configure_mesh()
         .x_desc("step")
-        .y_desc("energy distance")
+        .y_desc("unbiased energy distance")
+        .y_label_formatter(&|v| format!("{v:.1e}"))
         .draw()
         .map_err(pe)?;
     for (k, (label, pick)) in [
@@ -416,14 +434,31 @@ fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
         ch.draw_series(LineSeries::new(
             c.curve
                 .iter()
-                .map(|r| (r.0, if pick == 1 { r.1 } else { r.2 }.max(1e-4))),
+                .map(|r| (r.0, if pick == 1 { r.1 } else { r.2 })),
             col.stroke_width(2),
         ))
         .map_err(pe)?
         .label(label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
     }
+    for sign in [1.0, -1.0] {
+        let f = sign * c.curve_floor;
+        let s = ch
+            .draw_series(DashedLineSeries::new(
+                [(0.0, f), (last, f)],
+                3,
+                5,
+                BLACK.stroke_width(1),
+            ))
+            .map_err(pe)?;
+        if sign > 0.0 {
+            s.label("+- spread between exact samples").legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1))
+            });
+        }
+    }
     ch.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
