@@ -286,7 +286,7 @@ pub fn test() -> Result<()> {
     Ok(())
 }
 
-/// Learned-field figures (5–10 and 14; only those in `only` when it is not empty) for
+/// Learned-field figures (5–10 and 13–15; only those in `only` when it is not empty) for
 /// `reproduce-figures`, made by the `si` binary in its own process.
 pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>> {
     let libtorch = ensure_libtorch()?;
@@ -302,7 +302,7 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>
         let list: Vec<String> = only.iter().map(u32::to_string).collect();
         args.extend(["--only".into(), list.join(",").into()]);
     }
-    eprintln!("==> figures 5-10 and 14 (learned fields, si-nn with libtorch)");
+    eprintln!("==> figures 5-10 and 13-15 (learned fields, si-nn with libtorch)");
     run_si_nn(&libtorch, &args)?;
     let text = fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
     let entries: Vec<FigureEntry> =

@@ -1,4 +1,4 @@
-//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10 and 14,
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10 and 13–15,
 //! benchmark, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod bench;

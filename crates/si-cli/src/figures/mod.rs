@@ -62,7 +62,7 @@ impl Sizes {
     }
 }
 
-/// Makes the figures in `only` (all of 5–10 and 14 when empty) into `out`.
+/// Makes the figures in `only` (all of 5–10 and 13–15 when empty) into `out`.
 pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
     let want = |n: u32| only.is_empty() || only.contains(&n);
