@@ -68,7 +68,7 @@ fn reduce_variance_writes_one_clean_row_per_observation() {
         let text = String::from_utf8_lossy(&o.stdout);
         assert!(text.contains("Cov(x)"), "{text}");
         let log = String::from_utf8_lossy(&o.stderr);
-        assert!(log.contains("monitor: energy distance"), "{log}");
+        assert!(log.contains("monitor: unbiased energy distance"), "{log}");
     }
 }
 

@@ -33,6 +33,17 @@ fn check_dim(model_dim: usize, x: &Points) -> Result<()> {
     Ok(())
 }
 
+fn check_positive_dim(dim: usize) -> Result<()> {
+    if dim == 0 {
+        return Err(CoreError::InvalidParameter {
+            name: "dim",
+            value: 0.0,
+            reason: "must be >= 1",
+        });
+    }
+    Ok(())
+}
+
 fn check_sigma(sigma: f64, zero_ok: bool) -> Result<f64> {
     if sigma.is_finite() && (sigma > 0.0 || (zero_ok && sigma == 0.0)) {
         Ok(sigma)
@@ -55,13 +66,7 @@ pub struct AdditiveGaussian {
 impl AdditiveGaussian {
     /// Noise of scale `sigma > 0` in dimension `dim ≥ 1`.
     pub fn new(dim: usize, sigma: f64) -> Result<Self> {
-        if dim == 0 {
-            return Err(CoreError::InvalidParameter {
-                name: "dim",
-                value: 0.0,
-                reason: "must be >= 1",
-            });
-        }
+        check_positive_dim(dim)?;
         Ok(Self {
             dim,
             sigma: check_sigma(sigma, false)?,
@@ -197,13 +202,7 @@ pub struct AdditiveNoise<D> {
 impl<D: Distribution<f64> + Send + Sync> AdditiveNoise<D> {
     /// Noise from `law` in dimension `dim ≥ 1`; `what` names the law in descriptions.
     pub fn new(dim: usize, law: D, what: impl Into<String>) -> Result<Self> {
-        if dim == 0 {
-            return Err(CoreError::InvalidParameter {
-                name: "dim",
-                value: 0.0,
-                reason: "must be >= 1",
-            });
-        }
+        check_positive_dim(dim)?;
         Ok(Self {
             dim,
             law,

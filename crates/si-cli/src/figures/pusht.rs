@@ -417,14 +417,7 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
         .map_err(pe)?;
     for (i, r) in rows.iter().enumerate() {
@@ -465,6 +458,16 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
     Ok(())
 }
 
+/// The label of bar row `y` (rows sit at whole numbers; nothing between them).
+fn row_label(labels: &[String], y: f64) -> String {
+    let i = y.round();
+    if (y - i).abs() < 1e-6 && i >= 0.0 {
+        labels.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
     let mut items: Vec<(String, f64, RGBColor)> = rows
         .iter()
@@ -492,14 +495,7 @@ fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
-        .y_label_formatter(&|y| {
-            let i = y.round();
-            if (y - i).abs() < 1e-6 && i >= 0.0 {
-                labels.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
         .map_err(pe)?;
     for (i, (_, v, col)) in items.iter().enumerate() {
