@@ -59,7 +59,7 @@ fn scsi_step_ms(reps: usize) -> Result<f64> {
         refresh_every: 1,
         pool: 2000,
         monitor_every: 0,
-        monitor_points: 2,
+        monitor_points: 4,
         ..ScsiConfig::default()
     }
     .check()?;

@@ -37,7 +37,7 @@ pub struct ScsiConfig {
     pub pool: usize,
     /// Gradient steps between monitor evaluations (0: only at the end).
     pub monitor_every: usize,
-    /// Held-out observations used by the monitor.
+    /// Held-out observations used by the monitor (half are transported, half are the reference).
     pub monitor_points: usize,
 }
 
@@ -91,8 +91,11 @@ impl ScsiConfig {
         if self.pool == 0 {
             return Err(bad("pool", "must be >= 1"));
         }
-        if self.monitor_points < 2 {
-            return Err(bad("monitor_points", "must be >= 2"));
+        if self.monitor_points < 4 {
+            return Err(bad(
+                "monitor_points",
+                "must be >= 4 (two halves of at least two)",
+            ));
         }
         Ok(ScsiParams(self))
     }
@@ -103,14 +106,16 @@ impl ScsiConfig {
 pub struct MonitorRow {
     /// Gradient steps done.
     pub step: usize,
-    /// Unbiased energy distance between F(Φ(y')) and the held-out observations y' (0 in expectation when
-    /// they have one law; its spread is O(1/n), and single values can be negative).
+    /// Unbiased energy distance between F(Φ(y'_A)) and y'_B, two disjoint halves of the held-out
+    /// observations (0 in expectation when F#Φ#(law of y) is the law of y; its spread is O(1/n), and single
+    /// values can be negative).
     pub energy: f64,
     /// Seconds since the start of the run.
     pub seconds: f64,
 }
 
-/// Told about every monitor evaluation, with the transported held-out points x̂ = Φ(y').
+/// Told about every monitor evaluation, with the transported held-out points x̂ = Φ(y'_A) (half of the
+/// held-out set).
 pub trait ScsiObserver {
     /// Called after each monitor evaluation.
     fn monitor(&mut self, row: &MonitorRow, x_hat: &Points) -> Result<()>;
@@ -238,7 +243,11 @@ pub fn run(
     let interpolant = scsi_interpolant(&scsi.gamma)?;
     let order = sample_indices(rng, y.len(), y.len()).into_vec();
     let (held, train) = order.split_at(scsi.monitor_points);
-    let (held, train) = (rows(y, held)?, rows(y, train)?);
+    // the monitor transports one half of the held-out points and compares their image under F with the
+    // other half: F(Φ(y'_i)) depends on y'_i, so comparing it with the same points would bias the distance
+    let half = held.len() / 2;
+    let (held_in, held_ref) = (rows(y, &held[..half])?, rows(y, &held[half..])?);
+    let train = rows(y, train)?;
     let end = trainer.train_params().steps;
     let device: Device = trainer.net().device();
     let bar = if progress {
@@ -256,11 +265,11 @@ pub fn run(
                    rng: &mut ChaCha8Rng,
                    observers: &mut [&mut dyn ScsiObserver]|
      -> Result<MonitorRow> {
-        let x_hat = transport(trainer.net(), &interpolant, &held, scsi.transport_steps)?;
+        let x_hat = transport(trainer.net(), &interpolant, &held_in, scsi.transport_steps)?;
         let fx = forward.apply(&x_hat, rng)?;
         let row = MonitorRow {
             step: trainer.steps_done(),
-            energy: energy_distance_unbiased(&fx, &held)?,
+            energy: energy_distance_unbiased(&fx, &held_ref)?,
             seconds: t0.elapsed().as_secs_f64(),
         };
         for o in observers.iter_mut() {
