@@ -9,7 +9,7 @@
 
 use nalgebra::DMatrix;
 use rand::RngCore;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::Distribution;
 
 use crate::{Batch, CoreError, Points, Result};
 
@@ -85,10 +85,7 @@ impl ForwardModel for AdditiveGaussian {
     fn apply(&self, x: &Points, rng: &mut dyn RngCore) -> Result<Points> {
         check_dim(self.dim, x)?;
         let mut y = x.clone();
-        for v in y.as_mut_slice() {
-            let z: f64 = StandardNormal.sample(rng);
-            *v += self.sigma * z;
-        }
+        y.add_noise(self.sigma, rng)?;
         Ok(y)
     }
     fn describe(&self) -> String {
@@ -177,14 +174,11 @@ impl ForwardModel for LinearGaussian {
     fn apply(&self, x: &Points, rng: &mut dyn RngCore) -> Result<Points> {
         check_dim(self.dim(), x)?;
         // columns are points: Y = M X
-        let mut y = &self.matrix * x.matrix();
+        let mut y = Points::from_matrix(&self.matrix * x.matrix())?;
         if self.sigma > 0.0 {
-            for v in y.iter_mut() {
-                let z: f64 = StandardNormal.sample(rng);
-                *v += self.sigma * z;
-            }
+            y.add_noise(self.sigma, rng)?;
         }
-        Points::from_matrix(y)
+        Ok(y)
     }
     fn describe(&self) -> String {
         self.what.clone()

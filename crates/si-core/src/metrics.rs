@@ -10,38 +10,9 @@ use crate::error::{CoreError, Result};
 /// zero iff the distributions agree; under equal distributions it is O(1/n), so tolerances scale with
 /// the sample size. Cost O((n + m)² d).
 pub fn energy_distance(x: &Points, y: &Points) -> Result<f64> {
-    if x.dim() != y.dim() {
-        return Err(CoreError::ShapeMismatch {
-            expected: format!("dimension {}", x.dim()),
-            got: format!("dimension {}", y.dim()),
-        });
-    }
-    if x.is_empty() || y.is_empty() || x.dim() == 0 {
-        return Err(CoreError::ShapeMismatch {
-            expected: "non-empty samples".into(),
-            got: "an empty sample".into(),
-        });
-    }
-    let d = x.dim();
-    let mean_dist = |a: &[f64], b: &[f64]| -> f64 {
-        let (na, nb) = (a.len() / d, b.len() / d);
-        let mut s = 0.0;
-        for i in 0..na {
-            let p = &a[i * d..(i + 1) * d];
-            for j in 0..nb {
-                let q = &b[j * d..(j + 1) * d];
-                s += p
-                    .iter()
-                    .zip(q)
-                    .map(|(u, v)| (u - v) * (u - v))
-                    .sum::<f64>()
-                    .sqrt();
-            }
-        }
-        s / (na * nb) as f64
-    };
-    let (a, b) = (x.as_slice(), y.as_slice());
-    Ok(2.0 * mean_dist(a, b) - mean_dist(a, a) - mean_dist(b, b))
+    let s = distance_sums(x, y)?;
+    let (n, m) = (x.len() as f64, y.len() as f64);
+    Ok(2.0 * s.xy / (n * m) - s.xx / (n * n) - s.yy / (m * m))
 }
 
 /// The unbiased (U-statistic) energy distance: as [`energy_distance`], with the within-sample means taken
@@ -55,28 +26,66 @@ pub fn energy_distance_unbiased(x: &Points, y: &Points) -> Result<f64> {
             got: format!("{} and {}", x.len(), y.len()),
         });
     }
-    let v = energy_distance(x, y)?;
-    // V = 2 M_xy − S_xx/n² − S_yy/m²; U = 2 M_xy − S_xx/(n(n−1)) − S_yy/(m(m−1)), and S_xx/n² = V_xx
-    let self_mean = |p: &Points| -> f64 {
-        let n = p.len();
-        let d = p.dim();
-        let a = p.as_slice();
+    let s = distance_sums(x, y)?;
+    let (n, m) = (x.len() as f64, y.len() as f64);
+    Ok(2.0 * s.xy / (n * m) - s.xx / (n * (n - 1.0)) - s.yy / (m * (m - 1.0)))
+}
+
+/// Sums of pairwise distances: across the samples, and within each over ordered pairs (i ≠ j).
+struct DistanceSums {
+    xy: f64,
+    xx: f64,
+    yy: f64,
+}
+
+/// The three distance sums of the energy distances, each pair computed once. Cost O((n + m)² d).
+fn distance_sums(x: &Points, y: &Points) -> Result<DistanceSums> {
+    if x.dim() != y.dim() {
+        return Err(CoreError::ShapeMismatch {
+            expected: format!("dimension {}", x.dim()),
+            got: format!("dimension {}", y.dim()),
+        });
+    }
+    if x.is_empty() || y.is_empty() || x.dim() == 0 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "non-empty samples".into(),
+            got: "an empty sample".into(),
+        });
+    }
+    let d = x.dim();
+    let dist = |p: &[f64], q: &[f64]| -> f64 {
+        p.iter()
+            .zip(q)
+            .map(|(u, v)| (u - v) * (u - v))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let cross = |a: &[f64], b: &[f64]| -> f64 {
         let mut s = 0.0;
-        for i in 0..n {
-            for j in 0..i {
-                s += a[i * d..(i + 1) * d]
-                    .iter()
-                    .zip(&a[j * d..(j + 1) * d])
-                    .map(|(u, w)| (u - w) * (u - w))
-                    .sum::<f64>()
-                    .sqrt();
+        for p in a.chunks_exact(d) {
+            for q in b.chunks_exact(d) {
+                s += dist(p, q);
+            }
+        }
+        s
+    };
+    // within a sample |x_i − x_j| = |x_j − x_i| and the diagonal is 0: twice the sum over i > j
+    let within = |a: &[f64]| -> f64 {
+        let pts: Vec<&[f64]> = a.chunks_exact(d).collect();
+        let mut s = 0.0;
+        for (i, p) in pts.iter().enumerate() {
+            for q in &pts[..i] {
+                s += dist(p, q);
             }
         }
         2.0 * s
     };
-    let (sx, sy) = (self_mean(x), self_mean(y));
-    let (n, m) = (x.len() as f64, y.len() as f64);
-    Ok(v + sx / (n * n) + sy / (m * m) - sx / (n * (n - 1.0)) - sy / (m * (m - 1.0)))
+    let (a, b) = (x.as_slice(), y.as_slice());
+    Ok(DistanceSums {
+        xy: cross(a, b),
+        xx: within(a),
+        yy: within(b),
+    })
 }
 
 /// The Kolmogorov–Smirnov statistic D_n = sup_x |F_n(x) − F(x)| of a 1-D sample against a CDF F.

@@ -171,20 +171,13 @@ impl PairSource for StepPairs<'_> {
     fn draw_pairs(&self, n: usize, rng: &mut dyn RngCore) -> si_core::Result<Pairs> {
         let d = self.dim();
         let m = self.x_hat.len();
-        let rows: Vec<usize> = if n <= m {
+        let idx: Vec<usize> = if n <= m {
             sample_indices(rng, m, n).into_vec()
         } else {
             (0..n).map(|_| rng.random_range(0..m)).collect()
         };
-        let pick = |p: &Points| -> si_core::Result<Points> {
-            let v: Vec<f64> = rows
-                .iter()
-                .flat_map(|&i| p.as_slice()[i * d..(i + 1) * d].iter().copied())
-                .collect();
-            Points::from_row_major(n, d, &v)
-        };
-        let x0 = pick(self.x_hat)?;
-        let y = pick(self.y)?;
+        let x0 = rows(self.x_hat, &idx)?;
+        let y = rows(self.y, &idx)?;
         let mut x1 = self.forward.apply(&x0, rng)?;
         for i in 0..n {
             if rng.random::<f64>() >= self.keep {
@@ -201,13 +194,13 @@ impl PairSource for StepPairs<'_> {
 }
 
 /// Rows `idx` of `p`.
-fn rows(p: &Points, idx: &[usize]) -> Result<Points> {
+fn rows(p: &Points, idx: &[usize]) -> si_core::Result<Points> {
     let d = p.dim();
     let v: Vec<f64> = idx
         .iter()
         .flat_map(|&i| p.as_slice()[i * d..(i + 1) * d].iter().copied())
         .collect();
-    Ok(Points::from_row_major(idx.len(), d, &v)?)
+    Points::from_row_major(idx.len(), d, &v)
 }
 
 /// The interpolant of the SCSI regression: linear between x̂ and x1 with latent noise γ.
