@@ -60,6 +60,53 @@ fn check_side(name: &'static str, size: u32) -> Result<(), RobotError> {
 /// One frame: the observation and, if given, the action taken from it.
 pub type Frame = (Obs, Option<Action>);
 
+/// Arena coordinates → pixels at `k` pixels per unit. NaN becomes 0, anything else is clamped: `as`
+/// saturates, but plotters adds to the coordinates.
+fn pixel(k: f64) -> impl Fn(V2) -> (i32, i32) {
+    let c = move |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
+    move |p: V2| (c(p.x), c(p.y))
+}
+
+/// The block's pose in an observation.
+fn block_pose(o: &Obs) -> Pose {
+    Pose {
+        position: V2::new(o[2], o[3]),
+        angle: o[4],
+    }
+}
+
+/// A white table with its walls, at `k` pixels per unit.
+fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, k: f64) -> Result<(), RobotError> {
+    let px = pixel(k);
+    area.fill(&WHITE).map_err(render_err)?;
+    for (a, b) in WALLS {
+        area.draw(&PathElement::new(
+            vec![px(a), px(b)],
+            WALL_COLOUR.stroke_width((4.0 * k).max(1.0) as u32),
+        ))
+        .map_err(render_err)?;
+    }
+    Ok(())
+}
+
+/// The T at `pose`, both boxes filled with `style`.
+fn fill_t<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    pose: &Pose,
+    style: ShapeStyle,
+    k: f64,
+) -> Result<(), RobotError> {
+    let px = pixel(k);
+    for bx in t_world(pose) {
+        area.draw(&Polygon::new(
+            bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
+            style,
+        ))
+        .map_err(render_err)?;
+    }
+    Ok(())
+}
+
 /// Draws a frame onto `area` (a square of `size` pixels).
 pub fn draw_frame<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -70,30 +117,11 @@ pub fn draw_frame<DB: DrawingBackend>(
         return Err(bad_size("size", size, "must be in 1..=16384 px"));
     }
     let k = f64::from(size) / ARENA;
-    // NaN becomes 0, anything else is clamped: `as` saturates, but plotters adds to the coordinates
-    let c = |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
-    let px = |p: V2| (c(p.x), c(p.y));
-    area.fill(&WHITE).map_err(render_err)?;
-    for (a, b) in WALLS {
-        area.draw(&PathElement::new(
-            vec![px(a), px(b)],
-            WALL_COLOUR.stroke_width((4.0 * k).max(1.0) as u32),
-        ))
-        .map_err(render_err)?;
-    }
+    let px = pixel(k);
+    draw_table(area, k)?;
     let (obs, action) = frame;
-    let block = Pose {
-        position: V2::new(obs[2], obs[3]),
-        angle: obs[4],
-    };
-    for (pose, colour) in [(GOAL, GOAL_COLOUR), (block, BLOCK_COLOUR)] {
-        for bx in t_world(&pose) {
-            area.draw(&Polygon::new(
-                bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
-                colour.filled(),
-            ))
-            .map_err(render_err)?;
-        }
+    for (pose, colour) in [(GOAL, GOAL_COLOUR), (block_pose(obs), BLOCK_COLOUR)] {
+        fill_t(area, &pose, colour.filled(), k)?;
     }
     let agent = V2::new(obs[0], obs[1]);
     area.draw(&Circle::new(
@@ -138,45 +166,21 @@ pub fn draw_trace<DB: DrawingBackend>(
         return Err(RobotError::Render("no observations, or every = 0".into()));
     };
     let k = f64::from(size) / ARENA;
-    let c = |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
-    let px = |p: V2| (c(p.x), c(p.y));
-    let pose = |o: &Obs| Pose {
-        position: V2::new(o[2], o[3]),
-        angle: o[4],
-    };
+    let px = pixel(k);
     let outline = |pose: &Pose| -> Vec<Vec<(i32, i32)>> {
         t_world(pose)
             .iter()
             .map(|b| b.iter().chain(&b[..1]).map(|&p| px(p)).collect())
             .collect()
     };
-    area.fill(&WHITE).map_err(render_err)?;
-    for (a, b) in WALLS {
-        area.draw(&PathElement::new(
-            vec![px(a), px(b)],
-            WALL_COLOUR.stroke_width((4.0 * k).max(1.0) as u32),
-        ))
-        .map_err(render_err)?;
-    }
-    for bx in t_world(&GOAL) {
-        area.draw(&Polygon::new(
-            bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
-            GOAL_COLOUR.filled(),
-        ))
-        .map_err(render_err)?;
-    }
-    for bx in t_world(&pose(last)) {
-        area.draw(&Polygon::new(
-            bx.iter().map(|&p| px(p)).collect::<Vec<_>>(),
-            BLOCK_COLOUR.mix(0.5).filled(),
-        ))
-        .map_err(render_err)?;
-    }
+    draw_table(area, k)?;
+    fill_t(area, &GOAL, GOAL_COLOUR.filled(), k)?;
+    fill_t(area, &block_pose(last), BLOCK_COLOUR.mix(0.5).filled(), k)?;
     let n = observations.len();
     for (i, o) in observations.iter().enumerate().step_by(every) {
         let f = i as f64 / (n.max(2) - 1) as f64;
         let g = (210.0 - 170.0 * f) as u8;
-        for line in outline(&pose(o)) {
+        for line in outline(&block_pose(o)) {
             area.draw(&PathElement::new(
                 line,
                 RGBColor(g, g, g.saturating_add(20)),
