@@ -18,6 +18,7 @@ mod gamma;
 mod interpolant;
 pub mod metrics;
 mod names;
+pub mod ot;
 #[cfg(feature = "serde1")]
 mod serde_impl;
 mod source;
@@ -26,7 +27,7 @@ mod targets;
 pub use batch::{Batch, Points};
 pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
 pub use conditional::{check_context, ConditionalField, ContextForm, Guided};
-pub use coupling::{Coupling, FnSampler, Independent, Sampler, StandardNormal};
+pub use coupling::{Coupling, FnSampler, Independent, Ring, Sampler, StandardNormal};
 pub use error::{check_time, CoreError, Result};
 pub use field::Field;
 pub use forward::{AdditiveGaussian, AdditiveNoise, ForwardModel, LinearGaussian};
