@@ -20,5 +20,5 @@ pub use driver::{integrate, Observer};
 pub use error::{IntegrateError, Result};
 pub use grid::TimeGrid;
 pub use likelihood::ode_log_likelihood;
-pub use observers::{Progress, Trajectory};
+pub use observers::{Progress, Straightness, Trajectory};
 pub use stepper::{Euler, EulerMaruyama, Heun, Stepper, StochasticHeun};

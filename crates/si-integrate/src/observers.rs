@@ -78,3 +78,84 @@ impl<B: Batch> Observer<B> for Trajectory {
         Ok(())
     }
 }
+
+/// The straightness of the simulated paths (Liu et al. 2022, arXiv 2209.03003, Definition 3.5),
+///
+/// ```text
+/// S(Z) = ∫ E|(Z1 − Z0)/T − Ż_t|² dt = ∫ E|Ż_t|² dt − E|Z1 − Z0|²/T      (T: the length of the time span),
+/// ```
+///
+/// zero exactly when every path is a straight line run at constant speed. Ż_t on each step is the step's
+/// chord velocity (Z_{t+h} − Z_t)/h, so the observer keeps one running sum per path and no trajectory; on a
+/// grid of steps h the value is the straightness of the piecewise-linear path (it converges to S(Z) as h → 0
+/// for the integrator's own paths). The second form follows from Σ h v_k = Z1 − Z0. The state is copied to
+/// host memory every step. Several integrations (e.g. chunks of one batch) append their paths.
+#[derive(Clone, Debug, Default)]
+pub struct Straightness {
+    start: Option<Points>,
+    prev: Option<Points>,
+    t_prev: f64,
+    span: f64,
+    speed2: Vec<f64>,
+    per_path: Vec<f64>,
+    displacement2: Vec<f64>,
+}
+
+impl Straightness {
+    /// An observer with no paths yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// S of every path observed so far (its mean is S(Z)).
+    pub fn per_path(&self) -> &[f64] {
+        &self.per_path
+    }
+    /// |Z1 − Z0|² of every path observed so far.
+    pub fn displacements(&self) -> &[f64] {
+        &self.displacement2
+    }
+    /// S(Z): the mean of [`per_path`](Self::per_path) (NaN before any path).
+    pub fn value(&self) -> f64 {
+        self.per_path.iter().sum::<f64>() / self.per_path.len() as f64
+    }
+    /// E|Z1 − Z0|² (NaN before any path).
+    pub fn mean_displacement(&self) -> f64 {
+        self.displacement2.iter().sum::<f64>() / self.displacement2.len() as f64
+    }
+}
+
+impl<B: Batch> Observer<B> for Straightness {
+    fn start(&mut self, grid: &TimeGrid, x: &B) -> Result<()> {
+        let p = x.to_points()?;
+        self.speed2 = vec![0.0; p.len()];
+        self.t_prev = grid.start();
+        self.span = (grid.end() - grid.start()).abs();
+        self.start = Some(p.clone());
+        self.prev = Some(p);
+        Ok(())
+    }
+    fn step(&mut self, _k: usize, t: f64, x: &B) -> Result<()> {
+        let p = x.to_points()?;
+        let h = (t - self.t_prev).abs();
+        if let Some(prev) = &self.prev {
+            for (i, s) in self.speed2.iter_mut().enumerate() {
+                *s += (p.point(i) - prev.point(i)).norm_squared() / h;
+            }
+        }
+        self.t_prev = t;
+        self.prev = Some(p);
+        Ok(())
+    }
+    fn finish(&mut self, x: &B) -> Result<()> {
+        let end = x.to_points()?;
+        if let Some(start) = self.start.take() {
+            for (i, s) in self.speed2.iter().enumerate() {
+                let d2 = (end.point(i) - start.point(i)).norm_squared();
+                self.per_path.push(s - d2 / self.span);
+                self.displacement2.push(d2);
+            }
+        }
+        self.prev = None;
+        Ok(())
+    }
+}
