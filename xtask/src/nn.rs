@@ -172,7 +172,13 @@ fn ensure_install() -> Result<Install> {
         venv.display()
     );
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-cache-dir"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+        ])
         .arg(format!("torch=={TORCH_VERSION}"))
         .args(EXTRA_PACKAGES)
         .status()

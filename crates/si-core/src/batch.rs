@@ -125,6 +125,27 @@ impl Points {
         self.data.as_mut_slice()
     }
 
+    /// The points `idx` (columns), in that order; an index out of range is a [`CoreError::ShapeMismatch`].
+    pub fn select(&self, idx: &[usize]) -> Result<Self> {
+        let d = self.dim();
+        let src = self.as_slice();
+        let mut out = Vec::with_capacity(d * idx.len());
+        for &i in idx {
+            let col = src
+                .get(i * d..(i + 1) * d)
+                .ok_or_else(|| CoreError::ShapeMismatch {
+                    expected: format!("indices below {}", self.len()),
+                    got: format!("index {i}"),
+                })?;
+            out.extend_from_slice(col);
+        }
+        Ok(Self::from_matrix_unchecked(DMatrix::from_vec(
+            d,
+            idx.len(),
+            out,
+        )))
+    }
+
     /// Sample mean (length d).
     pub fn mean(&self) -> DVector<f64> {
         self.data.column_mean()

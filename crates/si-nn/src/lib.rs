@@ -24,6 +24,7 @@ pub mod error;
 pub mod field;
 pub mod loss;
 pub mod model;
+pub mod reflow;
 pub mod rng;
 pub mod sampling;
 pub mod scsi;

@@ -10,17 +10,17 @@
 //! unbiased energy distance between F(Φ(y')) and held-out observations y'.
 
 use rand::seq::index::sample as sample_indices;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 use si_core::metrics::energy_distance_unbiased;
 use si_core::{
     Batch, ForwardModel, Gamma, Interpolant, InterpolantSource, PairSource, Pairs, Points,
     TimeRange,
 };
-use si_integrate::{integrate, Heun, TimeGrid};
-use tch::{Device, Kind};
+use si_integrate::TimeGrid;
+use tch::Device;
 
-use crate::{FieldNet, LearnedField, NnError, Result, TensorBatch, Trainer, Uploaded};
+use crate::{FieldNet, NnError, Result, Trainer, Uploaded};
 
 /// Settings of the SCSI loop (validated into [`ScsiParams`] by [`ScsiConfig::check`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -135,24 +135,13 @@ pub fn transport(
     y: &Points,
     steps: usize,
 ) -> Result<Points> {
-    let field = LearnedField::new(net, interpolant.clone());
-    let grid = TimeGrid::uniform(1.0, 0.0, steps)?;
-    let place = (Kind::Float, net.device());
-    let mut out = Vec::with_capacity(y.len() * y.dim());
-    // Heun draws nothing; the driver still takes a generator
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    for start in (0..y.len()).step_by(8192) {
-        let end = (start + 8192).min(y.len());
-        let chunk = Points::from_row_major(
-            end - start,
-            y.dim(),
-            &y.as_slice()[start * y.dim()..end * y.dim()],
-        )?;
-        let x = TensorBatch::from_points(&chunk, &place)?;
-        let x = tch::no_grad(|| integrate(&Heun, &field, x, &grid, &mut rng, &mut []))?;
-        out.extend_from_slice(x.to_points()?.as_slice());
-    }
-    Ok(Points::from_row_major(y.len(), y.dim(), &out)?)
+    crate::reflow::flow(
+        net,
+        interpolant,
+        y,
+        &TimeGrid::uniform(1.0, 0.0, steps)?,
+        &mut [],
+    )
 }
 
 /// The pairs of one gradient step: (x̂, F(x̂)) with probability `keep`, else (x̂, y).
@@ -176,8 +165,8 @@ impl PairSource for StepPairs<'_> {
         } else {
             (0..n).map(|_| rng.random_range(0..m)).collect()
         };
-        let x0 = rows(self.x_hat, &idx)?;
-        let y = rows(self.y, &idx)?;
+        let x0 = self.x_hat.select(&idx)?;
+        let y = self.y.select(&idx)?;
         let mut x1 = self.forward.apply(&x0, rng)?;
         for i in 0..n {
             if rng.random::<f64>() >= self.keep {
@@ -191,16 +180,6 @@ impl PairSource for StepPairs<'_> {
             context: None,
         })
     }
-}
-
-/// Rows `idx` of `p`.
-fn rows(p: &Points, idx: &[usize]) -> si_core::Result<Points> {
-    let d = p.dim();
-    let v: Vec<f64> = idx
-        .iter()
-        .flat_map(|&i| p.as_slice()[i * d..(i + 1) * d].iter().copied())
-        .collect();
-    Points::from_row_major(idx.len(), d, &v)
 }
 
 /// The interpolant of the SCSI regression: linear between x̂ and x1 with latent noise γ.
@@ -239,8 +218,8 @@ pub fn run(
     // the monitor transports one half of the held-out points and compares their image under F with the
     // other half: F(Φ(y'_i)) depends on y'_i, so comparing it with the same points would bias the distance
     let half = held.len() / 2;
-    let (held_in, held_ref) = (rows(y, &held[..half])?, rows(y, &held[half..])?);
-    let train = rows(y, train)?;
+    let (held_in, held_ref) = (y.select(&held[..half])?, y.select(&held[half..])?);
+    let train = y.select(train)?;
     let end = trainer.train_params().steps;
     let device: Device = trainer.net().device();
     let bar = if progress {
@@ -277,7 +256,7 @@ pub fn run(
         let k = trainer.steps_done();
         if pool.is_none() || k.is_multiple_of(scsi.refresh_every) {
             let idx = sample_indices(rng, train.len(), pool_size).into_vec();
-            let y_pool = rows(&train, &idx)?;
+            let y_pool = train.select(&idx)?;
             // before the first gradient step the network is random: start from Φ = identity (x̂ = y)
             let x_hat = if k == 0 {
                 y_pool.clone()

@@ -9,17 +9,6 @@ use crate::batch::{Batch, Points};
 use crate::coupling::{Coupling, Sampler};
 use crate::error::{CoreError, Result};
 
-/// The columns `idx` of `p`, in that order.
-pub(crate) fn gather(p: &Points, idx: &[usize]) -> Points {
-    let d = p.dim();
-    let src = p.as_slice();
-    let mut out = Vec::with_capacity(d * idx.len());
-    for &i in idx {
-        out.extend_from_slice(&src[i * d..(i + 1) * d]);
-    }
-    Points::from_matrix_unchecked(nalgebra::DMatrix::from_vec(d, idx.len(), out))
-}
-
 fn check_dims(d0: usize, d1: usize) -> Result<()> {
     if d0 != d1 {
         return Err(CoreError::ShapeMismatch {
@@ -59,7 +48,7 @@ pub fn pair_optimally(x0: Points, x1: &Points) -> Result<(Points, Points)> {
     }
     let c = squared_distances(&x0, x1)?;
     let a = assignment(&c)?;
-    let x1 = gather(x1, a.col_of_row());
+    let x1 = x1.select(a.col_of_row())?;
     Ok((x0, x1))
 }
 
@@ -118,7 +107,7 @@ impl<S0: Sampler, S1: Sampler> Coupling for EntropicOt<S0, S1> {
         }
         let plan = sinkhorn_uniform(&squared_distances(&x0, &x1)?, &self.params)?;
         let cols = plan.sample_conditional(rng);
-        Ok((x0, gather(&x1, &cols)))
+        Ok((x0, x1.select(&cols)?))
     }
 }
 

@@ -84,6 +84,24 @@ impl Trainer {
         })
     }
 
+    /// A fresh run (new optimiser state, schedule and loss log, step 0) whose model, and EMA model if
+    /// `train` asks for one, start from the weights of `net`: the next round of reflow, or a fine-tuning run.
+    pub fn warm_start(net: &FieldNet, train: TrainParams) -> Result<Self> {
+        let t = Self::new(net.params().clone(), train, net.device())?;
+        let source: std::collections::HashMap<String, Tensor> =
+            net.named_parameters().into_iter().collect();
+        tch::no_grad(|| {
+            for (i, name) in t.names.iter().enumerate() {
+                let src = &source[name];
+                t.params[i].shallow_clone().copy_(src);
+                if let Some(e) = t.ema_params.get(i) {
+                    e.shallow_clone().copy_(src);
+                }
+            }
+        });
+        Ok(t)
+    }
+
     /// Steps done.
     pub fn steps_done(&self) -> usize {
         self.step
