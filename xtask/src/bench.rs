@@ -11,11 +11,28 @@ use si_core::{Gamma, Interpolant, Points};
 
 use crate::figures::pairs;
 
-/// Runs every benchmark.
-pub fn run(quick: bool) -> Result<()> {
-    exact_fields(quick)?;
-    crate::robot::bench(quick)?;
-    crate::nn::bench(quick)
+/// Runs the benchmarks in `only` (every one when empty): fields, ot, robot, nn.
+pub fn run(quick: bool, only: &[String]) -> Result<()> {
+    let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if let Some(bad) = only
+        .iter()
+        .find(|o| !["fields", "ot", "robot", "nn"].contains(&o.as_str()))
+    {
+        anyhow::bail!("unknown bench part `{bad}`; expected fields, ot, robot or nn");
+    }
+    if want("fields") {
+        exact_fields(quick)?;
+    }
+    if want("ot") {
+        crate::ot_bench::run(quick)?;
+    }
+    if want("robot") {
+        crate::robot::bench(quick)?;
+    }
+    if want("nn") {
+        crate::nn::bench(quick)?;
+    }
+    Ok(())
 }
 
 /// Points per second for b and s together at random (t, x), one thread: t ~ U(0.01, 0.99), x ~ N(0, 16 I).

@@ -5,6 +5,7 @@ mod bench;
 mod figures;
 mod mutants;
 mod nn;
+mod ot_bench;
 mod robot;
 mod test;
 
@@ -44,6 +45,9 @@ enum Command {
         /// Fewer repetitions.
         #[arg(long)]
         quick: bool,
+        /// Only these parts: fields, ot, robot, nn (comma-separated; all when absent).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
     /// Write Push-T demonstrations of the scripted expert (successful episodes only).
     Demos(robot::DemosArgs),
@@ -92,7 +96,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::ReproduceFigures { quick, out, only } => figures::reproduce(&out, quick, &only),
         Command::Test => test::run_all(),
-        Command::Bench { quick } => bench::run(quick),
+        Command::Bench { quick, only } => bench::run(quick, &only),
         Command::Demos(args) => robot::demos(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
         Command::Mutants { only, list } => mutants::run(&only, list),

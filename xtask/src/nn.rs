@@ -32,6 +32,11 @@ const MALLOC_ENV: [(&str, &str); 2] = [
 
 /// Where the torch environment lives: `$SI_RS_CACHE`, else `$XDG_CACHE_HOME/si-rs`, else `~/.cache/si-rs`.
 fn cache_dir() -> Result<PathBuf> {
+    Ok(cache_root()?.join(format!("torch-{TORCH_VERSION}")))
+}
+
+/// The cache folder of every environment the xtask installs (see [`cache_dir`]).
+pub(crate) fn cache_root() -> Result<PathBuf> {
     let base = if let Some(p) = std::env::var_os("SI_RS_CACHE") {
         PathBuf::from(p)
     } else if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
@@ -41,7 +46,7 @@ fn cache_dir() -> Result<PathBuf> {
     } else {
         bail!("cannot find a cache folder: set SI_RS_CACHE, XDG_CACHE_HOME or HOME");
     };
-    Ok(base.join(format!("torch-{TORCH_VERSION}")))
+    Ok(base)
 }
 
 /// A verified install: the `LIBTORCH` folder and the venv's Python.
@@ -60,11 +65,11 @@ impl Install {
     }
 }
 
-fn venv_python(venv: &Path) -> PathBuf {
+pub(crate) fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
 
-fn find_python() -> Result<OsString> {
+pub(crate) fn find_python() -> Result<OsString> {
     let candidates: Vec<OsString> = match std::env::var_os("SI_RS_PYTHON") {
         Some(p) => vec![p],
         None => vec!["python3".into(), "python".into()],
@@ -292,7 +297,7 @@ pub fn test() -> Result<()> {
     Ok(())
 }
 
-/// Learned-field figures (5–10 and 13–15; only those in `only` when it is not empty) for
+/// Learned-field figures (5–15; only those in `only` when it is not empty) for
 /// `reproduce-figures`, made by the `si` binary in its own process.
 pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>> {
     let libtorch = ensure_libtorch()?;
@@ -308,7 +313,7 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>
         let list: Vec<String> = only.iter().map(u32::to_string).collect();
         args.extend(["--only".into(), list.join(",").into()]);
     }
-    eprintln!("==> figures 5-10 and 13-15 (learned fields, si-nn with libtorch)");
+    eprintln!("==> figures 5-15 (learned fields, si-nn with libtorch)");
     run_si_nn(&libtorch, &args)?;
     let text = fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
     let entries: Vec<FigureEntry> =

@@ -1,4 +1,4 @@
-//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–10 and 13–15,
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–15,
 //! benchmark, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod bench;
@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Figures 5-10, 14 and 15 into a folder, with a JSON list of entries.
+    /// Figures 5-15 into a folder, with a JSON list of entries.
     Figures {
         #[arg(long)]
         out: PathBuf,

@@ -49,7 +49,7 @@ pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
         entries.extend(crate::robot::figures(out, quick)?);
         eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
     }
-    const LEARNED: [u32; 9] = [5, 6, 7, 8, 9, 10, 13, 14, 15];
+    const LEARNED: [u32; 11] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
     if wanted(&LEARNED) {
         let start = Instant::now();
         eprintln!("==> learned-field figures (si-nn)");

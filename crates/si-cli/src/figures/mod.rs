@@ -1,10 +1,11 @@
-//! Figures 5–10 (docs/figures.md part B: learned fields), 14 and 15 (part E: the streaming policy's wine
+//! Figures 5–10 (docs/figures.md part B: learned fields), 11–12 (part C: couplings and reflow), 13 (part D), 14 and 15 (part E: the streaming policy's wine
 //! glass, and the policy on Push-T).
 
 mod checker;
 mod guidance;
 mod mixture;
 mod pusht;
+mod reflow;
 mod scsi;
 mod sweep;
 mod wine;
@@ -62,7 +63,7 @@ impl Sizes {
     }
 }
 
-/// Makes the figures in `only` (all of 5–10 and 13–15 when empty) into `out`.
+/// Makes the figures in `only` (all of 5–15 when empty) into `out`.
 pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
     let want = |n: u32| only.is_empty() || only.contains(&n);
@@ -103,6 +104,14 @@ pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
         );
         entries.push(e9);
         done(9);
+    }
+    if want(11) {
+        entries.push(reflow::figure11(out, &sizes)?);
+        done(11);
+    }
+    if want(12) {
+        entries.push(reflow::figure12(out, &sizes)?);
+        done(12);
     }
     if want(13) {
         entries.push(scsi::figure13(out, &sizes)?);

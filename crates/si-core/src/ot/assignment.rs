@@ -116,24 +116,42 @@ fn solve(c: &[f64], n: usize, warm: bool) -> Assignment {
     } else {
         vec![0.0; n]
     };
-    // Column potentials v = −p; row potentials u_i = min_j (C_ij − v_j) make every reduced cost ≥ 0.
+    // Column potentials v = −p; row potentials u_i = min_j (C_ij − v_j) make every reduced cost ≥ 0, and each
+    // row whose argmin column is still free is matched to it (a tight pair) before any search.
     let v: Vec<f64> = prices.iter().map(|p| -p).collect();
-    let u: Vec<f64> = (0..n)
-        .map(|i| {
-            let row = &c[i * n..(i + 1) * n];
-            row.iter()
-                .zip(&v)
-                .map(|(cij, vj)| cij - vj)
-                .fold(f64::INFINITY, f64::min)
-        })
-        .collect();
-    hungarian(c, n, u, v)
+    let mut u = vec![0.0; n];
+    let mut col_of_row = vec![NONE; n];
+    let mut row_of_col = vec![NONE; n];
+    for (i, ui) in u.iter_mut().enumerate() {
+        let row = &c[i * n..(i + 1) * n];
+        let (mut best, mut arg) = (f64::INFINITY, 0);
+        for (j, (cij, vj)) in row.iter().zip(&v).enumerate() {
+            let r = cij - vj;
+            if r < best {
+                best = r;
+                arg = j;
+            }
+        }
+        *ui = best;
+        if row_of_col[arg] == NONE {
+            row_of_col[arg] = i;
+            col_of_row[i] = arg;
+        }
+    }
+    hungarian(c, n, Duals { u, v }, col_of_row, row_of_col)
 }
 
+/// Feasible potentials: u_i + v_j ≤ C_ij.
+struct Duals {
+    u: Vec<f64>,
+    v: Vec<f64>,
+}
+
+/// ε-scaling auction (Gauss–Seidel, forward) in cost form: row i bids for j1 = argmin_j C_ij + p_j and
 /// raises p_j1 by (second best − best) + ε. Each phase divides ε by `THETA` and restarts the assignment
 /// from the current prices; ε-complementary slackness at the end of a phase bounds the suboptimality by nε.
 fn auction_prices(c: &[f64], n: usize) -> Vec<f64> {
-    const THETA: f64 = 8.0;
+    const THETA: f64 = 4.0;
     let (lo, hi) = c
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
@@ -145,8 +163,8 @@ fn auction_prices(c: &[f64], n: usize) -> Vec<f64> {
         return prices;
     }
     // The Hungarian pass finishes exactly; the auction only needs duals good enough that augmenting
-    // paths are short. Stopping at range/(32n), dividing ε by 8 per phase, was measured as the fastest total (docs/design.md).
-    let eps_final = range / (32.0 * n as f64);
+    // paths are short. Stopping at range/(128n), dividing ε by 4 per phase, was measured as the fastest total (docs/design.md).
+    let eps_final = range / (128.0 * n as f64);
     let mut eps = range / 4.0;
     let mut owner = vec![NONE; n];
     let mut free: Vec<usize> = Vec::with_capacity(n);
@@ -184,17 +202,25 @@ fn auction_prices(c: &[f64], n: usize) -> Vec<f64> {
 
 /// Shortest augmenting paths with potentials (Kuhn–Munkres in the form of Jonker–Volgenant and Crouse 2016:
 /// Dijkstra over the unscanned columns only, the duals updated once per augmentation, ties broken towards
-/// free columns), from feasible potentials u, v (u_i + v_j ≤ C_ij). Rows are added one at a time; every
-/// matched pair stays tight, so the final matching is optimal with certificate (u, v).
-fn hungarian(c: &[f64], n: usize, mut u: Vec<f64>, mut v: Vec<f64>) -> Assignment {
-    let mut row_of_col = vec![NONE; n];
-    let mut col_of_row = vec![NONE; n];
+/// free columns), from feasible potentials and a partial matching of tight pairs. The free rows are added one
+/// at a time; every matched pair stays tight, so the final matching is optimal with certificate (u, v).
+fn hungarian(
+    c: &[f64],
+    n: usize,
+    duals: Duals,
+    mut col_of_row: Vec<usize>,
+    mut row_of_col: Vec<usize>,
+) -> Assignment {
+    let Duals { mut u, mut v } = duals;
     let mut shortest = vec![f64::INFINITY; n];
     let mut path = vec![NONE; n];
     let mut remaining: Vec<usize> = Vec::with_capacity(n);
     let mut scanned_rows: Vec<usize> = Vec::with_capacity(n);
     let mut scanned_cols: Vec<usize> = Vec::with_capacity(n);
     for start in 0..n {
+        if col_of_row[start] != NONE {
+            continue;
+        }
         shortest.fill(f64::INFINITY);
         remaining.clear();
         remaining.extend(0..n);

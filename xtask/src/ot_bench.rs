@@ -1,0 +1,183 @@
+//! `cargo xtask bench`, minibatch OT: si-core's exact assignment beside POT's network simplex, torchcfm's exact
+//! OT sampler and scipy's assignment solver, on the same points in the same run (N(0, I) to eight Gaussians
+//! on a circle of radius 5). The Python anchors run in their own environment (POT 0.9.7, numpy, scipy from
+//! the package registry) in the cache folder, installed on first use.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use si_core::ot::{assignment, pair_optimally, squared_distances};
+use si_core::{Points, Ring, Sampler, StandardNormal};
+use si_data::npy::{write_points, NpyDtype};
+
+use crate::nn::{cache_root, find_python, venv_python};
+use crate::workspace_root;
+
+const PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
+
+/// The reference environment's Python, installed when missing.
+fn reference_python() -> Result<PathBuf> {
+    let dir = cache_root()?.join("ot-reference");
+    let python = venv_python(&dir.join("venv"));
+    let marker = dir.join("install-ok");
+    if python.is_file() && marker.is_file() {
+        return Ok(python);
+    }
+    std::fs::create_dir_all(&dir)?;
+    eprintln!(
+        "==> OT anchors: installing {} into {}",
+        PACKAGES.join(" "),
+        dir.display()
+    );
+    let ok = Command::new(find_python()?)
+        .args(["-m", "venv"])
+        .arg(dir.join("venv"))
+        .status()?
+        .success()
+        && Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-cache-dir",
+            ])
+            .args(PACKAGES)
+            .status()?
+            .success();
+    if !ok {
+        bail!(
+            "could not install the OT anchors ({}) into {}",
+            PACKAGES.join(" "),
+            dir.display()
+        );
+    }
+    std::fs::write(&marker, PACKAGES.join("\n"))?;
+    Ok(python)
+}
+
+fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    1e3 * best
+}
+
+fn points(n: usize) -> Result<(Points, Points)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
+    let x0 = StandardNormal { dim: 2 }.sample(n, &mut rng)?;
+    let x1 = Ring::new(8, 5.0, 0.1f64.sqrt())?.sample(n, &mut rng)?;
+    Ok((x0, x1))
+}
+
+fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// Runs the comparison and prints its table.
+pub fn run(quick: bool) -> Result<()> {
+    let sizes: &[usize] = if quick {
+        &[64, 256, 1024]
+    } else {
+        &[64, 128, 256, 512, 1024, 2048, 4096]
+    };
+    let folder = workspace_root().join("target").join("ot-bench");
+    std::fs::create_dir_all(&folder)?;
+    let mut ours = Vec::new();
+    for &n in sizes {
+        let (x0, x1) = points(n)?;
+        write_points(&folder.join(format!("x0_{n}.npy")), &x0, NpyDtype::F64)?;
+        write_points(&folder.join(format!("x1_{n}.npy")), &x1, NpyDtype::F64)?;
+        let reps = if n <= 256 {
+            50
+        } else if n <= 1024 {
+            5
+        } else {
+            2
+        };
+        let solve = best_ms(reps, || {
+            std::hint::black_box(pair_optimally(x0.clone(), &x1).expect("same sizes"));
+        });
+        let cost = assignment(&squared_distances(&x0, &x1)?)?.cost();
+        ours.push((n, solve, cost));
+    }
+    let python = reference_python()?;
+    let script = workspace_root().join("xtask/bench/ot_reference.py");
+    let list: Vec<String> = sizes.iter().map(|n| n.to_string()).collect();
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&folder)
+        .arg(list.join(","))
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the OT anchors failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let r: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii())?;
+    println!(
+        "Exact minibatch OT, N(0, I) to 8 Gaussians (radius 5), one thread, best of several runs, this run \
+         (POT {}, scipy {}):",
+        r["versions"]["pot"].as_str().unwrap_or("?"),
+        r["versions"]["scipy"].as_str().unwrap_or("?")
+    );
+    println!(
+        "{:>6} {:>10} {:>14} {:>7} {:>12} {:>7} {:>10} {:>14} {:>10}",
+        "n",
+        "si-core ms",
+        "torchcfm ms",
+        "ratio",
+        "POT emd ms",
+        "ratio",
+        "scipy ms",
+        "cost gap",
+        "distinct"
+    );
+    for (n, ms, cost) in ours {
+        let row = &r[n.to_string()];
+        let (cfm, emd, scipy) = (
+            f(&row["torchcfm_ms"]),
+            f(&row["emd_ms"]),
+            f(&row["scipy_ms"]),
+        );
+        let gap = (cost - f(&row["cost"])) / f(&row["cost"]);
+        println!(
+            "{n:>6} {ms:>10.3} {cfm:>14.3} {:>6.1}x {emd:>12.3} {:>6.1}x {:>10} {gap:>14.1e} {:>5.0}%/100%",
+            cfm / ms,
+            emd / ms,
+            if scipy.is_nan() { "-".into() } else { format!("{scipy:.3}") },
+            100.0 * f(&row["torchcfm_distinct_pairs"]),
+        );
+    }
+    println!(
+        "(si-core: squared distances, the exact assignment and the re-pairing; torchcfm: its exact OTPlanSampler \
+         re-stated on numpy (cost, ot.emd, pairs drawn from the plan); ratio = their time / ours; cost gap: \
+         (ours - POT's optimum) / POT's; distinct: pairs of the batch that are distinct, torchcfm's / ours)"
+    );
+    for &n in sizes.iter().filter(|&&n| n <= 256) {
+        let row = &r[n.to_string()];
+        let finite = row["sinkhorn_finite"].as_bool().unwrap_or(false);
+        println!(
+            "POT's default Sinkhorn (reg 0.05, float32) at n = {n}: {}",
+            if finite {
+                format!(
+                    "row-marginal L1 error {:.2e}, total mass {:.3}",
+                    f(&row["sinkhorn_row_error"]),
+                    f(&row["sinkhorn_total_mass"])
+                )
+            } else {
+                "non-finite plan".into()
+            }
+        );
+    }
+    Ok(())
+}
