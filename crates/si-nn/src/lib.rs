@@ -28,6 +28,7 @@ pub mod reflow;
 pub mod rng;
 pub mod sampling;
 pub mod scsi;
+pub mod sinkhorn;
 pub mod source;
 pub mod train;
 
