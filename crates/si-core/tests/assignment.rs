@@ -160,3 +160,56 @@ fn bad_input_is_a_typed_error() {
     nan[(1, 2)] = f64::INFINITY;
     assert!(matches!(assignment(&nan), Err(CoreError::NonFinite { .. })));
 }
+
+#[test]
+fn cold_start_is_exact_and_checks_its_input() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for n in 1..=7 {
+        for _ in 0..10 {
+            let c = DMatrix::from_fn(n, n, |_, _| rand::Rng::random::<f64>(&mut rng) * 4.0 - 1.0);
+            let cold = si_core::ot::assignment_cold(&c).unwrap();
+            let best = brute_force(&c);
+            assert!(
+                (cold.cost() - best).abs() <= 1e-9,
+                "{} vs {best}",
+                cold.cost()
+            );
+            let primal: f64 = (0..n).map(|i| c[(i, cold.col_of_row()[i])]).sum();
+            assert!((primal - best).abs() <= 1e-9);
+        }
+    }
+    let cold = si_core::ot::assignment_cold;
+    let rect = DMatrix::from_element(2, 3, 1.0);
+    assert!(matches!(cold(&rect), Err(CoreError::ShapeMismatch { .. })));
+    let tall = DMatrix::from_element(3, 2, 1.0);
+    assert!(matches!(cold(&tall), Err(CoreError::ShapeMismatch { .. })));
+    let empty = DMatrix::<f64>::zeros(0, 0);
+    assert!(matches!(cold(&empty), Err(CoreError::ShapeMismatch { .. })));
+    let mut nan = DMatrix::from_element(3, 3, 1.0);
+    nan[(2, 0)] = f64::NAN;
+    assert!(matches!(cold(&nan), Err(CoreError::NonFinite { .. })));
+    nan[(2, 0)] = f64::NEG_INFINITY;
+    assert!(matches!(cold(&nan), Err(CoreError::NonFinite { .. })));
+}
+
+#[test]
+fn small_cases_by_hand() {
+    // n = 1: the only assignment, with a tight certificate.
+    let one = DMatrix::from_element(1, 1, -2.5);
+    let a = assignment(&one).unwrap();
+    assert_eq!(a.col_of_row(), &[0]);
+    assert!((a.cost() + 2.5).abs() < 1e-15);
+    assert!((a.row_potentials()[0] + a.col_potentials()[0] + 2.5).abs() < 1e-15);
+    // 3 × 3 with the optimum off the diagonal: σ = (2, 0, 1), cost 1 + 2 + 3 = 6 (the diagonal costs 30).
+    let c = DMatrix::from_row_slice(3, 3, &[10.0, 9.0, 1.0, 2.0, 10.0, 8.0, 7.0, 3.0, 10.0]);
+    for a in [
+        assignment(&c).unwrap(),
+        si_core::ot::assignment_cold(&c).unwrap(),
+    ] {
+        assert_eq!(a.col_of_row(), &[2, 0, 1]);
+        assert!((a.cost() - 6.0).abs() < 1e-12);
+        assert_eq!(a.row_potentials().len(), 3);
+        assert_eq!(a.col_potentials().len(), 3);
+    }
+    check_certificate(&c, 1e-12);
+}

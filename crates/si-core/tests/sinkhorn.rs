@@ -484,3 +484,156 @@ proptest! {
         prop_assert!(r <= 1e-9 && c <= 1e-9, "row {} column {}", r, c);
     }
 }
+
+/// Textbook Sinkhorn in the kernel domain (Cuturi 2013), independent of the log-domain code: from potentials
+/// f = g = 0, for each stage (ε_s, k_s) of `schedule`, k_s iterations u = a / (K v), v = b / (Kᵀ u) with
+/// K = exp(−C/ε_s), where v enters a stage as exp(g/ε_s) for the column potential g = ε log v of the stage
+/// before. Returns the plan diag(u) K diag(v) of the last stage and, per stage, the row errors Σ_i |(P 1)_i − a_i|
+/// of the plans after each of its iterations but the last (the ones the stopping rule looks at).
+fn textbook(
+    cost: &DMatrix<f64>,
+    a: &[f64],
+    b: &[f64],
+    schedule: &[(f64, usize)],
+) -> (DMatrix<f64>, Vec<Vec<f64>>) {
+    let (n, m) = cost.shape();
+    let mut g = vec![0.0; m];
+    let mut plan = DMatrix::zeros(n, m);
+    let mut errors = Vec::new();
+    for &(eps, k) in schedule {
+        let kernel = cost.map(|c| (-c / eps).exp());
+        let mut v: Vec<f64> = g.iter().map(|gj| (gj / eps).exp()).collect();
+        let mut stage = Vec::new();
+        for it in 0..k {
+            let u: Vec<f64> = (0..n)
+                .map(|i| a[i] / (0..m).map(|j| kernel[(i, j)] * v[j]).sum::<f64>())
+                .collect();
+            v = (0..m)
+                .map(|j| b[j] / (0..n).map(|i| kernel[(i, j)] * u[i]).sum::<f64>())
+                .collect();
+            plan = DMatrix::from_fn(n, m, |i, j| u[i] * kernel[(i, j)] * v[j]);
+            if it + 1 < k {
+                stage.push((0..n).map(|i| (plan.row(i).sum() - a[i]).abs()).sum());
+            }
+        }
+        g = v.iter().map(|vj| eps * vj.ln()).collect();
+        errors.push(stage);
+    }
+    (plan, errors)
+}
+
+/// A 3 × 4 problem whose Sinkhorn iterations converge very slowly at ε ≤ 0.4 (cheap cells nearly a permutation,
+/// but of unequal masses), with kernel entries (≥ exp(−250)) far from underflow down to ε = 0.1.
+fn slow_problem() -> (DMatrix<f64>, Vec<f64>, Vec<f64>) {
+    let cost = DMatrix::from_row_slice(
+        3,
+        4,
+        &[0.0, 4.0, 5.0, 4.5, 4.2, 0.3, 4.8, 0.6, 5.0, 4.4, 0.1, 4.9],
+    ) * 5.0;
+    (cost, vec![0.2, 0.5, 0.3], vec![0.25, 0.3, 0.35, 0.1])
+}
+
+fn assert_close(p: &DMatrix<f64>, q: &DMatrix<f64>, rel: f64, what: &str) {
+    for (x, y) in p.iter().zip(q.iter()) {
+        assert!(
+            (x - y).abs() <= rel * y.abs() + 1e-300,
+            "{what}: {p} against {q}"
+        );
+    }
+}
+
+#[test]
+fn one_iteration_is_the_textbook_step() {
+    // max_iter = 1: whatever ε0, the warm-up stages get no iteration and the one iteration runs at ε.
+    let (cost, a, b) = slow_problem();
+    let eps = 0.1;
+    let (want, _) = textbook(&cost, &a, &b, &[(eps, 1)]);
+    for e0 in [None, Some(eps), Some(3.0)] {
+        let config = SinkhornConfig {
+            max_iter: 1,
+            epsilon0: e0,
+            ..SinkhornConfig::new(eps)
+        };
+        let s = solve(&cost, &a, &b, config);
+        assert_eq!(s.iterations(), 1);
+        assert!(!s.converged());
+        assert_close(&s.plan(), &want, 1e-10, "one iteration");
+    }
+}
+
+#[test]
+fn without_scaling_the_iterations_are_the_textbook_ones() {
+    // ε0 = ε turns the scaling off: k iterations at ε from zero potentials.
+    let (cost, a, b) = slow_problem();
+    let eps = 0.1;
+    for k in [2, 7, 40] {
+        let (want, errors) = textbook(&cost, &a, &b, &[(eps, k)]);
+        let config = SinkhornConfig {
+            max_iter: k,
+            epsilon0: Some(eps),
+            ..SinkhornConfig::new(eps)
+        };
+        // the stopping rule does not fire: the row error stays above tol
+        assert!(errors[0].iter().all(|&e| e > config.tol));
+        let s = solve(&cost, &a, &b, config);
+        assert_eq!(s.iterations(), k);
+        assert_close(&s.plan(), &want, 1e-9, "no scaling");
+    }
+}
+
+#[test]
+fn scaling_follows_the_documented_schedule() {
+    // ε0 = 0.4, factor 0.5, target 0.1, max_iter 250: stages of 100 iterations at 0.4 and 0.2 (their row errors
+    // stay above 1e-3, checked on the reference), then the 50 left at 0.1.
+    let (cost, a, b) = slow_problem();
+    let schedule = [(0.4, 100), (0.2, 100), (0.1, 50)];
+    let (want, errors) = textbook(&cost, &a, &b, &schedule);
+    assert!(errors[..2].iter().flatten().all(|&e| e > 1e-3));
+    assert!(errors[2].iter().all(|&e| e > 1e-9));
+    let config = SinkhornConfig {
+        max_iter: 250,
+        epsilon0: Some(0.4),
+        ..SinkhornConfig::new(0.1)
+    };
+    let s = solve(&cost, &a, &b, config);
+    assert_eq!(s.iterations(), 250);
+    assert!(!s.converged());
+    assert_close(&s.plan(), &want, 1e-8, "scaled");
+}
+
+#[test]
+fn running_out_uses_exactly_max_iter_and_ends_on_a_g_update() {
+    let cost = batch(16, 16, 1);
+    let u = uniform(16);
+    for max_iter in [1, 2, 3, 5, 8, 13, 40, 101, 150, 260] {
+        let config = SinkhornConfig {
+            max_iter,
+            ..SinkhornConfig::new(0.01)
+        };
+        let s = sinkhorn_uniform(&cost, &config.check().unwrap()).unwrap();
+        assert!(!s.converged(), "max_iter {max_iter}");
+        assert_eq!(s.iterations(), max_iter);
+        assert!(s.epsilon() > 0.0099 && s.epsilon() < 0.0101);
+        let (r, c) = marginal_errors(&s.plan(), &u, &u);
+        assert!(r > config.tol && (r - s.row_error()).abs() <= 1e-12 * r);
+        assert!(c < 1e-12, "max_iter {max_iter}: column error {c}");
+    }
+}
+
+#[test]
+fn a_flat_cost_stops_after_one_iteration() {
+    // After one iteration the plan of a constant cost is a bᵀ: the stopping rule holds at the next check.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (a, b) = (weights(5, &mut rng), weights(4, &mut rng));
+    let flat = DMatrix::from_element(5, 4, -1.25);
+    let s = solve(&flat, &a, &b, SinkhornConfig::new(0.2));
+    assert_eq!(s.iterations(), 1);
+    assert!(s.converged());
+    assert!(s.row_error() <= 1e-15 && s.col_error() <= 1e-15);
+    for i in 0..5 {
+        for j in 0..4 {
+            assert!((s.plan()[(i, j)] - a[i] * b[j]).abs() < 1e-15);
+        }
+    }
+    assert!((s.transport_cost() + 1.25).abs() < 1e-14);
+}

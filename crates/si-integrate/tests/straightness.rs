@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::{GaussianMixture, MixtureFields};
 use si_core::{Batch, CoreError, Field, Gamma, Interpolant, Points};
-use si_integrate::{integrate, Euler, Heun, Straightness, TimeGrid};
+use si_integrate::{integrate, Euler, Heun, Observer, Straightness, TimeGrid};
 
 /// b(t, x) = c: straight paths.
 struct Constant;
@@ -183,4 +183,85 @@ fn euler_paths_are_measured_on_their_own_grid() {
     .unwrap();
     assert!(s.value().abs() < 1e-12);
     assert!(s.mean_displacement() > 0.0);
+}
+
+/// Drives the observer by hand through 1-D states on a grid (no integrator), so every number is computed here.
+fn observe(s: &mut Straightness, times: &[f64], states: &[&[f64]]) {
+    let grid = TimeGrid::from_times(times.to_vec()).unwrap();
+    let pts = |v: &[f64]| Points::from_row_major(v.len(), 1, v).unwrap();
+    Observer::<Points>::start(s, &grid, &pts(states[0])).unwrap();
+    for (k, (&t, x)) in times.iter().zip(states).enumerate().skip(1) {
+        Observer::<Points>::step(s, k, t, &pts(x)).unwrap();
+    }
+    Observer::<Points>::finish(s, &pts(states[states.len() - 1])).unwrap();
+}
+
+#[test]
+fn hand_computed_piecewise_linear_paths() {
+    // Grid 0.2 → 0.4 → 0.7 (span T = 0.5, steps 0.2 and 0.3). Path 0: 0 → 1 → 1, chord speeds 5 and 0:
+    // ∫|Ż|² = 25 · 0.2 = 5, |Z1 − Z0|² = 1, S = 5 − 1/0.5 = 3. Path 1: 2 → 2.4 → 3.0, speed 2 throughout:
+    // a straight line, ∫|Ż|² = 4 · 0.5 = 2, |Z1 − Z0|² = 1, S = 2 − 2 = 0. Path 2: 1 → 0 → 1.6, speeds −5 and 16/3:
+    // ∫|Ż|² = 25 · 0.2 + (256/9) · 0.3 = 5 + 25.6/3, |Z1 − Z0|² = 0.36, S = 5 + 25.6/3 − 0.72.
+    let times = [0.2, 0.4, 0.7];
+    let states: [&[f64]; 3] = [&[0.0, 2.0, 1.0], &[1.0, 2.4, 0.0], &[1.0, 3.0, 1.6]];
+    let mut s = Straightness::new();
+    assert!(s.value().is_nan() && s.mean_displacement().is_nan());
+    observe(&mut s, &times, &states);
+    let want_s = [3.0, 0.0, 5.0 + 25.6 / 3.0 - 0.72];
+    let want_d = [1.0, 1.0, 0.36];
+    assert_eq!(s.per_path().len(), 3);
+    assert_eq!(s.displacements().len(), 3);
+    for i in 0..3 {
+        assert!(
+            (s.per_path()[i] - want_s[i]).abs() < 1e-12,
+            "path {i}: {} against {}",
+            s.per_path()[i],
+            want_s[i]
+        );
+        assert!((s.displacements()[i] - want_d[i]).abs() < 1e-12);
+    }
+    let mean_s = want_s.iter().sum::<f64>() / 3.0;
+    assert!((s.value() - mean_s).abs() < 1e-12, "{}", s.value());
+    assert!((s.mean_displacement() - 2.36 / 3.0).abs() < 1e-12);
+
+    // The same paths run backward in time (0.7 → 0.4 → 0.2, states reversed): the same steps and span.
+    let mut b = Straightness::new();
+    observe(&mut b, &[0.7, 0.4, 0.2], &[states[2], states[1], states[0]]);
+    for i in 0..3 {
+        assert!((b.per_path()[i] - want_s[i]).abs() < 1e-12);
+        assert!((b.displacements()[i] - want_d[i]).abs() < 1e-12);
+    }
+
+    // A second batch appends: four paths, the mean over all of them.
+    observe(&mut s, &[0.5, 1.0], &[&[0.0], &[2.0]]);
+    // one step of 0.5 from 0 to 2: speed 4, ∫ = 8, |Z1 − Z0|² = 4, S = 8 − 4/0.5 = 0
+    assert_eq!(s.per_path().len(), 4);
+    assert!(s.per_path()[3].abs() < 1e-12);
+    assert!((s.value() - (mean_s * 3.0) / 4.0).abs() < 1e-12);
+    assert!((s.mean_displacement() - 6.36 / 4.0).abs() < 1e-12);
+}
+
+#[test]
+fn arcs_on_a_grid_that_does_not_start_at_zero() {
+    // Over [0.25, 0.75] the rotation turns by T = 0.5 rad at speed r: ∫|Ż|² = r² T, |Z1 − Z0|² = (2r sin(T/2))²,
+    // S = r² T − 4r² sin²(T/2)/T.
+    let x = Points::from_row_major(3, 2, &[0.0, 1.0, 1.0, 2.0, -3.0, 0.5]).unwrap();
+    let mut s = Straightness::new();
+    let grid = TimeGrid::uniform(0.25, 0.75, 1000).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    integrate(&Heun, &Rotation, x.clone(), &grid, &mut rng, &mut [&mut s]).unwrap();
+    let t = 0.5_f64;
+    let (mut sum_s, mut sum_d) = (0.0, 0.0);
+    for i in 0..3 {
+        let r2 = x.point(i).norm_squared();
+        let d2 = 4.0 * r2 * (t / 2.0).sin().powi(2);
+        let want = r2 * t - d2 / t;
+        let (p, d) = (s.per_path()[i], s.displacements()[i]);
+        assert!((p - want).abs() < 1e-6 * (1.0 + r2), "{p} against {want}");
+        assert!((d - d2).abs() < 1e-6 * (1.0 + r2), "{d} against {d2}");
+        sum_s += want;
+        sum_d += d2;
+    }
+    assert!((s.value() - sum_s / 3.0).abs() < 1e-6 * 10.0);
+    assert!((s.mean_displacement() - sum_d / 3.0).abs() < 1e-6 * 10.0);
 }

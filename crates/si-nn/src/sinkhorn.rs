@@ -84,10 +84,9 @@ pub fn sinkhorn_uniform(
                 g = (((f.unsqueeze(1) - cost) / stage_eps).logsumexp([0], false) * -stage_eps)
                     + stage_eps * log_b;
                 iterations += 1;
-                if step % check_every == 0 || step == steps {
-                    if row_error(&f, &g, cost, stage_eps, n)? <= stage_tol {
-                        break;
-                    }
+                let check = step % check_every == 0 || step == steps;
+                if check && row_error(&f, &g, cost, stage_eps, n)? <= stage_tol {
+                    break;
                 }
             }
             if last || iterations >= params.max_iter() {
