@@ -61,6 +61,22 @@ impl Plan {
         }
     }
 
+    /// The settings line of a figure: `what` names the trainings.
+    fn settings(&self, what: &str, seconds: f64, quick: bool) -> String {
+        format!(
+            "linear interpolant, gamma = 0; 3x{} SiLU MLP, Adam 2e-3 cosine, batch {}; {what} {} steps; each reflow {} \
+             steps warm-started, on {} pairs from {} Heun steps; {} evaluation paths; {seconds:.0} s{}",
+            self.width,
+            self.batch,
+            self.steps,
+            self.reflow_steps,
+            self.pool,
+            self.ode_steps,
+            self.eval,
+            if quick { " (quick mode)" } else { "" }
+        )
+    }
+
     fn train_config(&self, steps: usize, seed: u64) -> Result<si_nn::TrainParams> {
         let mut t = TrainConfig::new(steps);
         t.batch = self.batch;
@@ -87,13 +103,13 @@ impl Plan {
         Ok(t)
     }
 
-    /// One reflow round from `previous` (pairs (Z0, Φ(Z0)) by `ode_steps` Heun steps, Z0 ~ N(0, I)).
-    fn reflow(&self, previous: &Trainer, seed: u64) -> Result<Trainer> {
+    /// One reflow round from `previous` (pairs (Z0, Φ(Z0)) by `ode_steps` Heun steps, Z0 ~ `base`).
+    fn reflow(&self, previous: &Trainer, base: &dyn Sampler, seed: u64) -> Result<Trainer> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let pairs = rectified_pairs(
             previous.sampling_net(),
             &interpolant()?,
-            &StandardNormal { dim: 2 },
+            base,
             self.pool,
             self.ode_steps,
             &mut rng,
@@ -215,21 +231,7 @@ pub fn figure11(out: &Path, sizes: &Sizes) -> Result<Entry> {
         .collect();
     let first = plan.train(Independent::new(rho0.clone(), rho1.clone())?, 11)?;
     // Reflow from this base: pairs (Z0, Φ(Z0)) with Z0 ~ ρ0.
-    let mut rrng = ChaCha8Rng::seed_from_u64(12);
-    let pairs = rectified_pairs(
-        first.sampling_net(),
-        &interpolant()?,
-        &rho0,
-        plan.pool,
-        plan.ode_steps,
-        &mut rrng,
-        &mut [],
-    )?;
-    let mut second = Trainer::warm_start(
-        first.sampling_net(),
-        plan.train_config(plan.reflow_steps, 12)?,
-    )?;
-    second.run(&source(pairs)?, &mut [])?;
+    let second = plan.reflow(&first, &rho0, 12)?;
     let z0 = rho0.sample(plan.eval, &mut rng);
     let (s1, traj1, z1a) = paths(&first, &z0, 100)?;
     let (s2, traj2, z1b) = paths(&second, &z0, 100)?;
@@ -268,19 +270,7 @@ pub fn figure11(out: &Path, sizes: &Sizes) -> Result<Entry> {
             100.0 * k1,
             100.0 * k2
         ),
-        settings: format!(
-            "linear interpolant, gamma = 0; 3x{} SiLU MLP, Adam 2e-3 cosine, batch {}, {} steps, reflow {} steps on \
-             {} pairs from {} Heun steps; {} paths evaluated; {:.0} s{}",
-            plan.width,
-            plan.batch,
-            plan.steps,
-            plan.reflow_steps,
-            plan.pool,
-            plan.ode_steps,
-            plan.eval,
-            t0.elapsed().as_secs_f64(),
-            if sizes.quick { " (quick mode)" } else { "" }
-        ),
+        settings: plan.settings("the learned flow", t0.elapsed().as_secs_f64(), sizes.quick),
         numbers: vec![
             ("straightness, learned flow".into(), f3(s1)),
             ("straightness, after one reflow".into(), format!("{s2:.4}")),
@@ -300,8 +290,8 @@ pub fn figure12(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let base = StandardNormal { dim: 2 };
     let independent = plan.train(Independent::new(base, ring)?, 21)?;
     let ot = plan.train(MinibatchOt::new(base, ring)?, 22)?;
-    let reflow1 = plan.reflow(&independent, 23)?;
-    let reflow2 = plan.reflow(&reflow1, 24)?;
+    let reflow1 = plan.reflow(&independent, &base, 23)?;
+    let reflow2 = plan.reflow(&reflow1, &base, 24)?;
     let models = [
         ("independent", &independent),
         ("minibatch OT", &ot),
@@ -369,19 +359,7 @@ pub fn figure12(out: &Path, sizes: &Sizes) -> Result<Entry> {
             get(2),
             get(3)
         ),
-        settings: format!(
-            "linear interpolant, gamma = 0; 3x{} SiLU MLP, Adam 2e-3 cosine, batch {}; independent and OT {} steps; each \
-             reflow {} steps warm-started, on {} pairs from {} Heun steps; {} evaluation points; {:.0} s{}",
-            plan.width,
-            plan.batch,
-            plan.steps,
-            plan.reflow_steps,
-            plan.pool,
-            plan.ode_steps,
-            plan.eval,
-            t0.elapsed().as_secs_f64(),
-            if sizes.quick { " (quick mode)" } else { "" }
-        ),
+        settings: plan.settings("independent and OT", t0.elapsed().as_secs_f64(), sizes.quick),
         numbers,
     })
 }
