@@ -75,14 +75,20 @@ pub struct Independent<S0, S1> {
 impl<S0: Sampler, S1: Sampler> Independent<S0, S1> {
     /// Couples two samplers of the same dimension independently.
     pub fn new(rho0: S0, rho1: S1) -> Result<Self> {
-        if rho0.dim() != rho1.dim() {
-            return Err(CoreError::ShapeMismatch {
-                expected: format!("rho1 of dimension {}", rho0.dim()),
-                got: format!("dimension {}", rho1.dim()),
-            });
-        }
+        same_dim(&rho0, &rho1)?;
         Ok(Self { rho0, rho1 })
     }
+}
+
+/// The two marginals of a coupling must have one dimension.
+pub(crate) fn same_dim(rho0: &dyn Sampler, rho1: &dyn Sampler) -> Result<()> {
+    if rho0.dim() != rho1.dim() {
+        return Err(CoreError::ShapeMismatch {
+            expected: format!("rho1 of dimension {}", rho0.dim()),
+            got: format!("dimension {}", rho1.dim()),
+        });
+    }
+    Ok(())
 }
 
 impl<S0: Sampler, S1: Sampler> Coupling for Independent<S0, S1> {

@@ -69,6 +69,21 @@ pub fn squared_distances(x: &Points, y: &Points) -> Result<DMatrix<f64>> {
 ///
 /// Errors: a non-square or empty matrix, non-finite costs.
 pub fn assignment(cost: &DMatrix<f64>) -> Result<Assignment> {
+    let c = checked_row_major(cost)?;
+    Ok(solve(&c, cost.nrows(), true))
+}
+
+/// The same problem solved by the Hungarian method from zero duals, without the auction's warm start
+/// (for measurements: the auction's gain is the difference).
+#[doc(hidden)]
+pub fn assignment_cold(cost: &DMatrix<f64>) -> Result<Assignment> {
+    let c = checked_row_major(cost)?;
+    Ok(solve(&c, cost.nrows(), false))
+}
+
+/// The entries of a non-empty, square, finite cost matrix row after row (every inner loop of the solver
+/// scans one row; nalgebra stores columns).
+fn checked_row_major(cost: &DMatrix<f64>) -> Result<Vec<f64>> {
     let n = cost.nrows();
     if n == 0 || cost.ncols() != n {
         return Err(CoreError::ShapeMismatch {
@@ -81,33 +96,13 @@ pub fn assignment(cost: &DMatrix<f64>) -> Result<Assignment> {
             what: "assignment cost matrix",
         });
     }
-    // Row-major copy: every inner loop scans one row.
-    let c = row_major(cost);
-    Ok(solve(&c, n, true))
-}
-
-/// The same problem solved by the Hungarian method from zero duals, without the auction's warm start
-/// (for measurements: the auction's gain is the difference).
-#[doc(hidden)]
-pub fn assignment_cold(cost: &DMatrix<f64>) -> Result<Assignment> {
-    let n = cost.nrows();
-    if n == 0 || cost.ncols() != n || cost.iter().any(|c| !c.is_finite()) {
-        return assignment(cost);
-    }
-    let c = row_major(cost);
-    Ok(solve(&c, n, false))
-}
-
-/// The entries of a square matrix row after row (nalgebra stores columns).
-fn row_major(cost: &DMatrix<f64>) -> Vec<f64> {
-    let n = cost.nrows();
     let mut c = vec![0.0; n * n];
     for (j, col) in cost.column_iter().enumerate() {
         for (i, x) in col.iter().enumerate() {
             c[i * n + j] = *x;
         }
     }
-    c
+    Ok(c)
 }
 
 fn solve(c: &[f64], n: usize, warm: bool) -> Assignment {
@@ -163,7 +158,8 @@ fn auction_prices(c: &[f64], n: usize) -> Vec<f64> {
         return prices;
     }
     // The Hungarian pass finishes exactly; the auction only needs duals good enough that augmenting
-    // paths are short. Stopping at range/(128n), dividing ε by 4 per phase, was measured as the fastest total (docs/design.md).
+    // paths are short. Stopping at range/(128n), dividing ε by 4 per phase, was measured as the fastest
+    // total on the ring batches of `cargo xtask bench --only ot` (docs/math.md §5.1).
     let eps_final = range / (128.0 * n as f64);
     let mut eps = range / 4.0;
     let mut owner = vec![NONE; n];

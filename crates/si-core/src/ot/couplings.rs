@@ -6,18 +6,8 @@ use rand::RngCore;
 use super::assignment::{assignment, squared_distances};
 use super::sinkhorn::{sinkhorn_uniform, SinkhornConfig, SinkhornParams};
 use crate::batch::{Batch, Points};
-use crate::coupling::{Coupling, Sampler};
+use crate::coupling::{same_dim, Coupling, Sampler};
 use crate::error::{CoreError, Result};
-
-fn check_dims(d0: usize, d1: usize) -> Result<()> {
-    if d0 != d1 {
-        return Err(CoreError::ShapeMismatch {
-            expected: format!("rho1 of dimension {d0}"),
-            got: format!("dimension {d1}"),
-        });
-    }
-    Ok(())
-}
 
 /// Exact minibatch OT (Pooladian et al. 2023, arXiv 2302.00482; Tong et al. 2023): n independent draws of
 /// each marginal, re-paired by the optimal assignment for |x0_i − x1_j|². Every drawn point is used exactly
@@ -30,7 +20,7 @@ pub struct MinibatchOt<S0, S1> {
 impl<S0: Sampler, S1: Sampler> MinibatchOt<S0, S1> {
     /// Couples two samplers of one dimension.
     pub fn new(rho0: S0, rho1: S1) -> Result<Self> {
-        check_dims(rho0.dim(), rho1.dim())?;
+        same_dim(&rho0, &rho1)?;
         Ok(Self { rho0, rho1 })
     }
 }
@@ -77,7 +67,7 @@ impl<S0: Sampler, S1: Sampler> EntropicOt<S0, S1> {
     /// The coupling with bridge noise σ > 0, Sinkhorn solved to a row-marginal error of `tol` (at most
     /// `max_iter` iterations; a batch that does not reach it is still used, see [`sinkhorn_uniform`]).
     pub fn new(rho0: S0, rho1: S1, sigma: f64, tol: f64, max_iter: usize) -> Result<Self> {
-        check_dims(rho0.dim(), rho1.dim())?;
+        same_dim(&rho0, &rho1)?;
         if !(sigma.is_finite() && sigma > 0.0) {
             return Err(CoreError::InvalidParameter {
                 name: "sigma",
