@@ -1,18 +1,14 @@
 //! Log-domain Sinkhorn on tensors (docs/math.md §5.1): the iterations of si-core's host solver
-//! (`si_core::ot::sinkhorn`, the same checked settings), with uniform marginals, on the cost's device and
+//! (`si_core::ot::sinkhorn`: the same checked settings and ε-scaling `Stages`), with uniform marginals, on the cost's device and
 //! dtype, so that a GPU computes the entropic (Schrödinger-bridge, ε = 2σ²) coupling of a batch that lives
 //! there. With f = ε log a − ε LSE_j((g_j − C_ij)/ε) and g = ε log b − ε LSE_i((f_i − C_ij)/ε) the kernel
 //! e^{−C/ε} is never formed, so float32 does not underflow where a kernel-domain solver returns a zero plan.
 //! The row-marginal error is read back every `check_every` iterations (one host synchronisation each).
 
-use si_core::ot::SinkhornParams;
+use si_core::ot::{SinkhornParams, Stages};
 use tch::{Kind, Tensor};
 
 use crate::{NnError, Result};
-
-/// An intermediate ε-scaling stage stops at this row error or after `STAGE_ITER` iterations (as on the host).
-const STAGE_TOL: f64 = 1e-3;
-const STAGE_ITER: usize = 100;
 
 /// The plan on the cost's device: log P, and how well it meets the marginals.
 #[derive(Debug)]
@@ -63,37 +59,27 @@ pub fn sinkhorn_uniform(
     }
     let (eps, tol) = (params.epsilon(), params.tol());
     let spread = (cost.max() - cost.min()).double_value(&[]);
-    let mut stage_eps = params.epsilon0().unwrap_or(spread).max(eps);
+    let mut stages = Stages::new(params, spread);
     let (log_a, log_b) = (-(n as f64).ln(), -(m as f64).ln());
     let opts = (cost.kind(), cost.device());
     let (mut f, mut g) = (Tensor::zeros([n], opts), Tensor::zeros([m], opts));
     let mut iterations = 0;
     tch::no_grad(|| -> Result<()> {
-        loop {
-            let last = stage_eps <= eps;
-            let budget = params.max_iter() - iterations;
-            let steps = if last {
-                budget
-            } else {
-                STAGE_ITER.min(budget - 1)
-            };
-            let stage_tol = if last { tol } else { STAGE_TOL.max(tol) };
-            for step in 1..=steps {
+        while let Some(stage) = stages.next_stage(iterations) {
+            let stage_eps = stage.epsilon;
+            for step in 1..=stage.max_steps {
                 f = (((g.unsqueeze(0) - cost) / stage_eps).logsumexp([1], false) * -stage_eps)
                     + stage_eps * log_a;
                 g = (((f.unsqueeze(1) - cost) / stage_eps).logsumexp([0], false) * -stage_eps)
                     + stage_eps * log_b;
                 iterations += 1;
-                let check = step % check_every == 0 || step == steps;
-                if check && row_error(&f, &g, cost, stage_eps, n)? <= stage_tol {
+                let check = step % check_every == 0 || step == stage.max_steps;
+                if check && row_error(&f, &g, cost, stage_eps, n)? <= stage.tol {
                     break;
                 }
             }
-            if last || iterations >= params.max_iter() {
-                return Ok(());
-            }
-            stage_eps = (stage_eps * params.scaling()).max(eps);
         }
+        Ok(())
     })?;
     let log_plan = tch::no_grad(|| (f.unsqueeze(1) + g.unsqueeze(0) - cost) / eps);
     let row_error = (log_plan.logsumexp([1], false).exp() - 1.0 / n as f64)

@@ -134,6 +134,75 @@ impl SinkhornParams {
     }
 }
 
+/// One stage of the ε-scaling (see [`Stages`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stage {
+    /// The regularisation of this stage.
+    pub epsilon: f64,
+    /// The most iterations it may make.
+    pub max_steps: usize,
+    /// The row-marginal error at which it stops.
+    pub tol: f64,
+    /// Whether it is the stage at the target ε.
+    pub last: bool,
+}
+
+/// The ε-scaling schedule of [`sinkhorn`] (module docs), shared by every Sinkhorn of the workspace: ε starts
+/// at ε0 (or the cost spread) and is multiplied by the scaling factor per stage down to the target; an
+/// intermediate stage makes at most `STAGE_ITER` iterations, stops at row error `STAGE_TOL` (or `tol` if
+/// larger) and always leaves the target ε at least one iteration of `max_iter`.
+#[derive(Clone, Debug)]
+pub struct Stages {
+    params: SinkhornParams,
+    start: f64,
+    current: Option<f64>,
+}
+
+impl Stages {
+    /// The schedule for costs of spread max C − min C = `spread`.
+    pub fn new(params: &SinkhornParams, spread: f64) -> Self {
+        let start = params
+            .epsilon0()
+            .unwrap_or(spread)
+            .min(f64::MAX)
+            .max(params.epsilon());
+        Self {
+            params: *params,
+            start,
+            current: None,
+        }
+    }
+
+    /// The next stage, given the iterations made so far over all stages; `None` after the last.
+    pub fn next_stage(&mut self, iterations: usize) -> Option<Stage> {
+        let (eps, max_iter) = (self.params.epsilon(), self.params.max_iter());
+        let stage_eps = match self.current {
+            None => self.start,
+            Some(prev) if prev <= eps => return None,
+            Some(_) if iterations + 1 >= max_iter => eps,
+            Some(prev) => (prev * self.params.scaling()).max(eps),
+        };
+        self.current = Some(stage_eps);
+        let last = stage_eps <= eps;
+        let budget = max_iter.saturating_sub(iterations);
+        Some(Stage {
+            epsilon: stage_eps,
+            // warm-up stages leave at least one iteration to the target ε
+            max_steps: if last {
+                budget
+            } else {
+                STAGE_ITER.min(budget.saturating_sub(1))
+            },
+            tol: if last {
+                self.params.tol()
+            } else {
+                STAGE_TOL.max(self.params.tol())
+            },
+            last,
+        })
+    }
+}
+
 /// The entropic plan found by [`sinkhorn`], with its potentials and how well it meets the marginals.
 #[derive(Clone, Debug)]
 pub struct SinkhornPlan {
@@ -282,7 +351,7 @@ pub fn sinkhorn(
     }
     let (eps, tol) = (params.epsilon(), params.tol());
     let spread = cost.max() - cost.min();
-    let mut stage_eps = params.epsilon0().unwrap_or(spread).min(f64::MAX).max(eps);
+    let mut stages = Stages::new(params, spread);
     let (log_a, log_b): (Vec<f64>, Vec<f64>) = (
         a.iter().map(|v| v.ln()).collect(),
         b.iter().map(|v| v.ln()).collect(),
@@ -291,17 +360,10 @@ pub fn sinkhorn(
     let (mut f, mut g) = (vec![0.0; n], vec![0.0; m]);
     let (mut row_max, mut row_sum) = (vec![0.0; n], vec![0.0; n]);
     let mut iterations = 0;
-    loop {
-        let last = stage_eps <= eps;
-        let budget = params.max_iter() - iterations;
-        // warm-up stages leave at least one iteration to the target ε
-        let steps = if last {
-            budget
-        } else {
-            STAGE_ITER.min(budget - 1)
-        };
-        let (inv, stage_tol) = (1.0 / stage_eps, if last { tol } else { STAGE_TOL.max(tol) });
-        for step in 0..steps {
+    while let Some(stage) = stages.next_stage(iterations) {
+        let (stage_eps, stage_tol) = (stage.epsilon, stage.tol);
+        let inv = 1.0 / stage_eps;
+        for step in 0..stage.max_steps {
             // f-update; on the way, the row marginal (P 1)_i = exp((f_i + M_i)/ε) Σ_j exp((g_j − C_ij − M_i)/ε)
             // of the current (f, g), M_i = max_j (g_j − C_ij)
             row_max.fill(f64::NEG_INFINITY);
@@ -343,14 +405,6 @@ pub fn sinkhorn(
             }
             iterations += 1;
         }
-        if last {
-            break;
-        }
-        stage_eps = if iterations + 1 >= params.max_iter() {
-            eps
-        } else {
-            (stage_eps * params.scaling()).max(eps)
-        };
     }
     let log_plan = DMatrix::from_fn(n, m, |i, j| (f[i] + g[j] - cost[(i, j)]) / eps);
     // finite costs whose spread or size overflows f64 can still break the arithmetic
