@@ -29,12 +29,13 @@ pub fn flow(
 ) -> Result<Points> {
     let field = LearnedField::new(net, interpolant.clone());
     let place = (Kind::Float, net.device());
-    let mut out = Vec::with_capacity(x.len() * x.dim());
+    let d = x.dim();
+    let mut out = Vec::with_capacity(x.len() * d);
     // Heun draws nothing; the driver still takes a generator
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let idx: Vec<usize> = (0..x.len()).collect();
-    for chunk in idx.chunks(8192) {
-        let part = TensorBatch::from_points(&x.select(chunk)?, &place)?;
+    for rows in x.as_slice().chunks(8192 * d.max(1)) {
+        let part =
+            TensorBatch::from_points(&Points::from_row_major(rows.len() / d, d, rows)?, &place)?;
         let z = tch::no_grad(|| integrate(&Heun, &field, part, grid, &mut rng, observers))?;
         out.extend_from_slice(z.to_points()?.as_slice());
     }
@@ -79,17 +80,21 @@ impl PairSource for FixedPairs {
         self.x0.dim()
     }
     fn draw_pairs(&self, n: usize, rng: &mut dyn RngCore) -> si_core::Result<Pairs> {
-        let m = self.x0.len();
-        let idx: Vec<usize> = if n <= m {
-            sample_indices(rng, m, n).into_vec()
-        } else {
-            (0..n).map(|_| rng.random_range(0..m)).collect()
-        };
+        let idx = draw_rows(rng, self.x0.len(), n);
         Ok(Pairs {
             x0: self.x0.select(&idx)?,
             x1: self.x1.select(&idx)?,
             context: None,
         })
+    }
+}
+
+/// `n` row indices of a pool of `m` rows: without replacement when n ≤ m, else with replacement.
+pub(crate) fn draw_rows(rng: &mut dyn RngCore, m: usize, n: usize) -> Vec<usize> {
+    if n <= m {
+        sample_indices(rng, m, n).into_vec()
+    } else {
+        (0..n).map(|_| rng.random_range(0..m)).collect()
     }
 }
 

@@ -159,12 +159,7 @@ impl PairSource for StepPairs<'_> {
     /// `n` rows drawn from the pool (without replacement when the pool is large enough).
     fn draw_pairs(&self, n: usize, rng: &mut dyn RngCore) -> si_core::Result<Pairs> {
         let d = self.dim();
-        let m = self.x_hat.len();
-        let idx: Vec<usize> = if n <= m {
-            sample_indices(rng, m, n).into_vec()
-        } else {
-            (0..n).map(|_| rng.random_range(0..m)).collect()
-        };
+        let idx = crate::reflow::draw_rows(rng, self.x_hat.len(), n);
         let x0 = self.x_hat.select(&idx)?;
         let y = self.y.select(&idx)?;
         let mut x1 = self.forward.apply(&x0, rng)?;

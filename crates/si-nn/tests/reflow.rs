@@ -32,16 +32,13 @@ fn straightness_and_maps(t: &Trainer, z0: &Points, interpolant: &Interpolant) ->
     let field = si_nn::LearnedField::new(t.sampling_net(), interpolant.clone());
     let place = (tch::Kind::Float, tch::Device::Cpu);
     let x = TensorBatch::from_points(z0, &place).unwrap();
-    let euler = tch::no_grad(|| {
-        si_integrate::integrate(
-            &si_integrate::Euler,
-            &field,
-            x,
-            &TimeGrid::uniform(0.0, 1.0, 1).unwrap(),
-            &mut ChaCha8Rng::seed_from_u64(0),
-            &mut [],
-        )
-    })
+    let euler = si_nn::sampling::sample(
+        &field,
+        &si_integrate::Euler,
+        x,
+        1,
+        &mut ChaCha8Rng::seed_from_u64(0),
+    )
     .unwrap();
     let euler = euler.to_points().unwrap();
     let n = z0.len() as f64;

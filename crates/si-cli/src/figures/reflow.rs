@@ -19,7 +19,7 @@ use si_core::{
     StandardNormal,
 };
 use si_integrate::{Straightness, TimeGrid, Trajectory};
-use si_nn::reflow::{flow, rectified_pairs};
+use si_nn::reflow::{flow, reflow_round};
 use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer, Uploaded};
 use si_report::{color, lines, pe, png, DrawError};
 
@@ -105,22 +105,15 @@ impl Plan {
 
     /// One reflow round from `previous` (pairs (Z0, Φ(Z0)) by `ode_steps` Heun steps, Z0 ~ `base`).
     fn reflow(&self, previous: &Trainer, base: &dyn Sampler, seed: u64) -> Result<Trainer> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let pairs = rectified_pairs(
-            previous.sampling_net(),
+        Ok(reflow_round(
+            previous,
             &interpolant()?,
             base,
+            self.train_config(self.reflow_steps, seed)?,
             self.pool,
             self.ode_steps,
-            &mut rng,
-            &mut [],
-        )?;
-        let mut next = Trainer::warm_start(
-            previous.sampling_net(),
-            self.train_config(self.reflow_steps, seed)?,
-        )?;
-        next.run(&source(pairs)?, &mut [])?;
-        Ok(next)
+            &mut ChaCha8Rng::seed_from_u64(seed),
+        )?)
     }
 }
 
@@ -150,11 +143,13 @@ fn euler(model: &Trainer, z0: &Points, k: usize) -> Result<Points> {
     use si_nn::{LearnedField, TensorBatch};
     let field = LearnedField::new(model.sampling_net(), interpolant()?);
     let x = TensorBatch::from_points(z0, &(tch::Kind::Float, tch::Device::Cpu))?;
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let grid = TimeGrid::uniform(0.0, 1.0, k)?;
-    let x = tch::no_grad(|| {
-        si_integrate::integrate(&si_integrate::Euler, &field, x, &grid, &mut rng, &mut [])
-    })?;
+    let x = si_nn::sampling::sample(
+        &field,
+        &si_integrate::Euler,
+        x,
+        k,
+        &mut ChaCha8Rng::seed_from_u64(0),
+    )?;
     Ok(x.to_points()?)
 }
 
