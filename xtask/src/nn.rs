@@ -30,12 +30,13 @@ const MALLOC_ENV: [(&str, &str); 2] = [
     ("MALLOC_TRIM_THRESHOLD_", "1073741824"),
 ];
 
-/// Where the torch environment lives: `$SI_RS_CACHE`, else `$XDG_CACHE_HOME/si-rs`, else `~/.cache/si-rs`.
+/// Where the torch environment lives: `torch-<version>` in [`cache_root`].
 fn cache_dir() -> Result<PathBuf> {
     Ok(cache_root()?.join(format!("torch-{TORCH_VERSION}")))
 }
 
-/// The cache folder of every environment the xtask installs (see [`cache_dir`]).
+/// The cache folder of every environment the xtask installs: `$SI_RS_CACHE`, else `$XDG_CACHE_HOME/si-rs`,
+/// else `~/.cache/si-rs`.
 pub(crate) fn cache_root() -> Result<PathBuf> {
     let base = if let Some(p) = std::env::var_os("SI_RS_CACHE") {
         PathBuf::from(p)
@@ -65,11 +66,48 @@ impl Install {
     }
 }
 
-pub(crate) fn venv_python(venv: &Path) -> PathBuf {
+fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
 
-pub(crate) fn find_python() -> Result<OsString> {
+/// The Python of the virtual environment `venv`, created from the system's Python when missing.
+pub(crate) fn ensure_venv(venv: &Path) -> Result<PathBuf> {
+    let python = venv_python(venv);
+    if !python.is_file() {
+        let base = find_python()?;
+        eprintln!(
+            "==> creating a Python virtual environment in {}",
+            venv.display()
+        );
+        let status = Command::new(&base)
+            .arg("-m")
+            .arg("venv")
+            .arg(venv)
+            .status()
+            .context("running python -m venv")?;
+        if !status.success() {
+            bail!("`python -m venv {}` failed", venv.display());
+        }
+    }
+    Ok(python)
+}
+
+/// `pip install packages` into the environment of `python`, without keeping pip's wheel cache.
+pub(crate) fn pip_install(python: &Path, packages: &[String]) -> Result<std::process::ExitStatus> {
+    Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+        ])
+        .args(packages)
+        .status()
+        .context("running pip")
+}
+
+fn find_python() -> Result<OsString> {
     let candidates: Vec<OsString> = match std::env::var_os("SI_RS_PYTHON") {
         Some(p) => vec![p],
         None => vec!["python3".into(), "python".into()],
@@ -154,40 +192,15 @@ fn ensure_install() -> Result<Install> {
     }
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let venv = dir.join("venv");
-    let python = venv_python(&venv);
-    if !python.is_file() {
-        let base = find_python()?;
-        eprintln!(
-            "==> libtorch: creating a Python virtual environment in {}",
-            venv.display()
-        );
-        let status = Command::new(&base)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .context("running python -m venv")?;
-        if !status.success() {
-            bail!("`python -m venv {}` failed", venv.display());
-        }
-    }
+    let python = ensure_venv(&venv)?;
     eprintln!(
         "==> libtorch: installing torch=={TORCH_VERSION} (with its CUDA runtime packages, about 4.5 GB; it \
          also runs without a GPU) from the Python package registry into {}",
         venv.display()
     );
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-cache-dir",
-        ])
-        .arg(format!("torch=={TORCH_VERSION}"))
-        .args(EXTRA_PACKAGES)
-        .status()
-        .context("running pip")?;
+    let mut packages = vec![format!("torch=={TORCH_VERSION}")];
+    packages.extend(EXTRA_PACKAGES.iter().map(|p| p.to_string()));
+    let status = pip_install(&python, &packages)?;
     if !status.success() {
         bail!(
             "pip could not install torch=={TORCH_VERSION} into {} (network or disk space?); fix the cause and \

@@ -16,49 +16,34 @@ use si_core::ot::{
 use si_core::{Points, Ring, Sampler, StandardNormal};
 use si_data::npy::{write_points, NpyDtype};
 
-use crate::nn::{cache_root, find_python, venv_python};
+use crate::nn::{cache_root, ensure_venv, pip_install};
 use crate::workspace_root;
+use si_report::write_atomic;
 
 const PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
 
 /// The reference environment's Python, installed when missing.
 fn reference_python() -> Result<PathBuf> {
     let dir = cache_root()?.join("ot-reference");
-    let python = venv_python(&dir.join("venv"));
     let marker = dir.join("install-ok");
-    if python.is_file() && marker.is_file() {
+    let python = ensure_venv(&dir.join("venv"))?;
+    if marker.is_file() {
         return Ok(python);
     }
-    std::fs::create_dir_all(&dir)?;
     eprintln!(
         "==> OT anchors: installing {} into {}",
         PACKAGES.join(" "),
         dir.display()
     );
-    let ok = Command::new(find_python()?)
-        .args(["-m", "venv"])
-        .arg(dir.join("venv"))
-        .status()?
-        .success()
-        && Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-cache-dir",
-            ])
-            .args(PACKAGES)
-            .status()?
-            .success();
-    if !ok {
+    let packages: Vec<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
+    if !pip_install(&python, &packages)?.success() {
         bail!(
             "could not install the OT anchors ({}) into {}",
             PACKAGES.join(" "),
             dir.display()
         );
     }
-    std::fs::write(&marker, PACKAGES.join("\n"))?;
+    write_atomic(&marker, PACKAGES.join("\n").as_bytes())?;
     Ok(python)
 }
 

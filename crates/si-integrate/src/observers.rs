@@ -146,16 +146,15 @@ impl<B: Batch> Observer<B> for Straightness {
         self.prev = Some(p);
         Ok(())
     }
-    fn finish(&mut self, x: &B) -> Result<()> {
-        let end = x.to_points()?;
-        if let Some(start) = self.start.take() {
+    fn finish(&mut self, _x: &B) -> Result<()> {
+        // the last step already copied the final state to the host
+        if let (Some(start), Some(end)) = (self.start.take(), self.prev.take()) {
             for (i, s) in self.speed2.iter().enumerate() {
                 let d2 = (end.point(i) - start.point(i)).norm_squared();
                 self.per_path.push(s - d2 / self.span);
                 self.displacement2.push(d2);
             }
         }
-        self.prev = None;
         Ok(())
     }
 }
