@@ -43,6 +43,47 @@ pub trait Batch: Clone + Send + Sized {
     fn rows_axpy(acc: &mut Self::Rows, a: f64, x: &Self::Rows) -> Result<()>;
     /// The per-point values in host memory.
     fn rows_to_vec(rows: &Self::Rows) -> Result<Vec<f64>>;
+    /// The per-point inner products a_i·b_i (e.g. s·ΔW in the SDE likelihood).
+    fn rows_dot(a: &Self, b: &Self) -> Result<Self::Rows>;
+    /// The scaled root-mean-square norm of embedded Runge–Kutta error control (Hairer, Nørsett and
+    /// Wanner, *Solving ODEs I*, §II.4, eq. 4.11), over every coordinate of the batch:
+    ///
+    /// ```text
+    /// ‖e‖ = sqrt( (1/nd) Σ_i ( e_i / (atol + rtol·max(|y0_i|, |y1_i|)) )² ).
+    /// ```
+    ///
+    /// One scalar comes back to the host (the accept/reject decision needs it); nothing else is copied.
+    fn error_norm(err: &Self, y0: &Self, y1: &Self, atol: f64, rtol: f64) -> Result<f64>;
+    /// [`Batch::error_norm`] of per-point values (an augmented state such as the log-likelihood).
+    fn rows_error_norm(
+        err: &Self::Rows,
+        y0: &Self::Rows,
+        y1: &Self::Rows,
+        atol: f64,
+        rtol: f64,
+    ) -> Result<f64>;
+}
+
+/// The scaled RMS norm of [`Batch::error_norm`] over three equally long slices (NaN if any value is).
+pub fn scaled_rms(err: &[f64], y0: &[f64], y1: &[f64], atol: f64, rtol: f64) -> Result<f64> {
+    if err.len() != y0.len() || err.len() != y1.len() {
+        return Err(CoreError::ShapeMismatch {
+            expected: format!("{} values", err.len()),
+            got: format!("{} and {} values", y0.len(), y1.len()),
+        });
+    }
+    if err.is_empty() {
+        return Ok(0.0);
+    }
+    let sum: f64 = err
+        .iter()
+        .zip(y0.iter().zip(y1))
+        .map(|(e, (a, b))| {
+            let r = e / (atol + rtol * a.abs().max(b.abs()));
+            r * r
+        })
+        .sum();
+    Ok((sum / err.len() as f64).sqrt())
 }
 
 /// n points in R^d in host memory, stored as a d × n column-major matrix (one column per point).
@@ -221,5 +262,29 @@ impl Batch for Points {
     }
     fn rows_to_vec(rows: &DVector<f64>) -> Result<Vec<f64>> {
         Ok(rows.as_slice().to_vec())
+    }
+    fn rows_dot(a: &Self, b: &Self) -> Result<DVector<f64>> {
+        a.check_same_shape(b)?;
+        Ok(DVector::from_iterator(
+            a.len(),
+            a.data
+                .column_iter()
+                .zip(b.data.column_iter())
+                .map(|(u, v)| u.dot(&v)),
+        ))
+    }
+    fn error_norm(err: &Self, y0: &Self, y1: &Self, atol: f64, rtol: f64) -> Result<f64> {
+        err.check_same_shape(y0)?;
+        err.check_same_shape(y1)?;
+        scaled_rms(err.as_slice(), y0.as_slice(), y1.as_slice(), atol, rtol)
+    }
+    fn rows_error_norm(
+        err: &DVector<f64>,
+        y0: &DVector<f64>,
+        y1: &DVector<f64>,
+        atol: f64,
+        rtol: f64,
+    ) -> Result<f64> {
+        scaled_rms(err.as_slice(), y0.as_slice(), y1.as_slice(), atol, rtol)
     }
 }

@@ -26,6 +26,25 @@ pub enum IntegrateError {
         /// Grid end.
         to: f64,
     },
+    /// A setting of an adaptive solver is out of range.
+    #[error("invalid solver settings: {0}")]
+    InvalidSolver(String),
+    /// The adaptive solver used up its attempted steps.
+    #[error("the adaptive solver took {steps} steps and stopped at t = {t}; loosen the tolerances or raise max_steps")]
+    TooManySteps {
+        /// Attempted steps.
+        steps: usize,
+        /// Time reached.
+        t: f64,
+    },
+    /// The adaptive solver's step became too small (or its error estimate not finite).
+    #[error("the adaptive solver's step fell to {h} at t = {t} (the field is stiff, singular or not finite there)")]
+    StepSizeUnderflow {
+        /// Time reached.
+        t: f64,
+        /// Step size.
+        h: f64,
+    },
     /// An observer asked to stop or failed.
     #[error("observer: {0}")]
     Observer(String),

@@ -2,11 +2,12 @@
 //!
 //! Integrators for the generative dynamics of stochastic interpolants (arXiv 2303.08797, §2.3): the
 //! probability-flow ODE Ẋ = b and the forward/backward SDEs dX = (b ± ε s) dt + √(2ε) dW. Steppers do one
-//! step ([`Euler`], [`Heun`], [`EulerMaruyama`]); [`integrate`] drives them over a [`TimeGrid`] and reports
+//! step ([`Euler`], [`Heun`], [`EulerMaruyama`]); [`DormandPrince`] adapts its steps to a tolerance; [`integrate`] drives them over a [`TimeGrid`] and reports
 //! to [`Observer`]s; [`ode_log_likelihood`] integrates the divergence backward. Works on any
 //! [`si_core::Batch`], so a learned field on a GPU keeps its state there.
 #![warn(missing_docs)]
 
+mod adaptive;
 mod diffusion;
 mod driver;
 mod error;
@@ -15,6 +16,7 @@ mod likelihood;
 mod observers;
 mod stepper;
 
+pub use adaptive::{AdaptiveConfig, DormandPrince, SolveStats};
 pub use diffusion::Diffusion;
 pub use driver::{integrate, Observer};
 pub use error::{IntegrateError, Result};

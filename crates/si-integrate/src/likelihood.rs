@@ -45,8 +45,18 @@ where
         B::rows_axpy(&mut ell, 0.5 * dt, &d1)?;
         B::rows_axpy(&mut ell, 0.5 * dt, &d2)?;
     }
+    add_base(&x, &ell, log_rho0)
+}
+
+/// log ρ0(X_0) + ℓ per point: the base log-density at the end of a backward integration plus the
+/// accumulated change.
+pub(crate) fn add_base<B: Batch>(
+    x: &B,
+    ell: &B::Rows,
+    log_rho0: impl Fn(&Points) -> si_core::Result<Vec<f64>>,
+) -> Result<Vec<f64>> {
     let base = log_rho0(&x.to_points()?)?;
-    let ell = B::rows_to_vec(&ell)?;
+    let ell = B::rows_to_vec(ell)?;
     if base.len() != ell.len() {
         return Err(si_core::CoreError::ShapeMismatch {
             expected: format!("{} base log-densities", ell.len()),

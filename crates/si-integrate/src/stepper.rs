@@ -23,7 +23,7 @@ pub trait Stepper<B: Batch> {
 }
 
 /// Clamps a stage time into [0, 1] against round-off at the ends of a grid.
-fn clamp01(t: f64) -> f64 {
+pub(crate) fn clamp01(t: f64) -> f64 {
     t.clamp(0.0, 1.0)
 }
 

@@ -114,6 +114,58 @@ impl Batch for TensorBatch {
             .map_err(backend)?;
         Vec::<f64>::try_from(host.reshape([-1])).map_err(backend)
     }
+    fn rows_dot(a: &Self, b: &Self) -> si_core::Result<TensorRows> {
+        if a.0.size() != b.0.size() {
+            return Err(shape_err(&a.0, &b.0));
+        }
+        tch::no_grad(|| {
+            (&a.0 * &b.0)
+                .f_sum_dim_intlist(1, false, a.0.kind())
+                .map(TensorRows)
+                .map_err(backend)
+        })
+    }
+    /// Computed on the device in the batch's precision; one scalar is read back.
+    fn error_norm(
+        err: &Self,
+        y0: &Self,
+        y1: &Self,
+        atol: f64,
+        rtol: f64,
+    ) -> si_core::Result<f64> {
+        if err.0.size() != y0.0.size() || err.0.size() != y1.0.size() {
+            return Err(shape_err(&err.0, &y1.0));
+        }
+        tensor_rms(&err.0, &y0.0, &y1.0, atol, rtol)
+    }
+    fn rows_error_norm(
+        err: &TensorRows,
+        y0: &TensorRows,
+        y1: &TensorRows,
+        atol: f64,
+        rtol: f64,
+    ) -> si_core::Result<f64> {
+        if err.0.size() != y0.0.size() || err.0.size() != y1.0.size() {
+            return Err(shape_err(&err.0, &y1.0));
+        }
+        tensor_rms(&err.0, &y0.0, &y1.0, atol, rtol)
+    }
+}
+
+/// [`si_core::scaled_rms`] on tensors of one shape: sqrt(mean((e / (atol + rtol·max(|y0|, |y1|)))²)).
+fn tensor_rms(e: &Tensor, y0: &Tensor, y1: &Tensor, atol: f64, rtol: f64) -> si_core::Result<f64> {
+    if e.numel() == 0 {
+        return Ok(0.0);
+    }
+    tch::no_grad(|| {
+        let scale = y0.abs().maximum(&y1.abs()) * rtol + atol;
+        (e / scale)
+            .square()
+            .f_mean(Kind::Double)
+            .and_then(|m| m.f_sqrt())
+            .and_then(|m| m.f_double_value(&[]))
+            .map_err(backend)
+    })
 }
 
 impl TensorBatch {
