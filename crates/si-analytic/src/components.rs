@@ -61,6 +61,10 @@ pub(crate) struct Components {
     pub linear: bool,
     /// ½ tr(Ċ_ij C_ij⁻¹) (filled only when the divergence is wanted).
     pub half_tr: Vec<f64>,
+    /// tr(C_ij⁻¹) (filled only when the divergence is wanted; the score's divergence needs it).
+    pub tr_inv: Vec<f64>,
+    /// The identity in the layout of `cdot` (d·d dense, d diagonal), to reuse the trace routine.
+    eye: Vec<f64>,
 }
 
 impl Components {
@@ -78,6 +82,14 @@ impl Components {
             scale: vec![0.0; k],
             linear: false,
             half_tr: vec![0.0; k],
+            tr_inv: vec![0.0; k],
+            eye: if dense {
+                (0..d * d)
+                    .map(|e| if e % (d + 1) == 0 { 1.0 } else { 0.0 })
+                    .collect()
+            } else {
+                vec![1.0; d]
+            },
         }
     }
 
@@ -136,6 +148,7 @@ impl Components {
             self.scale[k] = p.weight / sqrt_det;
             if want_trace {
                 self.half_tr[k] = 0.5 * trace_cdot_cinv(l, cd, d, self.dense);
+                self.tr_inv[k] = trace_cdot_cinv(l, &self.eye, d, self.dense);
             }
         }
         self.linear = d <= LINEAR_MAX_DIM && self.scale.iter().all(|s| (1e-250..1e250).contains(s));

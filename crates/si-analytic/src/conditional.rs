@@ -311,6 +311,7 @@ fn combine(
     let mut s = DMatrix::zeros(d, n);
     let mut log_rho = vec![0.0; n];
     let mut div = vec![0.0; if with_div { n } else { 0 }];
+    let mut div_s = div.clone();
     let mut logs = vec![f64::NEG_INFINITY; k];
     for i in 0..n {
         for (j, v) in per_class.iter().enumerate() {
@@ -329,6 +330,7 @@ fn combine(
         }
         log_rho[i] = lse;
         let mut dv = 0.0;
+        let mut dsv = 0.0;
         for (j, v) in per_class.iter().enumerate() {
             let Some(v) = v else { continue };
             let p = (logs[j] - lse).exp();
@@ -343,9 +345,14 @@ fn combine(
             if let Some(dj) = &v.div {
                 dv += p * (dj[i] + bj.dot(&sj));
             }
+            // ∇·s = Σ p_j (∇·s_j + |s_j|²) − |s|² (∇p_j = p_j (s_j − s))
+            if let Some(dj) = &v.div_s {
+                dsv += p * (dj[i] + sj.norm_squared());
+            }
         }
         if with_div {
             div[i] = dv - b.column(i).dot(&s.column(i));
+            div_s[i] = dsv - s.column(i).norm_squared();
         }
     }
     Ok(FieldValues {
@@ -353,6 +360,7 @@ fn combine(
         b: Points::from_matrix_unchecked(b),
         s: Points::from_matrix_unchecked(s),
         div: with_div.then_some(div),
+        div_s: with_div.then_some(div_s),
     })
 }
 

@@ -60,6 +60,8 @@ pub struct FieldValues {
     pub s: Points,
     /// ∇·b(t, x) per point, when asked for.
     pub div: Option<Vec<f64>>,
+    /// ∇·s(t, x) = Δ log ρ(t, x) per point, when the divergence is asked for.
+    pub div_s: Option<Vec<f64>>,
 }
 
 fn flatten(g: &GaussianMixture, dense: bool) -> Endpoint {
@@ -294,6 +296,7 @@ impl MixtureFields {
             b: Points::from_matrix_unchecked(b),
             s: Points::from_matrix_unchecked(s),
             div: None,
+            div_s: None,
         })
     }
 
@@ -309,12 +312,13 @@ impl MixtureFields {
         let mut s = DMatrix::zeros(d, n);
         let mut log_rho = vec![0.0; n];
         let mut div = if with_div { vec![0.0; n] } else { Vec::new() };
+        let mut div_s = div.clone();
         let mut scratch = self.scratch();
         let xs = x.as_slice();
         let (bs, ss) = (b.as_mut_slice(), s.as_mut_slice());
         for i in 0..n {
             let c = refill(i, &mut comps)?;
-            let (lr, dv) = kernel(
+            let (lr, dv, dsv) = kernel(
                 c,
                 &xs[i * d..(i + 1) * d],
                 with_div,
@@ -325,6 +329,7 @@ impl MixtureFields {
             log_rho[i] = lr;
             if with_div {
                 div[i] = dv;
+                div_s[i] = dsv;
             }
         }
         check_finite(&b, &s)?;
@@ -333,6 +338,7 @@ impl MixtureFields {
             b: Points::from_matrix_unchecked(b),
             s: Points::from_matrix_unchecked(s),
             div: with_div.then_some(div),
+            div_s: with_div.then_some(div_s),
         })
     }
 
@@ -411,7 +417,11 @@ fn check_finite(b: &DMatrix<f64>, s: &DMatrix<f64>) -> Result<()> {
     }
 }
 
-/// The per-point kernel: writes b and s for the point x, returns (log ρ, ∇·b).
+/// The per-point kernel: writes b and s for the point x, returns (log ρ, ∇·b, ∇·s) (the divergences only
+/// when asked for; zero otherwise).
+///
+/// With weights w_k, u_k = C_k⁻¹(x − m_k), s = −Σ w_k u_k and ∇w_k = w_k(−u_k − s):
+/// ∇·s = Σ_k w_k (|u_k|² − tr C_k⁻¹) − |s|².
 #[inline]
 fn kernel(
     c: &Components,
@@ -420,7 +430,7 @@ fn kernel(
     sc: &mut Scratch,
     b: &mut [f64],
     s: &mut [f64],
-) -> (f64, f64) {
+) -> (f64, f64, f64) {
     let d = c.d;
     let mat = if c.dense { d * d } else { d };
     for k in 0..c.k {
@@ -464,6 +474,7 @@ fn kernel(
     b.fill(0.0);
     s.fill(0.0);
     let mut div = 0.0;
+    let mut div_s = 0.0;
     for k in 0..c.k {
         let w = sc.logn[k];
         if w == 0.0 {
@@ -472,19 +483,23 @@ fn kernel(
         let u = &sc.u[k * d..(k + 1) * d];
         let g = &sc.g[k * d..(k + 1) * d];
         let mut ug = 0.0;
+        let mut uu = 0.0;
         for r in 0..d {
             s[r] -= w * u[r];
             b[r] += w * g[r];
             ug += u[r] * g[r];
+            uu += u[r] * u[r];
         }
         if with_div {
             div += w * (c.half_tr[k] - ug);
+            div_s += w * (uu - c.tr_inv[k]);
         }
     }
     if with_div {
         div -= s.iter().zip(b.iter()).map(|(a, b)| a * b).sum::<f64>();
+        div_s -= s.iter().map(|a| a * a).sum::<f64>();
     }
-    (lse, div)
+    (lse, div, div_s)
 }
 
 /// Turns the quadratic forms q_k = |L_k⁻¹(x − m_k)|² (in `q`) into normalised weights w_k (in place) and
@@ -568,6 +583,34 @@ macro_rules! exact_field {
                 let v = self.evaluate(t, x, true)?;
                 let div = nalgebra::DVector::from_vec(v.div.unwrap_or_default());
                 Ok((v.b, div))
+            }
+            /// ∇·s = Δ log ρ, exact.
+            fn score_divergence(
+                &self,
+                t: f64,
+                x: &si_core::Points,
+            ) -> si_core::Result<nalgebra::DVector<f64>> {
+                let v = self.evaluate(t, x, true)?;
+                Ok(nalgebra::DVector::from_vec(v.div_s.unwrap_or_default()))
+            }
+            /// b, s and ∇·(b + c s) from one evaluation.
+            fn drift_terms(
+                &self,
+                t: f64,
+                x: &si_core::Points,
+                c: f64,
+            ) -> si_core::Result<si_core::DriftTerms<si_core::Points>> {
+                let v = self.evaluate(t, x, true)?;
+                let div = v.div.unwrap_or_default();
+                let div_s = v.div_s.unwrap_or_default();
+                Ok(si_core::DriftTerms {
+                    b: v.b,
+                    s: v.s,
+                    divergence: nalgebra::DVector::from_iterator(
+                        div.len(),
+                        div.iter().zip(&div_s).map(|(a, b)| a + c * b),
+                    ),
+                })
             }
         }
     };

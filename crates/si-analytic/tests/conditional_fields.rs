@@ -261,6 +261,44 @@ fn mixed_target_has_the_scaled_components() {
     assert_close(&got, &expected, 1e-12, "target log density");
 }
 
+/// ∇·s of a context that mixes classes (the class-posterior composition) by central differences of s.
+#[test]
+fn mixed_context_score_divergence_matches_finite_differences() {
+    for d in [1, 2] {
+        let x = grid(d);
+        for (rho0, classes, it) in cases(d) {
+            let oracle = ConditionalMixtureFields::new(rho0, classes, it.clone()).unwrap();
+            let given = oracle.given(&ctx(&[0.3, 0.7, 0.2])).unwrap();
+            for t in TIMES {
+                let ds = given.score_divergence(t, &x).unwrap();
+                for i in 0..x.len() {
+                    let xi = x.point(i).clone_owned();
+                    let h = 1e-5;
+                    let mut fd = 0.0;
+                    for r in 0..d {
+                        let mut up = xi.clone();
+                        let mut dn = xi.clone();
+                        up[r] += h;
+                        dn[r] -= h;
+                        let su = given
+                            .score(t, &Points::from_row_major(1, d, up.as_slice()).unwrap())
+                            .unwrap();
+                        let sd = given
+                            .score(t, &Points::from_row_major(1, d, dn.as_slice()).unwrap())
+                            .unwrap();
+                        fd += (su.as_slice()[r] - sd.as_slice()[r]) / (2.0 * h);
+                    }
+                    assert!(
+                        (ds[i] - fd).abs() < 1e-4 * (1.0 + fd.abs()),
+                        "d = {d}, {it:?}, t = {t}, point {i}: {} vs {fd}",
+                        ds[i]
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn per_point_contexts_match_the_shared_fields_point_by_point() {
     for d in [1, 2] {

@@ -48,6 +48,24 @@ proptest! {
         prop_assert!(residual.abs() < 1e-4 * scale, "{}: residual {}", f.interpolant().name(), residual);
     }
 
+    /// ∇·s = Δ log ρ by central differences of s, and `drift_terms` gives b, s and ∇·(b + c s) of the
+    /// same evaluation.
+    #[test]
+    fn score_divergence_is_the_laplacian_of_log_density(t in 0.05f64..0.95, x in -5.0f64..5.0, y in -5.0f64..5.0, c in 0.0f64..3.0, which in 0usize..12) {
+        let f = &all_fields_2d()[which];
+        let h = 1e-5;
+        let p = pt(x, y);
+        let sx = |a: f64, b: f64| f.score(t, &pt(a, b)).unwrap().to_row_major();
+        let fd = (sx(x + h, y)[0] - sx(x - h, y)[0]) / (2.0 * h) + (sx(x, y + h)[1] - sx(x, y - h)[1]) / (2.0 * h);
+        let ds = f.score_divergence(t, &p).unwrap()[0];
+        prop_assert!((ds - fd).abs() < 1e-4 * (1.0 + ds.abs()), "{}: div s {} fd {}", f.interpolant().name(), ds, fd);
+        let terms = f.drift_terms(t, &p, c).unwrap();
+        let (b, div) = f.velocity_and_divergence(t, &p).unwrap();
+        prop_assert_eq!(terms.b.to_row_major(), b.to_row_major());
+        prop_assert_eq!(terms.s.to_row_major(), f.score(t, &p).unwrap().to_row_major());
+        prop_assert!((terms.divergence[0] - (div[0] + c * ds)).abs() < 1e-12 * (1.0 + div[0].abs() + c * ds.abs()));
+    }
+
     /// η = −σ s and b = v − γγ̇ s.
     #[test]
     fn denoiser_and_v_relations(t in 0.0f64..=1.0, x in -5.0f64..5.0, y in -5.0f64..5.0, which in 0usize..12) {

@@ -73,6 +73,36 @@ pub trait Field<B: Batch> {
     fn velocity_and_divergence(&self, t: f64, x: &B) -> Result<(B, B::Rows)> {
         Ok((self.velocity(t, x)?, self.divergence(t, x)?))
     }
+
+    /// The divergence of the score ∇·s(t, x) = Δ log ρ(t, x), one value per point.
+    fn score_divergence(&self, _t: f64, _x: &B) -> Result<B::Rows> {
+        Err(CoreError::Unsupported {
+            quantity: "the divergence of the score s",
+        })
+    }
+
+    /// b, s and ∇·(b + c s) at (t, x): what the SDE likelihood needs at every step, with c = ε(t) (the
+    /// divergence of the forward drift b_F = b + ε s). The default composes the methods above (with c = 0
+    /// it asks for no score divergence); a learned field differentiates b + c s in one pass.
+    fn drift_terms(&self, t: f64, x: &B, c: f64) -> Result<DriftTerms<B>> {
+        let (b, s) = self.velocity_and_score(t, x)?;
+        let mut divergence = self.divergence(t, x)?;
+        if c != 0.0 {
+            B::rows_axpy(&mut divergence, c, &self.score_divergence(t, x)?)?;
+        }
+        Ok(DriftTerms { b, s, divergence })
+    }
+}
+
+/// b, s and ∇·(b + c s) at one time ([`Field::drift_terms`]).
+#[derive(Clone, Debug)]
+pub struct DriftTerms<B: Batch> {
+    /// The velocity b.
+    pub b: B,
+    /// The score s.
+    pub s: B,
+    /// ∇·(b + c s), one value per point.
+    pub divergence: B::Rows,
 }
 
 impl<B: Batch, F: Field<B> + ?Sized> Field<B> for &F {
@@ -99,5 +129,11 @@ impl<B: Batch, F: Field<B> + ?Sized> Field<B> for &F {
     }
     fn velocity_and_divergence(&self, t: f64, x: &B) -> Result<(B, B::Rows)> {
         (**self).velocity_and_divergence(t, x)
+    }
+    fn score_divergence(&self, t: f64, x: &B) -> Result<B::Rows> {
+        (**self).score_divergence(t, x)
+    }
+    fn drift_terms(&self, t: f64, x: &B, c: f64) -> Result<DriftTerms<B>> {
+        (**self).drift_terms(t, x, c)
     }
 }

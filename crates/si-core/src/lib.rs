@@ -29,7 +29,7 @@ pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
 pub use conditional::{check_context, ConditionalField, ContextForm, Guided};
 pub use coupling::{Coupling, FnSampler, Independent, Ring, Sampler, StandardNormal};
 pub use error::{check_time, CoreError, Result};
-pub use field::Field;
+pub use field::{DriftTerms, Field};
 pub use forward::{AdditiveGaussian, AdditiveNoise, ForwardModel, LinearGaussian};
 pub use gamma::{CustomGamma, Gamma};
 pub use interpolant::{Interpolant, Schedule, Sidedness};
