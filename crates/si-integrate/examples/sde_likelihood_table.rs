@@ -1,5 +1,5 @@
 //! Bias and spread of the SDE log-likelihood estimator against the exact log ρ1 of Gaussian mixtures, by
-//! number of paths and of steps, with and without the stochastic integral (docs/math.md §6.3).
+//! number of paths and of steps, with and without the stochastic integral (docs/math.md §3.1).
 //!
 //! `cargo run --release -p si-integrate --example sde_likelihood_table`
 

@@ -10,7 +10,7 @@
 //! the observers; between them it chooses its own steps.
 //!
 //! It is generic over [`si_core::Batch`] like the fixed-step steppers: on a tensor batch every stage
-//! stays on the device and one scalar (the error norm) is read back per step.
+//! stays on the device and one scalar (the error norm) is read back per step. Notes: docs/math.md §3.2.
 
 use rand::RngCore;
 use si_core::{Batch, Field, Points};

@@ -1,5 +1,5 @@
 //! The SDE log-likelihood estimator (arXiv 2303.08797, §2.5 and appendix; interflow's
-//! `rollout_likelihood`), derived in docs/math.md §6.3.
+//! `rollout_likelihood`), derived in docs/math.md §3.1.
 //!
 //! Along the backward SDE dY = (b − ε s)(t, Y) dt + √(2ε) dW̄, run from Y_1 = x down to t = 0, Itô's
 //! formula applied to log ρ(t, Y_t) with the Fokker–Planck equation of the forward SDE gives, path by path,

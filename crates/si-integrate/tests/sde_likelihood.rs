@@ -1,4 +1,4 @@
-//! The SDE log-likelihood estimator against the exact log ρ1 of Gaussian mixtures (docs/math.md §6.3):
+//! The SDE log-likelihood estimator against the exact log ρ1 of Gaussian mixtures (docs/math.md §3.1):
 //! the path average converges to it, the stochastic integral keeps the mean and removes the spread, the
 //! per-path error vanishes with the step, ε = 0 is the ODE likelihood, bad input is a typed error.
 

@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use si_core::{check_context, ConditionalField, CoreError, Field, Interpolant, Schedule};
+use si_core::{
+    check_context, ConditionalField, CoreError, DriftTerms, Field, Interpolant, Schedule,
+};
 use tch::{Kind, Tensor};
 
 use crate::batch::{TensorBatch, TensorRows};
@@ -186,49 +188,78 @@ impl<'a> LearnedField<'a> {
         x: &TensorBatch,
     ) -> si_core::Result<(TensorBatch, TensorRows)> {
         let sc = self.check(t, x)?;
-        let d = self.net.params().dim as i64;
         tch::with_grad(|| {
             let xg = x.0.detach().set_requires_grad(true);
             let outs = self.heads(t, &xg)?;
             let b = self
                 .velocity_from(&outs, &sc)
                 .ok_or_else(|| unsupported("the velocity b"))?;
-            let div = match self.divergence {
-                Divergence::Exact => {
-                    let mut acc = Tensor::zeros([xg.size()[0]], (Kind::Float, xg.device()));
-                    for i in 0..d {
-                        let gi = b.narrow(1, i, 1).sum(Kind::Float);
-                        let g = Tensor::f_run_backward(&[gi], &[&xg], i + 1 < d, false)
-                            .map_err(backend)?;
-                        acc += g[0].narrow(1, i, 1).squeeze_dim(1);
-                    }
-                    acc
-                }
-                Divergence::Hutchinson { probes, seed } => {
-                    let call = self.calls.fetch_add(1, Ordering::Relaxed);
-                    let base = seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                    let m = probes.max(1);
-                    let mut acc = Tensor::zeros([xg.size()[0]], (Kind::Float, xg.device()));
-                    let numel = xg.numel() as i64;
-                    for k in 0..m {
-                        // Rademacher probes from the keyed generator: no process-wide reseeding.
-                        let key = base.wrapping_add((k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-                        let eps = (crate::rng::uniforms(key, numel, xg.device())
-                            .ge(0.5)
-                            .to_kind(Kind::Float)
-                            * 2.0
-                            - 1.0)
-                            .reshape(xg.size());
-                        let gi = (&b * &eps).sum(Kind::Float);
-                        let g = Tensor::f_run_backward(&[gi], &[&xg], k + 1 < m, false)
-                            .map_err(backend)?;
-                        acc += (&g[0] * &eps).sum_dim_intlist(1, false, Kind::Float);
-                    }
-                    acc / m as f64
-                }
-            };
+            let div = self.divergence_of(&xg, &b)?;
             Ok((TensorBatch(b.detach()), TensorRows(div.detach())))
         })
+    }
+
+    /// b, s and ∇·(b + c s) from one forward pass (the divergence of the sum by one set of backward
+    /// passes: d exact, or one per Hutchinson probe).
+    fn terms(&self, t: f64, x: &TensorBatch, c: f64) -> si_core::Result<DriftTerms<TensorBatch>> {
+        let sc = self.check(t, x)?;
+        tch::with_grad(|| {
+            let xg = x.0.detach().set_requires_grad(true);
+            let outs = self.heads(t, &xg)?;
+            let b = self
+                .velocity_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the velocity b"))?;
+            let s = self
+                .score_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the score s"))?;
+            let drift = if c == 0.0 { b.shallow_clone() } else { &b + &s * c };
+            let div = self.divergence_of(&xg, &drift)?;
+            Ok(DriftTerms {
+                b: TensorBatch(b.detach()),
+                s: TensorBatch(s.detach()),
+                divergence: TensorRows(div.detach()),
+            })
+        })
+    }
+
+    /// ∇·y with respect to `xg` (which tracks gradients), by the field's [`Divergence`] setting.
+    fn divergence_of(&self, xg: &Tensor, y: &Tensor) -> si_core::Result<Tensor> {
+        let d = self.net.params().dim as i64;
+        let rows = (xg.kind(), xg.device());
+        match self.divergence {
+            Divergence::Exact => {
+                let mut acc = Tensor::zeros([xg.size()[0]], rows);
+                for i in 0..d {
+                    let gi = y.narrow(1, i, 1).sum(xg.kind());
+                    let g = Tensor::f_run_backward(&[gi], &[xg], i + 1 < d, false)
+                        .map_err(backend)?;
+                    acc += g[0].narrow(1, i, 1).squeeze_dim(1);
+                }
+                Ok(acc)
+            }
+            Divergence::Hutchinson { probes, seed } => {
+                let call = self.calls.fetch_add(1, Ordering::Relaxed);
+                let base = seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let m = probes.max(1);
+                let mut acc = Tensor::zeros([xg.size()[0]], rows);
+                let numel = xg.numel() as i64;
+                for k in 0..m {
+                    // Rademacher probes from the keyed generator: no process-wide reseeding.
+                    let key = base.wrapping_add((k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+                    let eps = (crate::rng::uniforms(key, numel, xg.device())
+                        .ge(0.5)
+                        .to_kind(xg.kind())
+                        * 2.0
+                        - 1.0)
+                        .reshape(xg.size());
+                    let gi = (y * &eps).sum(xg.kind());
+                    let g = Tensor::f_run_backward(&[gi], &[xg], k + 1 < m, false)
+                        .map_err(backend)?;
+                    acc += (&g[0] * &eps).sum_dim_intlist(1, false, xg.kind());
+                }
+                Ok(acc / m as f64)
+            }
+        }
     }
 }
 
@@ -293,6 +324,26 @@ impl Field<TensorBatch> for LearnedField<'_> {
         x: &TensorBatch,
     ) -> si_core::Result<(TensorBatch, TensorRows)> {
         self.velocity_and_div(t, x)
+    }
+    fn score_divergence(&self, t: f64, x: &TensorBatch) -> si_core::Result<TensorRows> {
+        // ∇·s = ∇·(b + s) − ∇·b would cost two sets of passes; differentiate s alone instead
+        let sc = self.check(t, x)?;
+        tch::with_grad(|| {
+            let xg = x.0.detach().set_requires_grad(true);
+            let outs = self.heads(t, &xg)?;
+            let s = self
+                .score_from(&outs, &sc)
+                .ok_or_else(|| unsupported("the score s"))?;
+            Ok(TensorRows(self.divergence_of(&xg, &s)?.detach()))
+        })
+    }
+    fn drift_terms(
+        &self,
+        t: f64,
+        x: &TensorBatch,
+        c: f64,
+    ) -> si_core::Result<DriftTerms<TensorBatch>> {
+        self.terms(t, x, c)
     }
 }
 
