@@ -74,6 +74,13 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Log-likelihoods of the rows of a .npy under a checkpoint: `likelihood --checkpoint M --data x.npy --out
+    /// ll.npy [--method ode|ode-adaptive|hutchinson|sde]` (arguments are passed to `si likelihood`).
+    Likelihood {
+        /// Arguments (see `cargo xtask likelihood -- --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Clean samples from corrupted ones: `reduce-variance --data y.npy --sigma S --out x.npy [--forward
     /// gaussian|uniform|mask=1,0|blur=0.25,0.5,0.25]` (arguments are passed to `si reduce-variance`).
     ReduceVariance {
@@ -102,6 +109,7 @@ fn main() -> Result<()> {
         Command::Mutants { only, list } => mutants::run(&only, list),
         Command::Train { args } => nn::passthrough("train", &args),
         Command::Sample { args } => nn::passthrough("sample", &args),
+        Command::Likelihood { args } => nn::passthrough("likelihood", &args),
         Command::Policy { args } => nn::passthrough("policy", &args),
         Command::ReduceVariance { args } => nn::passthrough("reduce-variance", &args),
     }

@@ -123,7 +123,7 @@ pub enum StepperName {
     StochasticHeun,
 }
 
-fn device() -> Device {
+pub(crate) fn device() -> Device {
     Device::cuda_if_available()
 }
 

@@ -1,10 +1,11 @@
-//! `si`: the learned-field command line of si-rs: train and sample learned fields, make figures 5–15,
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, score points by log-likelihood, make figures 5–15,
 //! benchmark, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod bench;
 mod cli;
 mod experiment;
 mod figures;
+mod likelihood;
 mod policy;
 mod reduce;
 
@@ -50,6 +51,9 @@ enum Command {
     Train(Box<cli::TrainArgs>),
     /// Sample from a checkpoint into a .npy file.
     Sample(cli::SampleArgs),
+    /// Log-likelihoods of the rows of a .npy under a checkpoint (ODE exact or Hutchinson divergence,
+    /// adaptive ODE, or the SDE estimate), written as a .npy.
+    Likelihood(Box<likelihood::LikelihoodArgs>),
     /// Clean samples from corrupted ones (self-consistent interpolants): y = F(x) in a .npy, x̂ = Φ(y) out.
     ReduceVariance(Box<reduce::ReduceArgs>),
     /// The streaming Push-T policy: train on demonstrations, evaluate on seeds.
@@ -82,6 +86,7 @@ fn main() -> Result<()> {
         } => bench::run(quick, torch_python, torch_script),
         Command::Train(a) => cli::train(&a),
         Command::Sample(a) => cli::sample_cmd(&a),
+        Command::Likelihood(a) => likelihood::likelihood(&a),
         Command::ReduceVariance(a) => reduce::reduce(&a),
         Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),

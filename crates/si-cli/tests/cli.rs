@@ -227,3 +227,93 @@ fn killed_process_resumes_to_the_same_weights() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn likelihood_scores_every_row_by_each_method() {
+    let dir = std::env::temp_dir().join(format!("si-nn-cli-ll-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data.npy");
+    let p = Points::standard_normal(200, 2, &mut ChaCha8Rng::seed_from_u64(2));
+    write_points(&data, &p, NpyDtype::F32).unwrap();
+    let ckpt = dir.join("m.safetensors");
+    let bin = env!("CARGO_BIN_EXE_si");
+    let st = Command::new(bin)
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .args([
+            "--interpolant", "linear:sqrt=1", "--steps", "30", "--batch", "64", "--width", "16",
+            "--depth", "2", "--activation", "tanh", "--heads", "b,s", "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let points = dir.join("x.npy");
+    write_points(
+        &points,
+        &Points::standard_normal(7, 2, &mut ChaCha8Rng::seed_from_u64(3)),
+        NpyDtype::F64,
+    )
+    .unwrap();
+    let run = |method: &str, extra: &[&str]| {
+        let out = dir.join(format!("ll-{method}.npy"));
+        let o = Command::new(bin)
+            .args(["likelihood", "--checkpoint"])
+            .arg(&ckpt)
+            .arg("--data")
+            .arg(&points)
+            .args(["--method", method, "--steps", "400", "--chunk", "3", "--quiet"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        read_points(&out).unwrap()
+    };
+    let ode = run("ode", &[]);
+    assert_eq!((ode.len(), ode.dim()), (7, 1));
+    // the same ODE likelihood, adaptively: agrees to the step error of Heun at 400 steps
+    let adaptive = run("ode-adaptive", &["--tol", "1e-7"]);
+    for (a, b) in ode.as_slice().iter().zip(adaptive.as_slice()) {
+        assert!((a - b).abs() < 1e-3, "Heun {a} vs Dormand-Prince {b}");
+    }
+    // Hutchinson with many probes: unbiased, close to exact in d = 2
+    let hutch = run("hutchinson", &["--probes", "64"]);
+    for (a, b) in ode.as_slice().iter().zip(hutch.as_slice()) {
+        assert!((a - b).abs() < 0.1, "exact {a} vs Hutchinson {b}");
+    }
+    // SDE: mean and standard error per row
+    let sde = run("sde", &["--eps", "0.3", "--paths", "8"]);
+    assert_eq!((sde.len(), sde.dim()), (7, 2));
+    for i in 0..7 {
+        let (m, se) = (sde.point(i)[0], sde.point(i)[1]);
+        assert!(m.is_finite() && se >= 0.0 && se.is_finite());
+    }
+    // wrong dimension and a bad setting: errors, not panics
+    write_points(&points, &Points::zeros(3, 5), NpyDtype::F64).unwrap();
+    let o = Command::new(bin)
+        .args(["likelihood", "--checkpoint"])
+        .arg(&ckpt)
+        .arg("--data")
+        .arg(&points)
+        .arg("--out")
+        .arg(dir.join("bad.npy"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("dimension"));
+    let o = Command::new(bin)
+        .args(["likelihood", "--checkpoint"])
+        .arg(&ckpt)
+        .arg("--data")
+        .arg(&data)
+        .args(["--method", "sde", "--eps", "0"])
+        .arg("--out")
+        .arg(dir.join("bad.npy"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    std::fs::remove_dir_all(&dir).ok();
+}
