@@ -15,12 +15,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Points};
 use si_data::npy::{read_points, write_points, NpyDtype};
-use si_integrate::{
-    ode_log_likelihood, sde_log_likelihood, AdaptiveConfig, Diffusion, SolveStats, TimeGrid,
-};
+use si_integrate::AdaptiveConfig;
+use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
 use si_nn::train::load_model;
-use si_nn::{Divergence, LearnedField, TensorBatch};
-use tch::Kind;
+use si_nn::{Divergence, LearnedField};
 
 /// How `likelihood` computes log ρ1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,9 +128,17 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
         _ => Divergence::Exact,
     };
     let field = LearnedField::new(&net, interpolant).with_divergence(divergence);
-    let grid = TimeGrid::uniform(1.0, 0.0, a.steps)?;
-    let solver = AdaptiveConfig::tolerance(a.tol).check()?;
-    let eps = Diffusion::constant(a.eps)?;
+    let method = match a.method {
+        Method::Ode | Method::Hutchinson => LikelihoodMethod::Ode { steps: a.steps },
+        Method::OdeAdaptive => {
+            LikelihoodMethod::Adaptive(AdaptiveConfig::tolerance(a.tol).check()?)
+        }
+        Method::Sde => LikelihoodMethod::Sde {
+            steps: a.steps,
+            eps: a.eps,
+            paths: a.paths,
+        },
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let n = points.len();
     let bar = if a.quiet {
@@ -144,41 +150,27 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
         ProgressStyle::with_template("log-likelihood [{bar:40}] {pos}/{len} points ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let cols = if a.method == Method::Sde { 2 } else { 1 };
-    let mut out = Vec::with_capacity(n * cols);
-    let mut stats = SolveStats::default();
-    let rows: Vec<usize> = (0..n).collect();
-    for chunk in rows.chunks(a.chunk) {
-        let x = TensorBatch::upload(&points.select(chunk)?, Kind::Float, net.device())?;
-        match a.method {
-            Method::Ode | Method::Hutchinson => {
-                out.extend(ode_log_likelihood(&field, &x, &grid, log_standard_normal)?);
-            }
-            Method::OdeAdaptive => {
-                let (ll, s) = solver.log_likelihood(&field, &x, log_standard_normal)?;
-                stats.accepted += s.accepted;
-                stats.rejected += s.rejected;
-                stats.evaluations += s.evaluations;
-                out.extend(ll);
-            }
-            Method::Sde => {
-                let est = sde_log_likelihood(
-                    &field,
-                    &x,
-                    &grid,
-                    &eps,
-                    a.paths,
-                    &mut rng,
-                    log_standard_normal,
-                )?;
-                for (m, se) in est.mean().into_iter().zip(est.std_error()) {
-                    out.extend([m, se]);
-                }
-            }
-        }
-        bar.inc(chunk.len() as u64);
-    }
+    let ll = log_likelihood_of(
+        &field,
+        &points,
+        &method,
+        a.chunk,
+        &log_standard_normal,
+        &mut rng,
+        &mut |k| bar.inc(k as u64),
+    )?;
     bar.finish_and_clear();
+    let cols = if ll.std_error.is_some() { 2 } else { 1 };
+    let out: Vec<f64> = match &ll.std_error {
+        Some(se) => ll
+            .values
+            .iter()
+            .zip(se)
+            .flat_map(|(m, s)| [*m, *s])
+            .collect(),
+        None => ll.values.clone(),
+    };
+    let stats = ll.stats;
     let result = Points::from_row_major(n, cols, &out)?;
     write_points(&a.out, &result, NpyDtype::F64)?;
     let mean = (0..n).map(|i| out[i * cols]).sum::<f64>() / n.max(1) as f64;

@@ -243,8 +243,21 @@ fn likelihood_scores_every_row_by_each_method() {
         .arg("--checkpoint")
         .arg(&ckpt)
         .args([
-            "--interpolant", "linear:sqrt=1", "--steps", "30", "--batch", "64", "--width", "16",
-            "--depth", "2", "--activation", "tanh", "--heads", "b,s", "--quiet",
+            "--interpolant",
+            "linear:sqrt=1",
+            "--steps",
+            "30",
+            "--batch",
+            "64",
+            "--width",
+            "16",
+            "--depth",
+            "2",
+            "--activation",
+            "tanh",
+            "--heads",
+            "b,s",
+            "--quiet",
         ])
         .status()
         .unwrap();
@@ -263,7 +276,9 @@ fn likelihood_scores_every_row_by_each_method() {
             .arg(&ckpt)
             .arg("--data")
             .arg(&points)
-            .args(["--method", method, "--steps", "400", "--chunk", "3", "--quiet"])
+            .args([
+                "--method", method, "--steps", "400", "--chunk", "3", "--quiet",
+            ])
             .args(extra)
             .arg("--out")
             .arg(&out)

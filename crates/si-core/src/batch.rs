@@ -45,45 +45,86 @@ pub trait Batch: Clone + Send + Sized {
     fn rows_to_vec(rows: &Self::Rows) -> Result<Vec<f64>>;
     /// The per-point inner products a_i·b_i (e.g. s·ΔW in the SDE likelihood).
     fn rows_dot(a: &Self, b: &Self) -> Result<Self::Rows>;
-    /// The scaled root-mean-square norm of embedded Runge–Kutta error control (Hairer, Nørsett and
-    /// Wanner, *Solving ODEs I*, §II.4, eq. 4.11), over every coordinate of the batch:
-    ///
-    /// ```text
-    /// ‖e‖ = sqrt( (1/nd) Σ_i ( e_i / (atol + rtol·max(|y0_i|, |y1_i|)) )² ).
-    /// ```
+    /// The scaled norm of embedded Runge–Kutta error control (Hairer, Nørsett and Wanner, *Solving ODEs
+    /// I*, §II.4, eq. 4.11) with the ratios r_ij = e_ij / (atol + rtol·max(|y0_ij|, |y1_ij|)) over points i
+    /// and coordinates j: the RMS over every coordinate of the batch ([`ErrorNorm::Rms`], torchdiffeq's
+    /// norm for a batched tensor), or the largest per-point RMS ([`ErrorNorm::WorstPoint`]: every point meets
+    /// the tolerance).
     ///
     /// One scalar comes back to the host (the accept/reject decision needs it); nothing else is copied.
-    fn error_norm(err: &Self, y0: &Self, y1: &Self, atol: f64, rtol: f64) -> Result<f64>;
-    /// [`Batch::error_norm`] of per-point values (an augmented state such as the log-likelihood).
+    fn error_norm(
+        err: &Self,
+        y0: &Self,
+        y1: &Self,
+        atol: f64,
+        rtol: f64,
+        norm: ErrorNorm,
+    ) -> Result<f64>;
+    /// [`Batch::error_norm`] of per-point values (an augmented state such as the log-likelihood; one
+    /// coordinate per point).
     fn rows_error_norm(
         err: &Self::Rows,
         y0: &Self::Rows,
         y1: &Self::Rows,
         atol: f64,
         rtol: f64,
+        norm: ErrorNorm,
     ) -> Result<f64>;
 }
 
-/// The scaled RMS norm of [`Batch::error_norm`] over three equally long slices (NaN if any value is).
-pub fn scaled_rms(err: &[f64], y0: &[f64], y1: &[f64], atol: f64, rtol: f64) -> Result<f64> {
-    if err.len() != y0.len() || err.len() != y1.len() {
+/// Which norm of the scaled error ratios adaptive error control uses ([`Batch::error_norm`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ErrorNorm {
+    /// The RMS over every coordinate of the batch (torchdiffeq's and interflow's): points share one
+    /// budget, so a few hard points can exceed the tolerance while the rest are easy.
+    Rms,
+    /// The largest RMS over one point's coordinates: every point meets the tolerance.
+    #[default]
+    WorstPoint,
+}
+
+/// [`Batch::error_norm`] over three equally long slices holding points of `dim` values each, one after
+/// the other (NaN if any value is).
+pub fn scaled_norm(
+    err: &[f64],
+    y0: &[f64],
+    y1: &[f64],
+    dim: usize,
+    atol: f64,
+    rtol: f64,
+    norm: ErrorNorm,
+) -> Result<f64> {
+    if err.len() != y0.len() || err.len() != y1.len() || dim == 0 || err.len() % dim != 0 {
         return Err(CoreError::ShapeMismatch {
-            expected: format!("{} values", err.len()),
+            expected: format!("{} values in points of {dim}", err.len()),
             got: format!("{} and {} values", y0.len(), y1.len()),
         });
     }
     if err.is_empty() {
         return Ok(0.0);
     }
-    let sum: f64 = err
-        .iter()
-        .zip(y0.iter().zip(y1))
-        .map(|(e, (a, b))| {
-            let r = e / (atol + rtol * a.abs().max(b.abs()));
-            r * r
-        })
-        .sum();
-    Ok((sum / err.len() as f64).sqrt())
+    let ratio2 = |(e, (a, b)): (&f64, (&f64, &f64))| {
+        let r = e / (atol + rtol * a.abs().max(b.abs()));
+        r * r
+    };
+    match norm {
+        ErrorNorm::Rms => {
+            let sum: f64 = err.iter().zip(y0.iter().zip(y1)).map(ratio2).sum();
+            Ok((sum / err.len() as f64).sqrt())
+        }
+        ErrorNorm::WorstPoint => {
+            let mut worst = 0.0f64;
+            for ((e, a), b) in err.chunks(dim).zip(y0.chunks(dim)).zip(y1.chunks(dim)) {
+                let ms = e.iter().zip(a.iter().zip(b)).map(ratio2).sum::<f64>() / dim as f64;
+                // NaN propagates: f64::max would drop it
+                if ms.is_nan() {
+                    return Ok(f64::NAN);
+                }
+                worst = worst.max(ms);
+            }
+            Ok(worst.sqrt())
+        }
+    }
 }
 
 /// n points in R^d in host memory, stored as a d × n column-major matrix (one column per point).
@@ -273,10 +314,18 @@ impl Batch for Points {
                 .map(|(u, v)| u.dot(&v)),
         ))
     }
-    fn error_norm(err: &Self, y0: &Self, y1: &Self, atol: f64, rtol: f64) -> Result<f64> {
+    fn error_norm(
+        err: &Self,
+        y0: &Self,
+        y1: &Self,
+        atol: f64,
+        rtol: f64,
+        norm: ErrorNorm,
+    ) -> Result<f64> {
         err.check_same_shape(y0)?;
         err.check_same_shape(y1)?;
-        scaled_rms(err.as_slice(), y0.as_slice(), y1.as_slice(), atol, rtol)
+        let (e, a, b) = (err.as_slice(), y0.as_slice(), y1.as_slice());
+        scaled_norm(e, a, b, err.dim().max(1), atol, rtol, norm)
     }
     fn rows_error_norm(
         err: &DVector<f64>,
@@ -284,7 +333,16 @@ impl Batch for Points {
         y1: &DVector<f64>,
         atol: f64,
         rtol: f64,
+        norm: ErrorNorm,
     ) -> Result<f64> {
-        scaled_rms(err.as_slice(), y0.as_slice(), y1.as_slice(), atol, rtol)
+        scaled_norm(
+            err.as_slice(),
+            y0.as_slice(),
+            y1.as_slice(),
+            1,
+            atol,
+            rtol,
+            norm,
+        )
     }
 }

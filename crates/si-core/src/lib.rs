@@ -24,7 +24,7 @@ mod serde_impl;
 mod source;
 mod targets;
 
-pub use batch::{scaled_rms, Batch, Points};
+pub use batch::{scaled_norm, Batch, ErrorNorm, Points};
 pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
 pub use conditional::{check_context, ConditionalField, ContextForm, Guided};
 pub use coupling::{Coupling, FnSampler, Independent, Ring, Sampler, StandardNormal};

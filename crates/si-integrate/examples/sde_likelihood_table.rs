@@ -41,7 +41,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let (m, m0) = (est.mean(), est.drift_only_mean());
                     let n = exact.len() as f64;
                     let bias = m.iter().zip(&exact).map(|(a, b)| a - b).sum::<f64>() / n;
-                    let abs = m.iter().zip(&exact).map(|(a, b)| (a - b).abs()).sum::<f64>() / n;
+                    let abs = m
+                        .iter()
+                        .zip(&exact)
+                        .map(|(a, b)| (a - b).abs())
+                        .sum::<f64>()
+                        / n;
                     let bias0 = m0.iter().zip(&exact).map(|(a, b)| a - b).sum::<f64>() / n;
                     let spread = if paths > 1 {
                         est.spread().iter().sum::<f64>() / n

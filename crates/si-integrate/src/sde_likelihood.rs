@@ -37,7 +37,9 @@ pub struct SdeLogLikelihood {
 fn mean_of(v: &[Vec<f64>]) -> Vec<f64> {
     let m = v.len().max(1) as f64;
     let n = v.first().map_or(0, Vec::len);
-    (0..n).map(|i| v.iter().map(|p| p[i]).sum::<f64>() / m).collect()
+    (0..n)
+        .map(|i| v.iter().map(|p| p[i]).sum::<f64>() / m)
+        .collect()
 }
 
 /// Sample standard deviation over paths of each point (0 with one path).

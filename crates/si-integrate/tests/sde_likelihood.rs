@@ -76,11 +76,7 @@ fn the_stochastic_integral_keeps_the_mean_and_removes_the_spread() {
     let x = r1.sample(8, &mut ChaCha8Rng::seed_from_u64(5));
     let exact = r1.log_density(&x).unwrap();
     let est = estimate(&r0, &f, &x, 0.5, 500, 40, 6);
-    let (m0, s0, s) = (
-        est.drift_only_mean(),
-        est.drift_only_spread(),
-        est.spread(),
-    );
+    let (m0, s0, s) = (est.drift_only_mean(), est.drift_only_spread(), est.spread());
     for i in 0..exact.len() {
         let se0 = s0[i] / (est.paths() as f64).sqrt();
         assert!(
@@ -91,7 +87,12 @@ fn the_stochastic_integral_keeps_the_mean_and_removes_the_spread() {
         );
         // without the stochastic integral the spread is that of log ρ0(Y_0) along the paths (about 2
         // nats here); with it, only the discretisation's (about 0.1)
-        assert!(s0[i] > 5.0 * s[i], "point {i}: spread {} vs {}", s0[i], s[i]);
+        assert!(
+            s0[i] > 5.0 * s[i],
+            "point {i}: spread {} vs {}",
+            s0[i],
+            s[i]
+        );
     }
 }
 

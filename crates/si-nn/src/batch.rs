@@ -1,7 +1,7 @@
 //! [`TensorBatch`]: the integrator state on the model's device.
 
 use rand::Rng;
-use si_core::{Batch, CoreError, Points};
+use si_core::{Batch, CoreError, ErrorNorm, Points};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::backend;
@@ -125,18 +125,19 @@ impl Batch for TensorBatch {
                 .map_err(backend)
         })
     }
-    /// Computed on the device in the batch's precision; one scalar is read back.
+    /// Computed on the device (the ratios in double precision); one scalar is read back.
     fn error_norm(
         err: &Self,
         y0: &Self,
         y1: &Self,
         atol: f64,
         rtol: f64,
+        norm: ErrorNorm,
     ) -> si_core::Result<f64> {
         if err.0.size() != y0.0.size() || err.0.size() != y1.0.size() {
             return Err(shape_err(&err.0, &y1.0));
         }
-        tensor_rms(&err.0, &y0.0, &y1.0, atol, rtol)
+        tensor_norm(&err.0, &y0.0, &y1.0, atol, rtol, norm)
     }
     fn rows_error_norm(
         err: &TensorRows,
@@ -144,25 +145,40 @@ impl Batch for TensorBatch {
         y1: &TensorRows,
         atol: f64,
         rtol: f64,
+        norm: ErrorNorm,
     ) -> si_core::Result<f64> {
         if err.0.size() != y0.0.size() || err.0.size() != y1.0.size() {
             return Err(shape_err(&err.0, &y1.0));
         }
-        tensor_rms(&err.0, &y0.0, &y1.0, atol, rtol)
+        let col = |t: &Tensor| t.reshape([-1, 1]);
+        tensor_norm(&col(&err.0), &col(&y0.0), &col(&y1.0), atol, rtol, norm)
     }
 }
 
-/// [`si_core::scaled_rms`] on tensors of one shape: sqrt(mean((e / (atol + rtol·max(|y0|, |y1|)))²)).
-fn tensor_rms(e: &Tensor, y0: &Tensor, y1: &Tensor, atol: f64, rtol: f64) -> si_core::Result<f64> {
+/// [`si_core::scaled_norm`] on `[n, d]` tensors of one shape, on their device: the squared ratios
+/// (e / (atol + rtol·max(|y0|, |y1|)))², averaged over everything (RMS) or per row and then the largest.
+fn tensor_norm(
+    e: &Tensor,
+    y0: &Tensor,
+    y1: &Tensor,
+    atol: f64,
+    rtol: f64,
+    norm: ErrorNorm,
+) -> si_core::Result<f64> {
     if e.numel() == 0 {
         return Ok(0.0);
     }
     tch::no_grad(|| {
         let scale = y0.abs().maximum(&y1.abs()) * rtol + atol;
-        (e / scale)
-            .square()
-            .f_mean(Kind::Double)
-            .and_then(|m| m.f_sqrt())
+        let r2 = (e / scale).square().to_kind(Kind::Double);
+        let ms = match norm {
+            ErrorNorm::Rms => r2.f_mean(Kind::Double),
+            // NaN propagates through amax
+            ErrorNorm::WorstPoint => r2
+                .f_mean_dim(1, false, Kind::Double)
+                .and_then(|m| m.f_amax(0, false)),
+        };
+        ms.and_then(|m| m.f_sqrt())
             .and_then(|m| m.f_double_value(&[]))
             .map_err(backend)
     })

@@ -212,7 +212,11 @@ impl<'a> LearnedField<'a> {
             let s = self
                 .score_from(&outs, &sc)
                 .ok_or_else(|| unsupported("the score s"))?;
-            let drift = if c == 0.0 { b.shallow_clone() } else { &b + &s * c };
+            let drift = if c == 0.0 {
+                b.shallow_clone()
+            } else {
+                &b + &s * c
+            };
             let div = self.divergence_of(&xg, &drift)?;
             Ok(DriftTerms {
                 b: TensorBatch(b.detach()),
@@ -231,8 +235,8 @@ impl<'a> LearnedField<'a> {
                 let mut acc = Tensor::zeros([xg.size()[0]], rows);
                 for i in 0..d {
                     let gi = y.narrow(1, i, 1).sum(xg.kind());
-                    let g = Tensor::f_run_backward(&[gi], &[xg], i + 1 < d, false)
-                        .map_err(backend)?;
+                    let g =
+                        Tensor::f_run_backward(&[gi], &[xg], i + 1 < d, false).map_err(backend)?;
                     acc += g[0].narrow(1, i, 1).squeeze_dim(1);
                 }
                 Ok(acc)
@@ -253,8 +257,8 @@ impl<'a> LearnedField<'a> {
                         - 1.0)
                         .reshape(xg.size());
                     let gi = (y * &eps).sum(xg.kind());
-                    let g = Tensor::f_run_backward(&[gi], &[xg], k + 1 < m, false)
-                        .map_err(backend)?;
+                    let g =
+                        Tensor::f_run_backward(&[gi], &[xg], k + 1 < m, false).map_err(backend)?;
                     acc += (&g[0] * &eps).sum_dim_intlist(1, false, xg.kind());
                 }
                 Ok(acc / m as f64)

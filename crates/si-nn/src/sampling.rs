@@ -3,7 +3,10 @@
 
 use rand::RngCore;
 use si_core::{Batch, Field, Points};
-use si_integrate::{integrate, ode_log_likelihood, Stepper, TimeGrid};
+use si_integrate::{
+    integrate, ode_log_likelihood, sde_log_likelihood, Diffusion, DormandPrince, SolveStats,
+    Stepper, TimeGrid,
+};
 use tch::{Device, Kind};
 
 use crate::batch::TensorBatch;
@@ -39,6 +42,91 @@ pub fn sample<S: Stepper<TensorBatch>>(
     })?)
 }
 
+/// How [`log_likelihood_of`] computes log ρ̂1 (docs/math.md §3–3.2).
+#[derive(Clone, Debug)]
+pub enum LikelihoodMethod {
+    /// The ODE run backward with Heun's method in `steps` steps; ∇·b as set in the field.
+    Ode {
+        /// Steps.
+        steps: usize,
+    },
+    /// The ODE with adaptive Dormand–Prince 5(4) (use the exact divergence).
+    Adaptive(DormandPrince),
+    /// The path-by-path SDE estimate, averaged over `paths` backward paths with diffusion `eps`.
+    Sde {
+        /// Euler–Maruyama steps.
+        steps: usize,
+        /// ε (constant).
+        eps: f64,
+        /// Paths per point.
+        paths: usize,
+    },
+}
+
+/// Log-likelihoods of host points, one per point.
+#[derive(Clone, Debug, Default)]
+pub struct Likelihoods {
+    /// log ρ̂1(x_i) (the path average for the SDE estimate).
+    pub values: Vec<f64>,
+    /// The standard error of each value (the SDE estimate only).
+    pub std_error: Option<Vec<f64>>,
+    /// The adaptive solver's steps and evaluations, summed over chunks.
+    pub stats: SolveStats,
+}
+
+/// log ρ̂1(x) of the model for host points `x1` by `method`, in chunks of `chunk` points uploaded to the
+/// field's device; `log_rho0` is the base log-density (on the host), `rng` drives the SDE's noise, and
+/// `done` is told how many points each chunk finished (a progress bar).
+pub fn log_likelihood_of(
+    field: &LearnedField<'_>,
+    x1: &Points,
+    method: &LikelihoodMethod,
+    chunk: usize,
+    log_rho0: &dyn Fn(&Points) -> si_core::Result<Vec<f64>>,
+    rng: &mut dyn RngCore,
+    done: &mut dyn FnMut(usize),
+) -> Result<Likelihoods> {
+    let n = x1.len();
+    let mut out = Likelihoods::default();
+    let device = field.net().device();
+    let rows: Vec<usize> = (0..n).collect();
+    for part in rows.chunks(chunk.max(1)) {
+        let xb = TensorBatch::upload(&x1.select(part)?, Kind::Float, device)?;
+        match method {
+            LikelihoodMethod::Ode { steps } => {
+                let grid = TimeGrid::uniform(1.0, 0.0, *steps)?;
+                out.values
+                    .extend(ode_log_likelihood(field, &xb, &grid, log_rho0)?);
+            }
+            LikelihoodMethod::Adaptive(solver) => {
+                let (ll, s) = solver.log_likelihood(field, &xb, log_rho0)?;
+                out.stats.accepted += s.accepted;
+                out.stats.rejected += s.rejected;
+                out.stats.evaluations += s.evaluations;
+                out.values.extend(ll);
+            }
+            LikelihoodMethod::Sde { steps, eps, paths } => {
+                let grid = TimeGrid::uniform(1.0, 0.0, *steps)?;
+                let est = sde_log_likelihood(
+                    field,
+                    &xb,
+                    &grid,
+                    &Diffusion::constant(*eps)?,
+                    *paths,
+                    rng,
+                    log_rho0,
+                )?;
+                out.values.extend(est.mean());
+                out.std_error
+                    .get_or_insert_with(Vec::new)
+                    .extend(est.std_error());
+            }
+        }
+        done(part.len());
+    }
+    Ok(out)
+}
+
 /// log ρ̂1(x) of the ODE model for host points `x1` (arXiv 2303.08797, §2.3):
 /// log ρ̂1(x) = log ρ0(X_0) − ∫₀¹ ∇·b(t, X_t) dt along the ODE run backward from X_1 = x with Heun's
 /// method in `steps` steps; ∇·b as chosen in `field` (exact or Hutchinson). Evaluated in chunks of
@@ -50,21 +138,19 @@ pub fn ode_log_likelihood_of(
     chunk: usize,
     log_rho0: &dyn Fn(&Points) -> si_core::Result<Vec<f64>>,
 ) -> Result<Vec<f64>> {
-    let grid = TimeGrid::uniform(1.0, 0.0, steps)?;
-    let (n, d) = (x1.len(), x1.dim());
-    let mut out = Vec::with_capacity(n);
-    let vals = x1.as_slice();
-    let device = field.net().device();
-    let mut start = 0;
-    while start < n {
-        let m = chunk.max(1).min(n - start);
-        let part = Points::from_row_major(m, d, &vals[start * d..(start + m) * d])?;
-        let xb = TensorBatch::upload(&part, Kind::Float, device)?;
-        let ll = ode_log_likelihood(field, &xb, &grid, log_rho0)?;
-        out.extend(ll);
-        start += m;
-    }
-    Ok(out)
+    let method = LikelihoodMethod::Ode { steps };
+    // the ODE draws nothing: the generator is never used
+    let mut unused = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+    Ok(log_likelihood_of(
+        field,
+        x1,
+        &method,
+        chunk,
+        log_rho0,
+        &mut unused,
+        &mut |_| {},
+    )?
+    .values)
 }
 
 /// Convenience: the field's dimension check for host data.

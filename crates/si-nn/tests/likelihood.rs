@@ -4,7 +4,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, Field, Interpolant, Points};
+use si_core::{Batch, ErrorNorm, Field, Interpolant, Points};
 use si_integrate::{
     integrate, ode_log_likelihood, sde_log_likelihood, AdaptiveConfig, Diffusion, Heun, TimeGrid,
 };
@@ -50,7 +50,10 @@ fn fd_divergence(f: &LearnedField, t: f64, x: &Tensor, c: f64, n: usize, d: usiz
 fn drift_divergence_and_score_divergence_match_finite_differences() {
     let d = 3;
     let net = random_net(d);
-    let f = LearnedField::new(&net, Interpolant::linear(si_core::Gamma::brownian()).unwrap());
+    let f = LearnedField::new(
+        &net,
+        Interpolant::linear(si_core::Gamma::brownian()).unwrap(),
+    );
     let x = Points::standard_normal(32, d, &mut ChaCha8Rng::seed_from_u64(1));
     let xb = upload(&x);
     let t = 0.3;
@@ -59,7 +62,10 @@ fn drift_divergence_and_score_divergence_match_finite_differences() {
         let got = TensorBatch::rows_to_vec(&terms.divergence).unwrap();
         let fd = fd_divergence(&f, t, &xb.0, c, 32, d);
         for (a, b) in got.iter().zip(&fd) {
-            assert!((a - b).abs() < 2e-3 * (1.0 + b.abs()), "c = {c}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 2e-3 * (1.0 + b.abs()),
+                "c = {c}: {a} vs {b}"
+            );
         }
         let (b, s) = f.velocity_and_score(t, &xb).unwrap();
         assert_eq!(terms.b.to_points().unwrap(), b.to_points().unwrap());
@@ -70,7 +76,11 @@ fn drift_divergence_and_score_divergence_match_finite_differences() {
     let with = fd_divergence(&f, t, &xb.0, 1.0, 32, d);
     let without = fd_divergence(&f, t, &xb.0, 0.0, 32, d);
     for ((a, w), o) in ds.iter().zip(&with).zip(&without) {
-        assert!((a - (w - o)).abs() < 4e-3 * (1.0 + a.abs()), "{a} vs {}", w - o);
+        assert!(
+            (a - (w - o)).abs() < 4e-3 * (1.0 + a.abs()),
+            "{a} vs {}",
+            w - o
+        );
     }
 }
 
@@ -82,27 +92,48 @@ fn tensor_reductions_equal_the_host_ones() {
         Points::standard_normal(50, 4, &mut rng),
         Points::standard_normal(50, 4, &mut rng),
     );
-    let host = Points::error_norm(&e, &y0, &y1, 1e-3, 1e-2).unwrap();
     let dev = |p: &Points| TensorBatch::upload(p, Kind::Double, Device::Cpu).unwrap();
-    let tensor = TensorBatch::error_norm(&dev(&e), &dev(&y0), &dev(&y1), 1e-3, 1e-2).unwrap();
-    assert!((host - tensor).abs() < 1e-12 * host, "{host} vs {tensor}");
+    for norm in [ErrorNorm::Rms, ErrorNorm::WorstPoint] {
+        let host = Points::error_norm(&e, &y0, &y1, 1e-3, 1e-2, norm).unwrap();
+        let tensor =
+            TensorBatch::error_norm(&dev(&e), &dev(&y0), &dev(&y1), 1e-3, 1e-2, norm).unwrap();
+        assert!(
+            (host - tensor).abs() < 1e-12 * host,
+            "{norm:?}: {host} vs {tensor}"
+        );
+    }
     let hd = Points::rows_dot(&y0, &y1).unwrap();
-    let td = TensorBatch::rows_to_vec(&TensorBatch::rows_dot(&dev(&y0), &dev(&y1)).unwrap()).unwrap();
+    let td =
+        TensorBatch::rows_to_vec(&TensorBatch::rows_dot(&dev(&y0), &dev(&y1)).unwrap()).unwrap();
     for (a, b) in hd.iter().zip(&td) {
         assert!((a - b).abs() < 1e-12);
     }
-    let r = |p: &Points| TensorBatch::rows_dot(&dev(p), &dev(p)).unwrap();
-    let hr = Points::rows_error_norm(&hd, &hd, &hd, 1e-3, 1e-2).unwrap();
-    let tr = TensorBatch::rows_error_norm(&r(&y0), &r(&y0), &r(&y0), 1e-3, 1e-2).unwrap();
-    assert!(hr.is_finite() && tr.is_finite());
-    assert!(TensorBatch::error_norm(&dev(&e), &dev(&Points::zeros(3, 4)), &dev(&y1), 1.0, 1.0).is_err());
+    // per-point values: the host and the tensor norms of the same rows agree
+    let (ha, hb) = (
+        Points::rows_dot(&e, &y0).unwrap(),
+        Points::rows_dot(&y1, &y1).unwrap(),
+    );
+    let ta = TensorBatch::rows_dot(&dev(&e), &dev(&y0)).unwrap();
+    let tb = TensorBatch::rows_dot(&dev(&y1), &dev(&y1)).unwrap();
+    for norm in [ErrorNorm::Rms, ErrorNorm::WorstPoint] {
+        let h = Points::rows_error_norm(&ha, &hb, &hb, 1e-3, 1e-2, norm).unwrap();
+        let t = TensorBatch::rows_error_norm(&ta, &tb, &tb, 1e-3, 1e-2, norm).unwrap();
+        assert!((h - t).abs() < 1e-12 * h, "{norm:?}: {h} vs {t}");
+    }
+    let wrong = dev(&Points::zeros(3, 4));
+    assert!(
+        TensorBatch::error_norm(&dev(&e), &wrong, &dev(&y1), 1.0, 1.0, ErrorNorm::Rms).is_err()
+    );
 }
 
 #[test]
 fn dormand_prince_and_the_sde_likelihood_run_on_tensors() {
     let d = 2;
     let net = random_net(d);
-    let f = LearnedField::new(&net, Interpolant::linear(si_core::Gamma::brownian()).unwrap());
+    let f = LearnedField::new(
+        &net,
+        Interpolant::linear(si_core::Gamma::brownian()).unwrap(),
+    );
     let x = Points::standard_normal(40, d, &mut ChaCha8Rng::seed_from_u64(3));
     let xb = upload(&x);
     let grid = TimeGrid::uniform(0.0, 1.0, 1).unwrap();
