@@ -11,17 +11,20 @@ use si_core::{Gamma, Interpolant, Points};
 
 use crate::figures::pairs;
 
-/// Runs the benchmarks in `only` (every one when empty): fields, ot, robot, nn.
+/// Runs the benchmarks in `only` (every one when empty): fields, ode, ot, robot, nn.
 pub fn run(quick: bool, only: &[String]) -> Result<()> {
     let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     if let Some(bad) = only
         .iter()
-        .find(|o| !["fields", "ot", "robot", "nn"].contains(&o.as_str()))
+        .find(|o| !["fields", "ode", "ot", "robot", "nn"].contains(&o.as_str()))
     {
-        anyhow::bail!("unknown bench part `{bad}`; expected fields, ot, robot or nn");
+        anyhow::bail!("unknown bench part `{bad}`; expected fields, ode, ot, robot or nn");
     }
     if want("fields") {
         exact_fields(quick)?;
+    }
+    if want("ode") {
+        crate::ode_bench::run(quick)?;
     }
     if want("ot") {
         crate::ot_bench::run(quick)?;

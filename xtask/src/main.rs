@@ -5,6 +5,7 @@ mod bench;
 mod figures;
 mod mutants;
 mod nn;
+mod ode_bench;
 mod ot_bench;
 mod robot;
 mod test;

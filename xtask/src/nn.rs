@@ -335,6 +335,11 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>
     Ok(entries)
 }
 
+/// The Python of the libtorch install (installed when missing), for anchors that need torch.
+pub(crate) fn torch_python() -> Result<PathBuf> {
+    Ok(ensure_install()?.python)
+}
+
 /// si-nn benchmark lines for `xtask bench`: our training step and SDE draw beside a plain PyTorch loop of
 /// the same model (run with the installed torch) and the Python reference's published times.
 pub fn bench(quick: bool) -> Result<()> {
