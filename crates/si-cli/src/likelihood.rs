@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, Points};
+use si_core::{Batch, ErrorNorm, Points};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_integrate::AdaptiveConfig;
 use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
@@ -32,6 +32,15 @@ pub enum Method {
     /// The SDE estimate along --paths backward paths with diffusion --eps (a lower bound for a learned
     /// model, in expectation); writes the standard error as a second column.
     Sde,
+}
+
+/// The error norms of `ode-adaptive`, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum NormName {
+    /// RMS over every coordinate of the chunk.
+    Rms,
+    /// The largest per-point RMS.
+    WorstPoint,
 }
 
 /// Arguments of `likelihood`.
@@ -54,6 +63,10 @@ pub struct LikelihoodArgs {
     /// Relative and absolute tolerance of `ode-adaptive`.
     #[arg(long, default_value_t = 1e-5)]
     tol: f64,
+    /// How `ode-adaptive` combines the error of a chunk's points: `rms` over the chunk (torchdiffeq's), or
+    /// `worst-point` (every point within --tol; a ReLU net's kinks can make it take many more steps).
+    #[arg(long, value_enum, default_value_t = NormName::Rms)]
+    error_norm: NormName,
     /// Hutchinson probes per evaluation (`hutchinson`, and `sde` when given).
     #[arg(long)]
     probes: Option<usize>,
@@ -130,9 +143,16 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
     let field = LearnedField::new(&net, interpolant).with_divergence(divergence);
     let method = match a.method {
         Method::Ode | Method::Hutchinson => LikelihoodMethod::Ode { steps: a.steps },
-        Method::OdeAdaptive => {
-            LikelihoodMethod::Adaptive(AdaptiveConfig::tolerance(a.tol).check()?)
-        }
+        Method::OdeAdaptive => LikelihoodMethod::Adaptive(
+            AdaptiveConfig {
+                norm: match a.error_norm {
+                    NormName::Rms => ErrorNorm::Rms,
+                    NormName::WorstPoint => ErrorNorm::WorstPoint,
+                },
+                ..AdaptiveConfig::tolerance(a.tol)
+            }
+            .check()?,
+        ),
         Method::Sde => LikelihoodMethod::Sde {
             steps: a.steps,
             eps: a.eps,

@@ -94,7 +94,11 @@ pub struct AdaptiveConfig {
     /// Attempted steps (accepted and rejected) before giving up.
     pub max_steps: usize,
     /// How the error ratios of a batch are combined: every point within the tolerance (the default), or
-    /// their RMS over the whole batch (torchdiffeq's, for parity with interflow).
+    /// their RMS over the whole batch (torchdiffeq's, for parity with interflow). On smooth fields the
+    /// worst-point norm costs about 1.5× the steps and holds every point to the tolerance; on a ReLU
+    /// network, whose kinks make some point's error estimate jump at almost every step, it can cost several
+    /// times more (measured on a 3×128 ReLU model in d = 4, 300 points, likelihood at 1e-5: 630 steps
+    /// against 142 with the RMS, whose per-point log-likelihoods then differ by up to 8e-3).
     pub norm: ErrorNorm,
 }
 
