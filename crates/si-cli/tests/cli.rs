@@ -291,8 +291,21 @@ fn likelihood_scores_every_row_by_each_method() {
     assert_eq!((ode.len(), ode.dim()), (7, 1));
     // the same ODE likelihood, adaptively: agrees to the step error of Heun at 400 steps
     let adaptive = run("ode-adaptive", &["--tol", "1e-7"]);
-    for (a, b) in ode.as_slice().iter().zip(adaptive.as_slice()) {
+    let worst = run(
+        "ode-adaptive",
+        &["--tol", "1e-7", "--error-norm", "worst-point"],
+    );
+    for ((a, b), c) in ode
+        .as_slice()
+        .iter()
+        .zip(adaptive.as_slice())
+        .zip(worst.as_slice())
+    {
         assert!((a - b).abs() < 1e-3, "Heun {a} vs Dormand-Prince {b}");
+        assert!(
+            (a - c).abs() < 1e-3,
+            "Heun {a} vs Dormand-Prince, worst point {c}"
+        );
     }
     // Hutchinson with many probes: unbiased, close to exact in d = 2
     let hutch = run("hutchinson", &["--probes", "64"]);

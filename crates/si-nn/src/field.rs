@@ -181,20 +181,40 @@ impl<'a> LearnedField<'a> {
         })
     }
 
+    /// Runs `f` on (x with gradients tracked, every head at (t, x), the schedule at t).
+    fn with_grad_heads<T>(
+        &self,
+        t: f64,
+        x: &TensorBatch,
+        f: impl FnOnce(&Tensor, &[Tensor], &Schedule) -> si_core::Result<T>,
+    ) -> si_core::Result<T> {
+        let sc = self.check(t, x)?;
+        tch::with_grad(|| {
+            let xg = x.0.detach().set_requires_grad(true);
+            let outs = self.heads(t, &xg)?;
+            f(&xg, &outs, &sc)
+        })
+    }
+
+    fn need_b(&self, outs: &[Tensor], sc: &Schedule) -> si_core::Result<Tensor> {
+        self.velocity_from(outs, sc)
+            .ok_or_else(|| unsupported("the velocity b"))
+    }
+
+    fn need_s(&self, outs: &[Tensor], sc: &Schedule) -> si_core::Result<Tensor> {
+        self.score_from(outs, sc)
+            .ok_or_else(|| unsupported("the score s"))
+    }
+
     /// b and ∇·b with gradients through x.
     fn velocity_and_div(
         &self,
         t: f64,
         x: &TensorBatch,
     ) -> si_core::Result<(TensorBatch, TensorRows)> {
-        let sc = self.check(t, x)?;
-        tch::with_grad(|| {
-            let xg = x.0.detach().set_requires_grad(true);
-            let outs = self.heads(t, &xg)?;
-            let b = self
-                .velocity_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the velocity b"))?;
-            let div = self.divergence_of(&xg, &b)?;
+        self.with_grad_heads(t, x, |xg, outs, sc| {
+            let b = self.need_b(outs, sc)?;
+            let div = self.divergence_of(xg, &b)?;
             Ok((TensorBatch(b.detach()), TensorRows(div.detach())))
         })
     }
@@ -202,22 +222,14 @@ impl<'a> LearnedField<'a> {
     /// b, s and ∇·(b + c s) from one forward pass (the divergence of the sum by one set of backward
     /// passes: d exact, or one per Hutchinson probe).
     fn terms(&self, t: f64, x: &TensorBatch, c: f64) -> si_core::Result<DriftTerms<TensorBatch>> {
-        let sc = self.check(t, x)?;
-        tch::with_grad(|| {
-            let xg = x.0.detach().set_requires_grad(true);
-            let outs = self.heads(t, &xg)?;
-            let b = self
-                .velocity_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the velocity b"))?;
-            let s = self
-                .score_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the score s"))?;
+        self.with_grad_heads(t, x, |xg, outs, sc| {
+            let (b, s) = (self.need_b(outs, sc)?, self.need_s(outs, sc)?);
             let drift = if c == 0.0 {
                 b.shallow_clone()
             } else {
                 &b + &s * c
             };
-            let div = self.divergence_of(&xg, &drift)?;
+            let div = self.divergence_of(xg, &drift)?;
             Ok(DriftTerms {
                 b: TensorBatch(b.detach()),
                 s: TensorBatch(s.detach()),
@@ -330,15 +342,10 @@ impl Field<TensorBatch> for LearnedField<'_> {
         self.velocity_and_div(t, x)
     }
     fn score_divergence(&self, t: f64, x: &TensorBatch) -> si_core::Result<TensorRows> {
-        // ∇·s = ∇·(b + s) − ∇·b would cost two sets of passes; differentiate s alone instead
-        let sc = self.check(t, x)?;
-        tch::with_grad(|| {
-            let xg = x.0.detach().set_requires_grad(true);
-            let outs = self.heads(t, &xg)?;
-            let s = self
-                .score_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the score s"))?;
-            Ok(TensorRows(self.divergence_of(&xg, &s)?.detach()))
+        // one set of passes through s alone (not ∇·(b + s) − ∇·b, which would take two)
+        self.with_grad_heads(t, x, |xg, outs, sc| {
+            let s = self.need_s(outs, sc)?;
+            Ok(TensorRows(self.divergence_of(xg, &s)?.detach()))
         })
     }
     fn drift_terms(

@@ -11,8 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use si_analytic::{GaussianMixture, MixtureFields};
 use si_core::metrics::relative_l2;
 use si_core::{
-    Batch, CouplingPairs, ErrorNorm, Field, Gamma, Independent, Interpolant, Points, StandardNormal,
-    TargetSource, TimeRange,
+    Batch, CouplingPairs, ErrorNorm, Field, Gamma, Independent, Interpolant, Points,
+    StandardNormal, TargetSource, TimeRange,
 };
 use si_integrate::{ode_log_likelihood, sde_log_likelihood, AdaptiveConfig, Diffusion, TimeGrid};
 use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
