@@ -94,7 +94,8 @@ pub fn scaled_norm(
     rtol: f64,
     norm: ErrorNorm,
 ) -> Result<f64> {
-    if err.len() != y0.len() || err.len() != y1.len() || dim == 0 || err.len() % dim != 0 {
+    if err.len() != y0.len() || err.len() != y1.len() || dim == 0 || !err.len().is_multiple_of(dim)
+    {
         return Err(CoreError::ShapeMismatch {
             expected: format!("{} values in points of {dim}", err.len()),
             got: format!("{} and {} values", y0.len(), y1.len()),

@@ -4,8 +4,8 @@
 use rand::RngCore;
 use si_core::{Batch, Field, Points};
 use si_integrate::{
-    integrate, ode_log_likelihood, sde_log_likelihood, Diffusion, DormandPrince, SolveStats,
-    Stepper, TimeGrid,
+    integrate, ode_log_likelihood, sde_log_likelihood, Diffusion, DormandPrince, SdeLogLikelihood,
+    SolveStats, Stepper, TimeGrid,
 };
 use tch::{Device, Kind};
 
@@ -75,7 +75,7 @@ pub struct Likelihoods {
 }
 
 /// log ρ̂1(x) of the model for host points `x1` by `method`, in chunks of `chunk` points uploaded to the
-/// field's device; `log_rho0` is the base log-density (on the host), `rng` drives the SDE's noise, and
+/// field's device (for the SDE, the chunk's points once per path, all paths integrated as one batch); `log_rho0` is the base log-density (on the host), `rng` drives the SDE's noise, and
 /// `done` is told how many points each chunk finished (a progress bar).
 pub fn log_likelihood_of(
     field: &LearnedField<'_>,
@@ -90,36 +90,49 @@ pub fn log_likelihood_of(
     let mut out = Likelihoods::default();
     let device = field.net().device();
     let rows: Vec<usize> = (0..n).collect();
+    let upload = |idx: &[usize]| -> Result<TensorBatch> {
+        Ok(TensorBatch::upload(&x1.select(idx)?, Kind::Float, device)?)
+    };
     for part in rows.chunks(chunk.max(1)) {
-        let xb = TensorBatch::upload(&x1.select(part)?, Kind::Float, device)?;
         match method {
             LikelihoodMethod::Ode { steps } => {
                 let grid = TimeGrid::uniform(1.0, 0.0, *steps)?;
                 out.values
-                    .extend(ode_log_likelihood(field, &xb, &grid, log_rho0)?);
+                    .extend(ode_log_likelihood(field, &upload(part)?, &grid, log_rho0)?);
             }
             LikelihoodMethod::Adaptive(solver) => {
-                let (ll, s) = solver.log_likelihood(field, &xb, log_rho0)?;
+                let (ll, s) = solver.log_likelihood(field, &upload(part)?, log_rho0)?;
                 out.stats.accepted += s.accepted;
                 out.stats.rejected += s.rejected;
                 out.stats.evaluations += s.evaluations;
                 out.values.extend(ll);
             }
             LikelihoodMethod::Sde { steps, eps, paths } => {
+                // every path of every point of the chunk in one batch: the chunk repeated `paths` times
+                // (path-major), one integration instead of `paths` sequential ones
+                let m = part.len();
+                let repeated: Vec<usize> = (0..*paths).flat_map(|_| part.iter().copied()).collect();
+                let xr = upload(&repeated)?;
                 let grid = TimeGrid::uniform(1.0, 0.0, *steps)?;
                 let est = sde_log_likelihood(
                     field,
-                    &xb,
+                    &xr,
                     &grid,
                     &Diffusion::constant(*eps)?,
-                    *paths,
+                    1,
                     rng,
                     log_rho0,
                 )?;
-                out.values.extend(est.mean());
+                let v = &est.estimates[0];
+                let per_path: Vec<Vec<f64>> = v.chunks(m).map(<[f64]>::to_vec).collect();
+                let folded = SdeLogLikelihood {
+                    estimates: per_path,
+                    drift_only: Vec::new(),
+                };
+                out.values.extend(folded.mean());
                 out.std_error
                     .get_or_insert_with(Vec::new)
-                    .extend(est.std_error());
+                    .extend(folded.std_error());
             }
         }
         done(part.len());

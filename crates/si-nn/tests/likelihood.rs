@@ -193,3 +193,80 @@ fn dormand_prince_and_the_sde_likelihood_run_on_tensors() {
     assert_ne!(sde.estimates[0], sde.estimates[1]);
     assert!(sde.mean().iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn the_path_batched_sde_likelihood_folds_back_to_one_value_per_point() {
+    use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
+    let d = 2;
+    let net = random_net(d);
+    let f = LearnedField::new(
+        &net,
+        Interpolant::linear(si_core::Gamma::brownian()).unwrap(),
+    );
+    let x = Points::standard_normal(7, d, &mut ChaCha8Rng::seed_from_u64(6));
+    let base = |p: &Points| -> si_core::Result<Vec<f64>> {
+        Ok(p.as_slice()
+            .chunks(d)
+            .map(|c| -0.5 * c.iter().map(|v| v * v).sum::<f64>())
+            .collect())
+    };
+    let back = TimeGrid::uniform(1.0, 0.0, 40).unwrap();
+    let run = |eps: f64, paths: usize, chunk: usize, seed: u64| {
+        log_likelihood_of(
+            &f,
+            &x,
+            &LikelihoodMethod::Sde {
+                steps: 40,
+                eps,
+                paths,
+            },
+            chunk,
+            &base,
+            &mut ChaCha8Rng::seed_from_u64(seed),
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    // ε = 0: every path is the same Euler integration of the ODE likelihood
+    let direct = sde_log_likelihood(
+        &f,
+        &upload(&x),
+        &back,
+        &Diffusion::constant(0.0).unwrap(),
+        1,
+        &mut rand::rng(),
+        base,
+    )
+    .unwrap();
+    let folded = run(0.0, 3, 4, 1);
+    assert_eq!(folded.values.len(), 7);
+    for (i, (a, b)) in folded.values.iter().zip(&direct.estimates[0]).enumerate() {
+        assert!((a - b).abs() < 1e-4, "point {i}: {a} vs {b}");
+        assert!(folded.std_error.as_ref().unwrap()[i] < 1e-4);
+    }
+    // ε > 0: the batched paths (chunks of 3 points) and sequential paths estimate the same value
+    let batched = run(0.5, 16, 3, 2);
+    let sequential = sde_log_likelihood(
+        &f,
+        &upload(&x),
+        &back,
+        &Diffusion::constant(0.5).unwrap(),
+        16,
+        &mut ChaCha8Rng::seed_from_u64(3),
+        base,
+    )
+    .unwrap();
+    let (sm, sse) = (sequential.mean(), sequential.std_error());
+    let bse = batched.std_error.unwrap();
+    for i in 0..7 {
+        let se = (sse[i].powi(2) + bse[i].powi(2)).sqrt();
+        assert!(bse[i] > 0.0);
+        // 5 standard errors of the difference: a false alarm rate below 1e-6 per point
+        assert!(
+            (batched.values[i] - sm[i]).abs() < 5.0 * se + 1e-6,
+            "point {i}: {} vs {} (se {se})",
+            batched.values[i],
+            sm[i]
+        );
+    }
+}
