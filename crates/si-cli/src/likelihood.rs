@@ -18,7 +18,7 @@ use si_data::npy::{read_points, write_points, NpyDtype};
 use si_integrate::AdaptiveConfig;
 use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
 use si_nn::train::load_model;
-use si_nn::{Divergence, LearnedField};
+use si_nn::{Divergence, Head, LearnedField};
 
 /// How `likelihood` computes log ρ1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +121,15 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
     let Some(interpolant) = interpolant else {
         bail!("the checkpoint stores no interpolant (trained on another source): its base density is unknown");
     };
+    if a.method == Method::Sde
+        && net.head_index(Head::S).is_none()
+        && interpolant.schedule(1.0)?.noise_scale == 0.0
+    {
+        bail!(
+            "the SDE estimate starts at t = 1, where this model's score s = -eta/sigma is singular (sigma(1) = 0 \
+             for {interpolant}); use --method ode or ode-adaptive, or a model with an s head"
+        );
+    }
     let d = net.params().dim;
     if points.dim() != d {
         bail!(

@@ -343,5 +343,46 @@ fn likelihood_scores_every_row_by_each_method() {
         .output()
         .unwrap();
     assert!(!o.status.success());
+    // a model whose score is -eta/gamma cannot start the SDE at t = 1 (gamma(1) = 0): a clear error
+    let ckpt_eta = dir.join("eta.safetensors");
+    let st = Command::new(bin)
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(&ckpt_eta)
+        .args([
+            "--interpolant",
+            "linear:sqrt=1",
+            "--steps",
+            "5",
+            "--batch",
+            "16",
+            "--width",
+            "8",
+            "--depth",
+            "1",
+            "--heads",
+            "b,eta",
+            "--quiet",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = Command::new(bin)
+        .args(["likelihood", "--checkpoint"])
+        .arg(&ckpt_eta)
+        .arg("--data")
+        .arg(&data)
+        .args(["--method", "sde"])
+        .arg("--out")
+        .arg(dir.join("bad.npy"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("singular"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
