@@ -506,3 +506,61 @@ impl<B: Batch> Stepper<B> for DormandPrince {
         "Dormand-Prince 5".into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hairer, Nørsett and Wanner's starting step on y′ = λy, y0 = 1, rtol = atol = 1e-6: every scale is
+    /// 2e-6, so d0 = 5e5, d1 = 1e6 (λ = −2), h0 = 0.01·d0/d1 = 0.005, y1 = 0.99, d2 = 0.02/2e-6/0.005 = 2e6
+    /// and h = min(100 h0, (0.01/2e6)^{1/5}) = (5e-9)^{1/5} ≈ 0.02187.
+    #[test]
+    fn first_step_follows_hairer_norsett_wanner() {
+        let solver = AdaptiveConfig::tolerance(1e-6).check().unwrap();
+        let y = Points::from_row_major(1, 1, &[1.0]).unwrap();
+        let mut f = |_t: f64, y: &Points| -> Result<Points> {
+            Ok(Points::from_matrix_unchecked(y.matrix() * -2.0))
+        };
+        let k1 = f(0.0, &y).unwrap();
+        let (h, evals) = solver.first_step(&mut f, 0.0, &y, &k1, 1.0, 1.0).unwrap();
+        assert_eq!(evals, 1);
+        let want = 5e-9f64.powf(0.2);
+        assert!((h - want).abs() < 1e-12 * want, "{h} vs {want}");
+        // backward on y′ = 2y is the same problem as forward on y′ = −2y
+        let mut g = |_t: f64, y: &Points| -> Result<Points> {
+            Ok(Points::from_matrix_unchecked(y.matrix() * 2.0))
+        };
+        let kb = g(1.0, &y).unwrap();
+        let (hg, _) = solver.first_step(&mut g, 1.0, &y, &kb, -1.0, 1.0).unwrap();
+        assert!((hg - want).abs() < 1e-12 * want, "{hg}");
+        // at most the span
+        let (hs, _) = solver.first_step(&mut f, 0.0, &y, &k1, 1.0, 0.01).unwrap();
+        assert!(hs <= 0.01);
+        // a zero field: h0 = 1e-6 (‖f‖ < 1e-5), no curvature, h1 = max(1e-6, 1e-3 h0) = 1e-6
+        let mut z = |_t: f64, y: &Points| -> Result<Points> { Ok(Points::zeros(y.len(), 1)) };
+        let kz = z(0.0, &y).unwrap();
+        let (hz, _) = solver.first_step(&mut z, 0.0, &y, &kz, 1.0, 1.0).unwrap();
+        assert!((hz - 1e-6).abs() < 1e-18, "{hz}");
+        // y0 = 0, f = 1: h0 = 1e-6 (‖y‖ < 1e-5); d1 = 1e6, no curvature: h = min(1e-4, (1e-8)^{1/5})
+        let y0 = Points::from_row_major(1, 1, &[0.0]).unwrap();
+        let mut one = |_t: f64, y: &Points| -> Result<Points> {
+            Ok(Points::from_row_major(y.len(), 1, &vec![1.0; y.len()])?)
+        };
+        let k1 = one(0.0, &y0).unwrap();
+        let (h1, _) = solver
+            .first_step(&mut one, 0.0, &y0, &k1, 1.0, 1.0)
+            .unwrap();
+        assert!((h1 - 1e-4).abs() < 1e-16, "{h1}");
+    }
+
+    #[test]
+    fn name_and_settings() {
+        let s = AdaptiveConfig::tolerance(3e-4).check().unwrap();
+        assert_eq!(
+            <DormandPrince as Stepper<Points>>::name(&s),
+            "Dormand-Prince 5"
+        );
+        assert_eq!((s.config().rtol, s.config().atol), (3e-4, 3e-4));
+        assert_eq!(s.config().norm, ErrorNorm::WorstPoint);
+    }
+}

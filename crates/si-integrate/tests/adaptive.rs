@@ -192,8 +192,21 @@ fn lands_on_every_requested_time_in_both_directions() {
     let times = vec![0.0, 0.1, 0.33, 0.5, 0.9, 1.0];
     let grid = TimeGrid::from_times(times.clone()).unwrap();
     let mut obs = Times(Vec::new(), Vec::new());
-    let (x1, _) = solver.solve(&f, starts(), &grid, &mut [&mut obs]).unwrap();
+    let (x1, stats) = solver.solve(&f, starts(), &grid, &mut [&mut obs]).unwrap();
     assert_eq!(obs.0, times[1..].to_vec());
+    // landing shortens at most one step per output time and keeps the controller's proposal: about as
+    // many attempts as one interval takes, plus one per output time
+    let (_, one) = solver
+        .solve(
+            &f,
+            starts(),
+            &TimeGrid::uniform(0.0, 1.0, 1).unwrap(),
+            &mut [],
+        )
+        .unwrap();
+    println!("six output times: {stats:?}; one: {one:?}");
+    assert!(stats.rejected <= one.rejected + 3, "{stats:?} vs {one:?}");
+    assert!(stats.accepted <= one.accepted + 5, "{stats:?} vs {one:?}");
     for (t, x) in obs.0.iter().zip(&obs.1) {
         let e = max_err_to_map(x, *t, &gamma);
         assert!(e < 1e-7, "t = {t}: {e}");
@@ -299,9 +312,64 @@ fn settings_and_failures_are_typed_errors() {
             max_steps: 0,
             ..AdaptiveConfig::default()
         },
+        AdaptiveConfig {
+            atol: 0.0,
+            ..AdaptiveConfig::default()
+        },
+        AdaptiveConfig {
+            first_step: Some(0.0),
+            ..AdaptiveConfig::default()
+        },
+        AdaptiveConfig {
+            first_step: Some(2.0),
+            ..AdaptiveConfig::default()
+        },
+        AdaptiveConfig {
+            fac_min: 0.0,
+            ..AdaptiveConfig::default()
+        },
     ] {
-        assert!(matches!(cfg.check(), Err(IntegrateError::InvalidSolver(_))));
+        assert!(
+            matches!(cfg.clone().check(), Err(IntegrateError::InvalidSolver(_))),
+            "{cfg:?}"
+        );
     }
+    // a valid first step is used as given: the solve succeeds and is as accurate
+    let given = AdaptiveConfig {
+        first_step: Some(0.1),
+        ..AdaptiveConfig::tolerance(1e-7)
+    }
+    .check()
+    .unwrap();
+    let gamma = Gamma::brownian();
+    let span = TimeGrid::uniform(0.0, 1.0, 1).unwrap();
+    let (x, stats) = given
+        .solve(&fields(gamma.clone()), starts(), &span, &mut [])
+        .unwrap();
+    assert!(max_err_to_map(&x, 1.0, &gamma) < 1e-6);
+    // no evaluation for the starting-step heuristic: 1 + 6 per attempt + the FSAL
+    assert_eq!(stats.evaluations, 1 + 6 * (stats.accepted + stats.rejected));
+    // max_steps counts rejected attempts too
+    let tight = AdaptiveConfig::tolerance(1e-7).check().unwrap();
+    let (_, st) = tight
+        .solve(&fields(gamma.clone()), starts(), &span, &mut [])
+        .unwrap();
+    assert!(st.rejected > 0, "{st:?}");
+    let budget = st.accepted + st.rejected;
+    let cap = |max_steps| {
+        AdaptiveConfig {
+            max_steps,
+            ..AdaptiveConfig::tolerance(1e-7)
+        }
+        .check()
+        .unwrap()
+        .solve(&fields(gamma.clone()), starts(), &span, &mut [])
+    };
+    assert!(cap(budget).is_ok());
+    assert!(matches!(
+        cap(budget - 1),
+        Err(IntegrateError::TooManySteps { .. })
+    ));
     let f = fields(Gamma::Zero);
     let solver = AdaptiveConfig {
         max_steps: 3,
@@ -319,6 +387,40 @@ fn settings_and_failures_are_typed_errors() {
     assert!(DormandPrince::new()
         .solve(&f, wrong_dim, &grid, &mut [])
         .is_err());
+}
+
+/// b = −x with a divergence that turns NaN after t = 0.5 (backward from 1): the likelihood must fail,
+/// not return NaN.
+struct NanDivergence;
+impl si_core::Field<Points> for NanDivergence {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn velocity(&self, _t: f64, x: &Points) -> si_core::Result<Points> {
+        Ok(Points::from_matrix_unchecked(-x.matrix()))
+    }
+    fn divergence(&self, t: f64, x: &Points) -> si_core::Result<nalgebra::DVector<f64>> {
+        let v = if t < 0.5 { f64::NAN } else { -1.0 };
+        Ok(nalgebra::DVector::from_element(x.len(), v))
+    }
+}
+
+#[test]
+fn a_non_finite_field_is_an_error_not_a_nan_result() {
+    let x = Points::from_row_major(2, 1, &[0.3, -0.4]).unwrap();
+    for norm in [ErrorNorm::Rms, ErrorNorm::WorstPoint] {
+        let solver = AdaptiveConfig {
+            norm,
+            ..AdaptiveConfig::default()
+        }
+        .check()
+        .unwrap();
+        let r = solver.log_likelihood(&NanDivergence, &x, |p| Ok(vec![0.0; p.len()]));
+        assert!(
+            matches!(r, Err(IntegrateError::StepSizeUnderflow { .. })),
+            "{norm:?}: {r:?}"
+        );
+    }
 }
 
 #[test]
@@ -340,6 +442,24 @@ fn error_norm_is_the_scaled_rms() {
     assert!((w2 - (12.5f64).sqrt()).abs() < 1e-12, "{w2}");
     let r2 = Points::error_norm(&e2, &z, &z, 1e-3, 0.0, ErrorNorm::Rms).unwrap();
     assert!((r2 - (25.0f64 / 4.0).sqrt()).abs() < 1e-12, "{r2}");
+    // per-point values: one coordinate per point
+    let (re, ra, rb) = (
+        nalgebra::DVector::from_vec(vec![1e-3, -2e-3]),
+        nalgebra::DVector::from_vec(vec![1.0, -3.0]),
+        nalgebra::DVector::from_vec(vec![2.0, 1.0]),
+    );
+    let rr = Points::rows_error_norm(&re, &ra, &rb, 1e-3, 1e-3, ErrorNorm::Rms).unwrap();
+    assert!((rr - want).abs() < 1e-15, "{rr}");
+    let rw = Points::rows_error_norm(&re, &ra, &rb, 1e-3, 1e-3, ErrorNorm::WorstPoint).unwrap();
+    assert!((rw - 0.5).abs() < 1e-15, "{rw}");
+    // mismatched or ragged slices are errors, never a panic
+    use si_core::scaled_norm;
+    let n = ErrorNorm::Rms;
+    assert!(scaled_norm(&[0.0; 2], &[0.0; 3], &[0.0; 2], 1, 1.0, 1.0, n).is_err());
+    assert!(scaled_norm(&[0.0; 2], &[0.0; 2], &[0.0; 3], 1, 1.0, 1.0, n).is_err());
+    assert!(scaled_norm(&[0.0; 3], &[0.0; 3], &[0.0; 3], 2, 1.0, 1.0, n).is_err());
+    assert!(scaled_norm(&[0.0; 3], &[0.0; 3], &[0.0; 3], 0, 1.0, 1.0, n).is_err());
+    assert_eq!(scaled_norm(&[], &[], &[], 1, 1.0, 1.0, n).unwrap(), 0.0);
     // a NaN is never accepted
     let nan = Points::from_matrix_unchecked(nalgebra::DMatrix::from_element(2, 2, f64::NAN));
     assert!(

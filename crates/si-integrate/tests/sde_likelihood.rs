@@ -139,6 +139,35 @@ fn eps_zero_is_the_ode_likelihood() {
 }
 
 #[test]
+fn summaries_of_the_paths() {
+    let est = |v: &[f64]| SdeLogLikelihood {
+        estimates: v.iter().map(|x| vec![*x]).collect(),
+        drift_only: v.iter().map(|x| vec![2.0 * x]).collect(),
+    };
+    let a = est(&[1.0, 3.0]);
+    assert_eq!(a.paths(), 2);
+    assert_eq!(a.mean(), vec![2.0]);
+    assert!((a.spread()[0] - 2f64.sqrt()).abs() < 1e-15);
+    assert!((a.std_error()[0] - 1.0).abs() < 1e-15);
+    assert_eq!(a.drift_only_mean(), vec![4.0]);
+    assert!((a.drift_only_spread()[0] - 8f64.sqrt()).abs() < 1e-15);
+    let b = est(&[1.0, 2.0, 3.0]);
+    assert!((b.spread()[0] - 1.0).abs() < 1e-15);
+    let c = est(&[0.0, 2.0, 0.0, 2.0]);
+    assert!((c.std_error()[0] - (4.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-15);
+    // one path: no spread to estimate
+    assert_eq!(est(&[5.0]).spread(), vec![0.0]);
+    assert_eq!(est(&[5.0]).std_error(), vec![0.0]);
+    // the estimator reports the paths it ran
+    let (r0, r1) = common::pair_1d();
+    let x = r1.sample(3, &mut ChaCha8Rng::seed_from_u64(1));
+    assert_eq!(
+        estimate(&r0, &fields(&r0, &r1), &x, 0.5, 10, 24, 2).paths(),
+        24
+    );
+}
+
+#[test]
 fn bad_input_is_a_typed_error() {
     let (r0, r1) = common::pair_1d();
     let f = fields(&r0, &r1);
@@ -148,6 +177,11 @@ fn bad_input_is_a_typed_error() {
     let forward = TimeGrid::uniform(0.0, 1.0, 10).unwrap();
     let r = sde_log_likelihood(&f, &x, &forward, &eps, 2, &mut rand::rng(), base);
     assert!(matches!(r, Err(IntegrateError::LikelihoodGrid { .. })));
+    for (from, to) in [(1.0, 0.5), (0.5, 0.0)] {
+        let part = TimeGrid::uniform(from, to, 10).unwrap();
+        let r = sde_log_likelihood(&f, &x, &part, &eps, 2, &mut rand::rng(), base);
+        assert!(matches!(r, Err(IntegrateError::LikelihoodGrid { .. })));
+    }
     let back = TimeGrid::uniform(1.0, 0.0, 10).unwrap();
     let r = sde_log_likelihood(&f, &x, &back, &eps, 0, &mut rand::rng(), base);
     assert!(matches!(r, Err(IntegrateError::InvalidSolver(_))));
