@@ -44,6 +44,9 @@ def main():
 
         def forward(self, t, x):
             self.nfe += 1
+            # torchdiffeq's starting-step heuristic may probe past t = 1, where C is not a covariance;
+            # clamp as si-integrate clamps its stage times
+            t = t.clamp(0.0, 1.0)
             a, b = 1.0 - t, t
             m = (a * mu[:, None, :] + b * nu[None, :, :]).reshape(-1, d)
             dm = (-mu[:, None, :] + nu[None, :, :]).reshape(-1, d)
