@@ -166,6 +166,8 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
                 Some((
                     v["train_ms"].as_f64().unwrap_or(f64::NAN),
                     v["sde_s"].as_f64().unwrap_or(f64::NAN),
+                    v["compiled_ms"].as_f64(),
+                    v["device"].as_str().unwrap_or("?").to_string(),
                 ))
             } else {
                 eprintln!(
@@ -179,11 +181,20 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     };
     println!("training step, b and s, 2000 rows (1000 antithetic pairs), 4x256 ReLU:");
     println!("  si-nn, two separate nets (this run)                    {separate:8.1} ms");
-    match torch {
-        Some((t, _)) => println!(
-            "  plain PyTorch loop, the same two nets (this run)       {t:8.1} ms   (si-nn takes {:.2}x of its time)",
-            separate / t
-        ),
+    match &torch {
+        Some((t, _, compiled, dev)) => {
+            println!(
+                "  plain PyTorch loop, the same two nets (this run, {dev}) {t:8.1} ms   (si-nn takes {:.2}x of its time)",
+                separate / t
+            );
+            match compiled {
+                Some(c) => println!(
+                    "  the same step under torch.compile (this run, {dev})   {c:8.1} ms   (si-nn takes {:.2}x of its time)",
+                    separate / c
+                ),
+                None => println!("  torch.compile: not available in this run"),
+            }
+        }
         None => println!("  plain PyTorch loop: not run (no torch Python given)"),
     }
     if on_cpu {
@@ -228,8 +239,8 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     let sh100 = best(Method::StochasticHeun(0.5), 100)?;
     println!("SDE draw, 5000 samples, eps 0.5, two nets, no_grad, state on the device (this run):");
     println!("  si-nn Euler-Maruyama, 100 steps (2 net passes/step)    {em100:8.2} s");
-    match torch {
-        Some((_, s)) => println!(
+    match &torch {
+        Some((_, s, _, _)) => println!(
             "  plain PyTorch loop, the same Euler-Maruyama (this run) {s:8.2} s   (si-nn takes {:.2}x of its time)",
             em100 / s
         ),
