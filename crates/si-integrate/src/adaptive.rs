@@ -24,7 +24,8 @@ use crate::stepper::{clamp01, Stepper};
 /// Stage times c_i (c_1 = 0).
 const C: [f64; 7] = [0.0, 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0, 1.0, 1.0];
 
-/// Stage coefficients a_ij (row i, j < i).
+/// Stage coefficients a_ij (row i, j < i); the last row is the fifth-order weights b_i (first same as
+/// last: b_7 = 0, and the seventh stage is evaluated at the fifth-order solution).
 const A: [&[f64]; 7] = [
     &[],
     &[1.0 / 5.0],
@@ -51,17 +52,6 @@ const A: [&[f64]; 7] = [
         -2187.0 / 6784.0,
         11.0 / 84.0,
     ],
-];
-
-/// Fifth-order weights b_i (the last row of A: first same as last, b_7 = 0).
-const B5: [f64; 7] = [
-    35.0 / 384.0,
-    0.0,
-    500.0 / 1113.0,
-    125.0 / 192.0,
-    -2187.0 / 6784.0,
-    11.0 / 84.0,
-    0.0,
 ];
 
 /// Error weights e_i = b_i − b̂_i (fifth minus fourth order).
@@ -226,17 +216,17 @@ impl<B: Batch> OdeState for Augmented<B> {
     }
 }
 
-/// One Dormand–Prince attempt from (t, y) to `t_next` = t + h with k1 = f(t, y): the fifth-order
-/// solution, the error estimate and k7 = f(t + h, y5), the next step's k1 when accepted. `t_next` is
-/// passed (not recomputed) so that a step landing on an output time evaluates exactly there.
-fn attempt<S: OdeState>(
+/// The six stages of a Dormand–Prince step from (t, y) to `t_next` = t + h with k1 = f(t, y): the slopes
+/// k1…k6 and the fifth-order solution y5 = y + h Σ b_i k_i (the last row of A: first same as last).
+/// `t_next` is passed (not recomputed) so that a step landing on an output time evaluates exactly there.
+fn stages<S: OdeState>(
     f: &mut impl FnMut(f64, &S) -> Result<S>,
     t: f64,
     h: f64,
     t_next: f64,
     y: &S,
     k1: &S,
-) -> Result<(S, S, S)> {
+) -> Result<(Vec<S>, S)> {
     let mut k: Vec<S> = Vec::with_capacity(7);
     k.push(k1.clone());
     for i in 1..7 {
@@ -246,26 +236,40 @@ fn attempt<S: OdeState>(
                 yi.axpy(h * a, &k[j])?;
             }
         }
-        let ti = if i >= 5 {
+        if i == 6 {
+            return Ok((k, yi));
+        }
+        let ti = if i == 5 {
             t_next
         } else {
             clamp01(t + C[i] * h)
         };
-        if i == 6 {
-            // the seventh stage is evaluated at the fifth-order solution itself
-            let k7 = f(ti, &yi)?;
-            let mut err = k1.clone();
-            err.axpy(h * E[0] - 1.0, k1)?;
-            for (kj, e) in k.iter().chain(std::iter::once(&k7)).zip(E).skip(1) {
-                if e != 0.0 {
-                    err.axpy(h * e, kj)?;
-                }
-            }
-            return Ok((yi, err, k7));
-        }
         k.push(f(ti, &yi)?);
     }
-    unreachable!("the loop returns at its seventh stage")
+    unreachable!("the loop returns at its seventh row")
+}
+
+/// One Dormand–Prince attempt ([`stages`]): the fifth-order solution, the error estimate h Σ e_i k_i and
+/// k7 = f(t + h, y5), the next step's k1 when accepted.
+fn attempt<S: OdeState>(
+    f: &mut impl FnMut(f64, &S) -> Result<S>,
+    t: f64,
+    h: f64,
+    t_next: f64,
+    y: &S,
+    k1: &S,
+) -> Result<(S, S, S)> {
+    let (k, y5) = stages(f, t, h, t_next, y, k1)?;
+    // the seventh stage is evaluated at the fifth-order solution itself
+    let k7 = f(t_next, &y5)?;
+    let mut err = k1.clone();
+    err.axpy(h * E[0] - 1.0, k1)?;
+    for (kj, e) in k.iter().chain(std::iter::once(&k7)).zip(E).skip(1) {
+        if e != 0.0 {
+            err.axpy(h * e, kj)?;
+        }
+    }
+    Ok((y5, err, k7))
 }
 
 impl DormandPrince {
@@ -482,24 +486,10 @@ impl<B: Batch> Stepper<B> for DormandPrince {
         x: &mut B,
         _: &mut dyn RngCore,
     ) -> Result<()> {
-        let f = |t: f64, y: &B| -> Result<B> { Ok(field.velocity(t, y)?) };
+        let mut f = |t: f64, y: &B| -> Result<B> { Ok(field.velocity(t, y)?) };
         let k1 = f(t, x)?;
-        let mut k: Vec<B> = vec![k1];
-        for i in 1..6 {
-            let mut yi = x.clone();
-            for (j, a) in A[i].iter().enumerate() {
-                if *a != 0.0 {
-                    Batch::axpy(&mut yi, dt * a, &k[j])?;
-                }
-            }
-            let ti = clamp01(if i == 5 { t + dt } else { t + C[i] * dt });
-            k.push(f(ti, &yi)?);
-        }
-        for (kj, b) in k.iter().zip(B5) {
-            if b != 0.0 {
-                Batch::axpy(x, dt * b, kj)?;
-            }
-        }
+        let (_, y5) = stages(&mut f, t, dt, clamp01(t + dt), x, &k1)?;
+        *x = y5;
         Ok(())
     }
     fn name(&self) -> String {

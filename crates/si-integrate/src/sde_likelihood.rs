@@ -23,6 +23,7 @@ use crate::diffusion::Diffusion;
 use crate::driver::check_dim;
 use crate::error::{IntegrateError, Result};
 use crate::grid::TimeGrid;
+use crate::stepper::noise_like;
 
 /// Per-path SDE log-likelihood estimates of n points.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,21 +142,19 @@ where
     F: Field<B> + ?Sized,
 {
     let mut y = x1.clone();
-    // ∫ (∇·b_F + ε|s|²) dt and √(2ε) ∫ s·dW̄, accumulated per point
+    // −∫ (∇·b_F + ε|s|²) dt and √(2ε) ∫ s·dW̄, accumulated per point
     let mut drift = y.rows_zeros();
     let mut mart = y.rows_zeros();
     for w in grid.times().windows(2) {
         let (t, h) = (w[0], w[0] - w[1]);
         let e = eps.at(t)?;
         let terms = field.drift_terms(t, &y, e)?;
-        B::rows_axpy(&mut drift, h, &terms.divergence)?;
+        B::rows_axpy(&mut drift, -h, &terms.divergence)?;
         if e > 0.0 {
             let s2 = B::rows_dot(&terms.s, &terms.s)?;
-            B::rows_axpy(&mut drift, h * e, &s2)?;
+            B::rows_axpy(&mut drift, -h * e, &s2)?;
             // ΔW̄ ~ N(0, h I), used by the path and the stochastic integral alike
-            let mut dw = terms.s.clone();
-            dw.axpy(-1.0, &terms.s)?;
-            dw.add_noise(h.sqrt(), rng)?;
+            let dw = noise_like(&terms.s, h.sqrt(), rng)?;
             let root = (2.0 * e).sqrt();
             B::rows_axpy(&mut mart, root, &B::rows_dot(&terms.s, &dw)?)?;
             y.axpy(root, &dw)?;
@@ -164,17 +163,8 @@ where
         y.axpy(-h, &terms.b)?;
         y.axpy(h * e, &terms.s)?;
     }
-    let base = log_rho0(&y.to_points()?)?;
-    let drift = B::rows_to_vec(&drift)?;
+    let without = crate::likelihood::add_base(&y, &drift, log_rho0)?;
     let mart = B::rows_to_vec(&mart)?;
-    if base.len() != drift.len() {
-        return Err(si_core::CoreError::ShapeMismatch {
-            expected: format!("{} base log-densities", drift.len()),
-            got: format!("{}", base.len()),
-        }
-        .into());
-    }
-    let without: Vec<f64> = base.iter().zip(&drift).map(|(b, d)| b - d).collect();
     let with = without.iter().zip(&mart).map(|(w, m)| w - m).collect();
     Ok((with, without))
 }

@@ -27,6 +27,15 @@ pub(crate) fn clamp01(t: f64) -> f64 {
     t.clamp(0.0, 1.0)
 }
 
+/// A·ξ with ξ ~ N(0, I) in the shape and place of `like` (a noise increment that is used more than once:
+/// by both stages of stochastic Heun, by the path and the stochastic integral of the SDE likelihood).
+pub(crate) fn noise_like<B: Batch>(like: &B, a: f64, rng: &mut dyn RngCore) -> Result<B> {
+    let mut dw = like.clone();
+    dw.axpy(-1.0, like)?;
+    dw.add_noise(a, rng)?;
+    Ok(dw)
+}
+
 /// Explicit Euler for the ODE Ẋ = b(t, X): x ← x + dt·b(t, x). First order.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Euler;
@@ -222,9 +231,7 @@ impl<B: Batch> Stepper<B> for StochasticHeun {
         // (With ε = 0 this is Heun's step exactly: ΔW = 0 and f = b; no special case is needed.)
         let f0 = sde_drift_value(field, t, dt, eps, x)?;
         // The noise increment ΔW, drawn once and used by both stages.
-        let mut dw = x.clone();
-        dw.axpy(-1.0, x)?;
-        dw.add_noise((2.0 * eps * dt.abs()).sqrt(), rng)?;
+        let dw = noise_like(x, (2.0 * eps * dt.abs()).sqrt(), rng)?;
         let mut pred = x.clone();
         pred.axpy(dt, &f0)?;
         pred.axpy(1.0, &dw)?;
