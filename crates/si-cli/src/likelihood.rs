@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, ErrorNorm, Points};
+use si_core::{Batch, ErrorNorm, Points, StandardNormal};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_integrate::AdaptiveConfig;
 use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
@@ -84,15 +84,6 @@ pub struct LikelihoodArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
-}
-
-/// log N(x; 0, I) per point.
-fn log_standard_normal(p: &Points) -> si_core::Result<Vec<f64>> {
-    let d = p.dim() as f64;
-    let c = -0.5 * d * (2.0 * std::f64::consts::PI).ln();
-    Ok((0..p.len())
-        .map(|i| c - 0.5 * p.point(i).norm_squared())
-        .collect())
 }
 
 fn check(a: &LikelihoodArgs) -> Result<()> {
@@ -184,7 +175,7 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
         &points,
         &method,
         a.chunk,
-        &log_standard_normal,
+        &|p: &Points| StandardNormal { dim: d }.log_density(p),
         &mut rng,
         &mut |k| bar.inc(k as u64),
     )?;

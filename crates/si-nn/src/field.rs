@@ -322,12 +322,7 @@ impl Field<TensorBatch> for LearnedField<'_> {
         let sc = self.check(t, x)?;
         tch::no_grad(|| {
             let outs = self.heads(t, &x.0)?;
-            let b = self
-                .velocity_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the velocity b"))?;
-            let s = self
-                .score_from(&outs, &sc)
-                .ok_or_else(|| unsupported("the score s"))?;
+            let (b, s) = (self.need_b(&outs, &sc)?, self.need_s(&outs, &sc)?);
             Ok((TensorBatch(b), TensorBatch(s)))
         })
     }
