@@ -107,6 +107,26 @@ pub(crate) fn pip_install(python: &Path, packages: &[String]) -> Result<std::pro
         .context("running pip")
 }
 
+/// `pip install args` into the environment of `python` once: skipped when `marker` exists, which is
+/// written (atomically, listing `args`) after a successful install. `what` names the packages' purpose in
+/// the progress line and the error.
+pub(crate) fn pip_install_once(
+    python: &Path,
+    marker: &Path,
+    what: &str,
+    args: &[String],
+) -> Result<()> {
+    if marker.is_file() {
+        return Ok(());
+    }
+    eprintln!("==> {what}: pip install {}", args.join(" "));
+    if !pip_install(python, args)?.success() {
+        bail!("could not install {what} ({})", args.join(" "));
+    }
+    si_report::write_atomic(marker, args.join("\n").as_bytes())?;
+    Ok(())
+}
+
 fn find_python() -> Result<OsString> {
     let candidates: Vec<OsString> = match std::env::var_os("SI_RS_PYTHON") {
         Some(p) => vec![p],

@@ -7,7 +7,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
@@ -17,7 +16,8 @@ use si_core::{ErrorNorm, Gamma, Interpolant, Points};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_integrate::{AdaptiveConfig, SolveStats, TimeGrid};
 
-use crate::nn::{cache_root, pip_install, torch_python};
+use crate::nn::{cache_root, pip_install_once, torch_python};
+use crate::ot_bench::best_ms;
 use crate::workspace_root;
 use si_report::write_atomic;
 
@@ -28,28 +28,13 @@ fn reference() -> Result<(PathBuf, PathBuf)> {
     let python = torch_python()?;
     let dir = cache_root()?.join("ode-reference");
     let site = dir.join("site");
-    let marker = dir.join("install-ok");
-    if !marker.is_file() {
-        eprintln!(
-            "==> ODE anchor: installing {} into {}",
-            PACKAGES.join(" "),
-            site.display()
-        );
-        let mut args: Vec<String> = vec![
-            "--no-deps".into(),
-            "--target".into(),
-            site.display().to_string(),
-        ];
-        args.extend(PACKAGES.iter().map(|p| p.to_string()));
-        if !pip_install(&python, &args)?.success() {
-            bail!(
-                "could not install {} into {}",
-                PACKAGES.join(" "),
-                site.display()
-            );
-        }
-        write_atomic(&marker, PACKAGES.join("\n").as_bytes())?;
-    }
+    let mut args: Vec<String> = vec![
+        "--no-deps".into(),
+        "--target".into(),
+        site.display().to_string(),
+    ];
+    args.extend(PACKAGES.iter().map(|p| p.to_string()));
+    pip_install_once(&python, &dir.join("install-ok"), "the ODE anchor", &args)?;
     Ok((python, site))
 }
 
@@ -146,16 +131,13 @@ pub fn run(quick: bool) -> Result<()> {
                 ..AdaptiveConfig::tolerance(tol)
             }
             .check()?;
-            let mut best = f64::INFINITY;
             let mut last = None;
-            for _ in 0..reps {
-                let t = Instant::now();
-                let (x, s) = solver.solve(&f, x0.clone(), &span, &mut [])?;
-                best = best.min(t.elapsed().as_secs_f64());
-                last = Some((x, s));
-            }
+            let ms = best_ms(reps, || {
+                last = Some(solver.solve(&f, x0.clone(), &span, &mut [])?);
+                Ok(())
+            })?;
             let (x, s) = last.context("at least one repetition")?;
-            Ok((1e3 * best, s, x))
+            Ok((ms, s, x))
         };
         let (ms_rms, s_rms, x_rms) = ours(ErrorNorm::Rms)?;
         let (ms_pt, s_pt, x_pt) = ours(ErrorNorm::WorstPoint)?;

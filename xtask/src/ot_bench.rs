@@ -16,45 +16,34 @@ use si_core::ot::{
 use si_core::{Points, Ring, Sampler, StandardNormal};
 use si_data::npy::{write_points, NpyDtype};
 
-use crate::nn::{cache_root, ensure_venv, pip_install};
+use crate::nn::{cache_root, ensure_venv, pip_install_once};
 use crate::workspace_root;
-use si_report::write_atomic;
 
 const PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
 
 /// The reference environment's Python, installed when missing.
 fn reference_python() -> Result<PathBuf> {
     let dir = cache_root()?.join("ot-reference");
-    let marker = dir.join("install-ok");
     let python = ensure_venv(&dir.join("venv"))?;
-    if marker.is_file() {
-        return Ok(python);
-    }
-    eprintln!(
-        "==> OT anchors: installing {} into {}",
-        PACKAGES.join(" "),
-        dir.display()
-    );
     let packages: Vec<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
-    if !pip_install(&python, &packages)?.success() {
-        bail!(
-            "could not install the OT anchors ({}) into {}",
-            PACKAGES.join(" "),
-            dir.display()
-        );
-    }
-    write_atomic(&marker, PACKAGES.join("\n").as_bytes())?;
+    pip_install_once(
+        &python,
+        &dir.join("install-ok"),
+        "the OT anchors",
+        &packages,
+    )?;
     Ok(python)
 }
 
-fn best_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+/// The best of `reps` timings of `f`, in milliseconds; the first error stops the timing and is returned.
+pub(crate) fn best_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let mut best = f64::INFINITY;
     for _ in 0..reps {
         let t = Instant::now();
-        f();
+        f()?;
         best = best.min(t.elapsed().as_secs_f64());
     }
-    1e3 * best
+    Ok(1e3 * best)
 }
 
 fn points(n: usize) -> Result<(Points, Points)> {
@@ -90,8 +79,9 @@ pub fn run(quick: bool) -> Result<()> {
             2
         };
         let solve = best_ms(reps, || {
-            std::hint::black_box(pair_optimally(x0.clone(), &x1).expect("same sizes"));
-        });
+            std::hint::black_box(pair_optimally(x0.clone(), &x1)?);
+            Ok(())
+        })?;
         let cost = assignment(&squared_distances(&x0, &x1)?)?.cost();
         ours.push((n, solve, cost));
     }
