@@ -228,64 +228,80 @@ fn killed_process_resumes_to_the_same_weights() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Runs `si` with `args` (paths and words alike) and returns what it printed and its status.
+fn si<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn likelihood_scores_every_row_by_each_method() {
     let dir = std::env::temp_dir().join(format!("si-nn-cli-ll-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let data = dir.join("data.npy");
+    let path = |name: &str| dir.join(name).display().to_string();
+    let data = path("data.npy");
     let p = Points::standard_normal(200, 2, &mut ChaCha8Rng::seed_from_u64(2));
-    write_points(&data, &p, NpyDtype::F32).unwrap();
-    let ckpt = dir.join("m.safetensors");
-    let bin = env!("CARGO_BIN_EXE_si");
-    let st = Command::new(bin)
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--checkpoint")
-        .arg(&ckpt)
-        .args([
+    write_points(data.as_ref(), &p, NpyDtype::F32).unwrap();
+    // a small linear:sqrt=1 model with the given heads, trained on `data`
+    let train = |ckpt: &str, heads: &str, size: [&str; 4]| {
+        let [steps, batch, width, depth] = size;
+        let o = si(&[
+            "train",
+            "--data",
+            &data,
+            "--checkpoint",
+            ckpt,
             "--interpolant",
             "linear:sqrt=1",
             "--steps",
-            "30",
+            steps,
             "--batch",
-            "64",
+            batch,
             "--width",
-            "16",
+            width,
             "--depth",
-            "2",
+            depth,
             "--activation",
             "tanh",
             "--heads",
-            "b,s",
+            heads,
             "--quiet",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let points = dir.join("x.npy");
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let likelihood = |ckpt: &str, points: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "likelihood",
+            "--checkpoint",
+            ckpt,
+            "--data",
+            points,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        si(&args)
+    };
+    let ckpt = path("m.safetensors");
+    train(&ckpt, "b,s", ["30", "64", "16", "2"]);
+    let points = path("x.npy");
     write_points(
-        &points,
+        points.as_ref(),
         &Points::standard_normal(7, 2, &mut ChaCha8Rng::seed_from_u64(3)),
         NpyDtype::F64,
     )
     .unwrap();
     let run = |method: &str, extra: &[&str]| {
-        let out = dir.join(format!("ll-{method}.npy"));
-        let o = Command::new(bin)
-            .args(["likelihood", "--checkpoint"])
-            .arg(&ckpt)
-            .arg("--data")
-            .arg(&points)
-            .args([
-                "--method", method, "--steps", "400", "--chunk", "3", "--quiet",
-            ])
-            .args(extra)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let out = path(&format!("ll-{method}.npy"));
+        let mut args = vec![
+            "--method", method, "--steps", "400", "--chunk", "3", "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = likelihood(&ckpt, &points, &out, &args);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        read_points(&out).unwrap()
+        read_points(out.as_ref()).unwrap()
     };
     let ode = run("ode", &[]);
     assert_eq!((ode.len(), ode.dim()), (7, 1));
@@ -320,64 +336,17 @@ fn likelihood_scores_every_row_by_each_method() {
         assert!(m.is_finite() && se >= 0.0 && se.is_finite());
     }
     // wrong dimension and a bad setting: errors, not panics
-    write_points(&points, &Points::zeros(3, 5), NpyDtype::F64).unwrap();
-    let o = Command::new(bin)
-        .args(["likelihood", "--checkpoint"])
-        .arg(&ckpt)
-        .arg("--data")
-        .arg(&points)
-        .arg("--out")
-        .arg(dir.join("bad.npy"))
-        .output()
-        .unwrap();
+    write_points(points.as_ref(), &Points::zeros(3, 5), NpyDtype::F64).unwrap();
+    let bad = path("bad.npy");
+    let o = likelihood(&ckpt, &points, &bad, &[]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("dimension"));
-    let o = Command::new(bin)
-        .args(["likelihood", "--checkpoint"])
-        .arg(&ckpt)
-        .arg("--data")
-        .arg(&data)
-        .args(["--method", "sde", "--eps", "0"])
-        .arg("--out")
-        .arg(dir.join("bad.npy"))
-        .output()
-        .unwrap();
+    let o = likelihood(&ckpt, &data, &bad, &["--method", "sde", "--eps", "0"]);
     assert!(!o.status.success());
     // a model whose score is -eta/gamma cannot start the SDE at t = 1 (gamma(1) = 0): a clear error
-    let ckpt_eta = dir.join("eta.safetensors");
-    let st = Command::new(bin)
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--checkpoint")
-        .arg(&ckpt_eta)
-        .args([
-            "--interpolant",
-            "linear:sqrt=1",
-            "--steps",
-            "5",
-            "--batch",
-            "16",
-            "--width",
-            "8",
-            "--depth",
-            "1",
-            "--heads",
-            "b,eta",
-            "--quiet",
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let o = Command::new(bin)
-        .args(["likelihood", "--checkpoint"])
-        .arg(&ckpt_eta)
-        .arg("--data")
-        .arg(&data)
-        .args(["--method", "sde"])
-        .arg("--out")
-        .arg(dir.join("bad.npy"))
-        .output()
-        .unwrap();
+    let ckpt_eta = path("eta.safetensors");
+    train(&ckpt_eta, "b,eta", ["5", "16", "8", "1"]);
+    let o = likelihood(&ckpt_eta, &data, &bad, &["--method", "sde"]);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("singular"),
