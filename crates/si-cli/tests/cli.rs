@@ -7,10 +7,18 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Points};
 use si_data::npy::{read_points, write_points, NpyDtype};
 
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-cli-test-")
+        .tempdir()
+        .unwrap()
+}
+
 #[test]
 fn train_then_sample_writes_n_by_d_samples() {
-    let dir = std::env::temp_dir().join(format!("si-nn-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let data = dir.join("data.npy");
     let p = Points::standard_normal(300, 3, &mut ChaCha8Rng::seed_from_u64(1));
     write_points(&data, &p, NpyDtype::F64).unwrap();
@@ -118,13 +126,12 @@ fn train_then_sample_writes_n_by_d_samples() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("noise-first"));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn unknown_interpolant_names_list_the_grammar() {
-    let dir = std::env::temp_dir().join(format!("si-cli-names-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let data = dir.join("d.npy");
     write_points(&data, &Points::zeros(8, 2), NpyDtype::F32).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_si"))
@@ -138,13 +145,12 @@ fn unknown_interpolant_names_list_the_grammar() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cubic") && err.contains("sqrt"), "{err}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn bad_data_files_give_clear_errors() {
-    let dir = std::env::temp_dir().join(format!("si-nn-clibad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let bin = env!("CARGO_BIN_EXE_si");
     let nan = dir.join("nan.npy");
     write_points(
@@ -167,15 +173,14 @@ fn bad_data_files_give_clear_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expect), "expected `{expect}` in: {err}");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn killed_process_resumes_to_the_same_weights() {
     // A real kill: the binary trains, checkpoints every 5 steps and aborts after step 13; resuming
     // finishes the run. Its weights must equal those of an uninterrupted run of the binary.
-    let dir = std::env::temp_dir().join(format!("si-nn-kill-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let data = dir.join("data.npy");
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let two_d = si_core::Points::standard_normal(250, 2, &mut rng);
@@ -225,7 +230,6 @@ fn killed_process_resumes_to_the_same_weights() {
         let vb = Vec::<f32>::try_from(wb.1[k].reshape([-1])).unwrap();
         assert_eq!(va, vb, "tensor {k} differs after kill and resume");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Runs `si` with `args` (paths and words alike) and returns what it printed and its status.
@@ -238,8 +242,8 @@ fn si<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
 
 #[test]
 fn likelihood_scores_every_row_by_each_method() {
-    let dir = std::env::temp_dir().join(format!("si-nn-cli-ll-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let path = |name: &str| dir.join(name).display().to_string();
     let data = path("data.npy");
     let p = Points::standard_normal(200, 2, &mut ChaCha8Rng::seed_from_u64(2));
@@ -353,5 +357,4 @@ fn likelihood_scores_every_row_by_each_method() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

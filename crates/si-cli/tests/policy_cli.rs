@@ -5,15 +5,18 @@ use std::process::Command;
 use si_robot::expert::training_seeds;
 use si_robot::{run_episode, Demonstrations, Expert};
 
-fn dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("si-policy-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-policy-cli-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
 fn train_then_eval_prints_score_success_and_latency() {
-    let d = dir();
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
     let demos = d.join("demos.safetensors");
     let mut set = Demonstrations::default();
     let mut expert = Expert::default();

@@ -7,10 +7,12 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Points};
 use si_data::npy::{read_points, to_bytes, write_points, NpyDtype};
 
-fn dir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("si-reduce-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-reduce-cli-")
+        .tempdir()
+        .unwrap()
 }
 
 fn si(args: &[&str]) -> std::process::Output {
@@ -23,7 +25,8 @@ fn si(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn reduce_variance_writes_one_clean_row_per_observation() {
-    let d = dir();
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
     let y = Points::standard_normal(1500, 2, &mut ChaCha8Rng::seed_from_u64(1));
     let data = d.join("y.npy");
     write_points(&data, &y, NpyDtype::F32).unwrap();
@@ -74,7 +77,8 @@ fn reduce_variance_writes_one_clean_row_per_observation() {
 
 #[test]
 fn bad_inputs_are_clear_errors() {
-    let d = dir();
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
     let y = Points::standard_normal(1500, 2, &mut ChaCha8Rng::seed_from_u64(2));
     let good = d.join("good.npy");
     write_points(&good, &y, NpyDtype::F64).unwrap();

@@ -10,10 +10,17 @@ use si_core::Interpolant;
 use si_nn::{FieldNet, Head, ModelConfig, Trainer};
 use tch::Device;
 
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-nn-fuzz-")
+        .tempdir()
+        .unwrap()
+}
+
 fn valid_checkpoint() -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("si-nn-fuzz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("valid.safetensors");
+    let dir = tmp();
+    let path = dir.path().join("valid.safetensors");
     let mut tr = Trainer::new(
         small_model(2, vec![Head::B, Head::S]),
         small_train(2).check().unwrap(),
@@ -32,20 +39,16 @@ fn valid_checkpoint() -> Vec<u8> {
     );
     tr.run(&data, &mut []).unwrap();
     tr.save(&path).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    bytes
+    std::fs::read(&path).unwrap()
 }
 
 /// Writes `bytes` to a fresh file and loads it both ways; the result may be Ok or Err, never a panic.
-fn load_both(bytes: &[u8], tag: u64) -> (bool, bool) {
-    let dir = std::env::temp_dir().join(format!("si-nn-fuzz-{}-{tag}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("c.safetensors");
+fn load_both(bytes: &[u8]) -> (bool, bool) {
+    let dir = tmp();
+    let path = dir.path().join("c.safetensors");
     std::fs::write(&path, bytes).unwrap();
     let a = Trainer::resume(&path, Device::Cpu).is_ok();
     let b = si_nn::train::load_model(&path, Device::Cpu).is_ok();
-    std::fs::remove_dir_all(&dir).ok();
     (a, b)
 }
 
@@ -87,7 +90,7 @@ fn a_header_describing_a_huge_model_is_an_error_not_an_allocation() {
     let mut info = std::collections::HashMap::new();
     info.insert("si_nn".to_string(), meta.to_string());
     let out = safetensors::tensor::serialize(st.tensors(), &Some(info)).unwrap();
-    assert_eq!(load_both(&out, 0), (false, false));
+    assert_eq!(load_both(&out), (false, false));
 }
 
 proptest! {
@@ -95,7 +98,7 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_are_rejected(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        prop_assert_eq!(load_both(&bytes, 1), (false, false));
+        prop_assert_eq!(load_both(&bytes), (false, false));
     }
 
     #[test]
@@ -108,7 +111,7 @@ proptest! {
         if truncate {
             bytes.truncate(cut.index(bytes.len()));
         }
-        let _ = load_both(&bytes, 2);
+        let _ = load_both(&bytes);
     }
 }
 

@@ -1,6 +1,8 @@
 //! The host evaluator (si-mlp, no libtorch) against si-nn's own forward on trained checkpoints, and a
 //! streaming-policy field learned from the tube source against the exact tube oracle.
 
+use std::path::Path;
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{ConditionalField, Field, Points, TargetSource};
@@ -10,10 +12,12 @@ use si_nn::{Activation, Context, Head, ModelConfig, TrainConfig, Trainer, Upload
 use si_robot::stream::{ActionPath, TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM};
 use tch::{Device, Kind, Tensor};
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("si-nn-host-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-nn-host-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Two windows with different contexts: one path rises, the other falls.
@@ -57,7 +61,8 @@ fn source(sigma0: f64) -> (TubeSource, [Window; 2]) {
     (TubeSource::new(w.to_vec(), tube).unwrap(), w)
 }
 
-fn train(model: ModelConfig, steps: usize, ema: Option<f64>, sigma0: f64) -> std::path::PathBuf {
+/// Trains `model` on the two windows and saves it to `path`.
+fn train(path: &Path, model: ModelConfig, steps: usize, ema: Option<f64>, sigma0: f64) {
     let (src, _) = source(sigma0);
     let mut t = TrainConfig::new(steps);
     t.batch = 256;
@@ -67,9 +72,7 @@ fn train(model: ModelConfig, steps: usize, ema: Option<f64>, sigma0: f64) -> std
     t.lr = 3e-3;
     let mut tr = Trainer::new(model.check().unwrap(), t.check().unwrap(), Device::Cpu).unwrap();
     tr.run(&Uploaded::new(src, Device::Cpu), &mut []).unwrap();
-    let path = tmp(&format!("m-{}.safetensors", rand::random::<u32>()));
-    tr.save(&path).unwrap();
-    path
+    tr.save(path).unwrap();
 }
 
 fn model(shared: bool, act: Activation, segments: usize) -> ModelConfig {
@@ -93,7 +96,9 @@ fn the_host_forward_equals_libtorch() {
         (false, Activation::Relu, None, 0),
         (true, Activation::Tanh, None, 16),
     ] {
-        let path = train(model(shared, act, segments), 30, ema, 0.1);
+        let dir = tmp();
+        let path = dir.path().join("m.safetensors");
+        train(&path, model(shared, act, segments), 30, ema, 0.1);
         let (net, _, _) = load_model(&path, Device::Cpu).unwrap();
         let host = HostNet::read(&path).unwrap();
         let n = 16;
@@ -151,10 +156,9 @@ fn the_host_forward_equals_libtorch() {
         // what the model does not have is a typed error
         assert!(host.given(&c).unwrap().score(0.5, &x).is_err());
         assert!(host.given(&Points::zeros(1, 3)).is_err());
-        let _ = std::fs::remove_file(&path);
     }
     assert!(HostNet::from_bytes(b"not a checkpoint").is_err());
-    assert!(HostNet::read(std::path::Path::new("/nonexistent/model.safetensors")).is_err());
+    assert!(HostNet::read(Path::new("/nonexistent/model.safetensors")).is_err());
 }
 
 /// Bounds on the relative L² errors of the learned b and η against the exact tube fields, over draws of the
@@ -170,7 +174,9 @@ const REL_ETA: f64 = 0.45;
 fn the_learned_tube_field_matches_the_exact_one() {
     let mut m = model(true, Activation::Silu, 4);
     m.width = 64;
-    let path = train(m, 1500, None, 0.1);
+    let dir = tmp();
+    let path = dir.path().join("m.safetensors");
+    train(&path, m, 1500, None, 0.1);
     let host = HostNet::read(&path).unwrap();
     let (src, windows) = source(0.1);
     let mut rng = ChaCha8Rng::seed_from_u64(8);
@@ -218,5 +224,4 @@ fn the_learned_tube_field_matches_the_exact_one() {
             }
         }
     }
-    let _ = std::fs::remove_file(&path);
 }

@@ -10,6 +10,14 @@ use si_core::{Batch, Field, Gamma, Interpolant};
 use si_nn::{Checkpoints, CsvLog, Head, LearnedField, TensorBatch, Trainer};
 use tch::{Device, Kind};
 
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-nn-training-")
+        .tempdir()
+        .unwrap()
+}
+
 fn weights(t: &Trainer) -> Vec<(String, Vec<f32>)> {
     t.net()
         .named_parameters()
@@ -48,8 +56,8 @@ fn learned_b_and_s_match_the_exact_fields() {
 
 #[test]
 fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
-    let dir = std::env::temp_dir().join(format!("si-nn-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let data = source(
         Interpolant::linear(Gamma::brownian()).unwrap(),
         gaussian_data(),
@@ -110,7 +118,6 @@ fn resumed_run_is_bit_identical_to_an_uninterrupted_one() {
     assert_eq!(weights(&reloaded), weights(&full));
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("step,lr,loss_b,loss_eta\n"), "{text}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -120,8 +127,8 @@ fn checkpoints_load_in_pytorch() {
     // with `SI_NN_TORCH_PYTHON=... cargo test -p si-nn -- --ignored`.
     let python = std::env::var("SI_NN_TORCH_PYTHON")
         .expect("SI_NN_TORCH_PYTHON must name a Python with torch and safetensors");
-    let dir = std::env::temp_dir().join(format!("si-nn-pt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let ckpt = dir.join("m.safetensors");
     let tr = Trainer::new(
         small_model(2, vec![Head::B, Head::S]),
@@ -149,7 +156,6 @@ fn checkpoints_load_in_pytorch() {
     );
     let py: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!((py - sum).abs() < 1e-9 * (1.0 + sum.abs()), "{py} vs {sum}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Rewrites a checkpoint's metadata in the `si-nn/1` form: the interpolant as the old spec enum.
@@ -170,8 +176,8 @@ fn as_format_1(path: &std::path::Path, old_interpolant: serde_json::Value) {
 
 #[test]
 fn checkpoints_of_format_1_still_load() {
-    let dir = std::env::temp_dir().join(format!("si-nn-v1-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
     let cases = [
         (
             serde_json::json!({"Linear": {"Sqrt": {"a": 2.0}}}),
@@ -233,5 +239,4 @@ fn checkpoints_of_format_1_still_load() {
         err.contains("si-nn/9") && err.contains("si-nn/2") && err.contains("si-nn/1"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -29,10 +29,12 @@ impl Policy for Mute {
     }
 }
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("si-robot-test-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-robot-test-")
+        .tempdir()
+        .unwrap()
 }
 
 #[test]
@@ -112,7 +114,8 @@ fn demonstrations_round_trip_through_a_file() {
     d.push_episode(&a).unwrap();
     d.push_episode(&b).unwrap();
     assert_eq!(d.episode_ends, vec![7, 11]);
-    let path = tmp("demos.safetensors");
+    let dir = tmp();
+    let path = dir.path().join("demos.safetensors");
     d.write(&path).unwrap();
     let back = Demonstrations::read(&path).unwrap();
     assert_eq!(back, d);
@@ -131,14 +134,15 @@ fn frames_strips_and_gifs_are_written() {
     let frames = episode_frames(&ep.observations, &ep.actions);
     assert_eq!(frames.len(), 4);
     assert!(frames[3].1.is_none());
-    let png = tmp("frame.png");
+    let dir = tmp();
+    let png = dir.path().join("frame.png");
     frame_png(&frames[0], &png, 128).unwrap();
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let strip = tmp("strip.png");
+    let strip = dir.path().join("strip.png");
     strip_png(&frames, &strip, 2, 96).unwrap();
     assert!(std::fs::metadata(&strip).unwrap().len() > 100);
-    let gif = tmp("ep.gif");
+    let gif = dir.path().join("ep.gif");
     episode_gif(&frames, &gif, 96, 100).unwrap();
     assert_eq!(&std::fs::read(&gif).unwrap()[..3], b"GIF");
     assert!(strip_png(&[], &strip, 2, 96).is_err());

@@ -15,8 +15,6 @@
 //! as `demos_` for the readers alone, 10 s). Not `--release`: the test profile is optimised but keeps
 //! overflow checks, which turn a silent wrap into a panic the fuzzer reports.
 
-use std::path::PathBuf;
-
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use si_robot::expert::{ExpertParams, MIN_DETOUR_RADIUS};
@@ -41,10 +39,12 @@ fn cases(default: u32) -> ProptestConfig {
     }
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("si-robot-no-panic-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
+/// A fresh temporary folder, removed when dropped.
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("si-robot-no-panic-")
+        .tempdir()
+        .unwrap()
 }
 
 /// Any f64, weighted towards the troublesome ones.
@@ -317,8 +317,9 @@ fn other_bad_settings_are_typed_errors() {
 fn small_and_huge_strip_cells_are_typed_errors() {
     // cell 3 panicked at render.rs `cell - 4` (usize underflow); a huge cell at `cell * cols as u32`
     let f = [frame(), frame()];
+    let dir = tmp();
     for (cols, cell) in [(1, 0), (1, 3), (1, 4), (2, u32::MAX / 2 + 1), (2, 5000)] {
-        let path = tmp("strip.png");
+        let path = dir.path().join("strip.png");
         assert!(
             is_invalid(&strip_png(&f, &path, cols, cell)),
             "{cols} x {cell}"
@@ -326,11 +327,12 @@ fn small_and_huge_strip_cells_are_typed_errors() {
         assert!(!path.exists());
     }
     // 2 x 2 cells of 4096 px is 8192 px a side and 2^26 pixels: the largest allowed
+    let (big, ok) = (dir.path().join("s.png"), dir.path().join("ok.png"));
     assert!(
-        is_invalid(&strip_png(&[frame(); 5], &tmp("s.png"), 2, 4096)),
+        is_invalid(&strip_png(&[frame(); 5], &big, 2, 4096)),
         "12288 px high, over 2^26 pixels"
     );
-    assert!(strip_png(&f, &tmp("ok.png"), 2, MIN_CELL).is_ok());
+    assert!(strip_png(&f, &ok, 2, MIN_CELL).is_ok());
 }
 
 #[test]
@@ -338,18 +340,21 @@ fn bad_frame_and_gif_sizes_are_typed_errors() {
     // a GIF side over 65535 was truncated to u16 by plotters' encoder (a panic on the frame size); a delay
     // near u32::MAX overflowed `delay + 5` there
     let f = [frame()];
-    assert!(is_invalid(&frame_png(&f[0], &tmp("f.png"), 0)));
-    assert!(is_invalid(&frame_png(&f[0], &tmp("f.png"), MAX_SIDE + 1)));
-    assert!(is_invalid(&episode_gif(&f, &tmp("g.gif"), 70_000, 100)));
-    assert!(is_invalid(&episode_gif(&f, &tmp("g.gif"), 0, 100)));
-    assert!(is_invalid(&episode_gif(&f, &tmp("g.gif"), 16, u32::MAX)));
-    assert!(episode_gif(&f, &tmp("g.gif"), 16, MAX_GIF_DELAY_MS).is_ok());
+    let dir = tmp();
+    let (png, gif) = (dir.path().join("f.png"), dir.path().join("g.gif"));
+    assert!(is_invalid(&frame_png(&f[0], &png, 0)));
+    assert!(is_invalid(&frame_png(&f[0], &png, MAX_SIDE + 1)));
+    assert!(is_invalid(&episode_gif(&f, &gif, 70_000, 100)));
+    assert!(is_invalid(&episode_gif(&f, &gif, 0, 100)));
+    assert!(is_invalid(&episode_gif(&f, &gif, 16, u32::MAX)));
+    assert!(episode_gif(&f, &gif, 16, MAX_GIF_DELAY_MS).is_ok());
 }
 
 #[test]
 fn far_off_frames_draw() {
     // pixel coordinates are clamped before plotters adds to them
-    let path = tmp("far.png");
+    let dir = tmp();
+    let path = dir.path().join("far.png");
     for v in [f64::MAX, f64::MIN, f64::NAN, f64::INFINITY, 3e9, -3e9] {
         let f: Frame = ([v, v, v, v, v], Some([v, -v]));
         frame_png(&f, &path, 32).unwrap();
@@ -561,13 +566,14 @@ proptest! {
         delay in prop_oneof![any_u32(), 0u32..1000],
     ) {
         let frames = vec![(obs, action); n];
-        let path = tmp("fuzz.png");
+        let dir = tmp();
+        let path = dir.path().join("fuzz.png");
         let small = (1..=48).contains(&size);
         // frame and GIF: only small valid sizes are drawn (larger valid ones cost time and prove nothing new)
         if small || size == 0 || size > MAX_SIDE {
             let r = frame_png(&frames[0], &path, size);
             prop_assert_eq!(r.is_ok(), small, "{:?}", r);
-            let r = episode_gif(&frames, &tmp("fuzz.gif"), size, delay);
+            let r = episode_gif(&frames, &dir.path().join("fuzz.gif"), size, delay);
             prop_assert_eq!(r.is_ok(), small && delay <= MAX_GIF_DELAY_MS, "{:?}", r);
         }
         let c = cols.min(n);

@@ -39,23 +39,30 @@ fn action(i: usize) -> [f64; 2] {
     [1000.0 + 3.0 * x, 2000.0 - 2.0 * x].map(f64::from)
 }
 
+/// A fresh temporary folder, removed when dropped.
+fn tmp(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("si-robot-zarr-{tag}-"))
+        .tempdir()
+        .unwrap()
+}
+
 /// A copy of the fixture in a fresh temporary folder, removed on drop.
-struct Copy(PathBuf);
+struct Copy(tempfile::TempDir);
 
 impl Copy {
     fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("si-robot-zarr-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        copy_dir(&fixture(), &dir);
+        let dir = tmp(tag);
+        copy_dir(&fixture(), dir.path());
         Self(dir)
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     fn file(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
+        self.path().join(rel)
     }
 
     /// Edits an array's `.zarray` as JSON.
@@ -106,12 +113,6 @@ impl Copy {
     fn write_ends(&self, ends: &[i64]) {
         let bytes = ends.iter().flat_map(|v| v.to_le_bytes()).collect();
         self.write_raw("meta/episode_ends", "<i8", &[ends.len()], bytes);
-    }
-}
-
-impl Drop for Copy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -232,7 +233,8 @@ fn an_empty_buffer_reads_as_no_episodes() {
 
 #[test]
 fn a_missing_path_is_an_io_error() {
-    let p = std::env::temp_dir().join(format!("si-robot-zarr-{}-nowhere", std::process::id()));
+    let dir = tmp("nowhere");
+    let p = dir.path().join("nowhere");
     match read_replay_buffer(&p) {
         Err(RobotError::Io { path, source }) => {
             assert_eq!(path, p);
@@ -251,11 +253,8 @@ fn a_file_is_not_a_store() {
 
 #[test]
 fn an_empty_directory_is_refused() {
-    let dir = std::env::temp_dir().join(format!("si-robot-zarr-{}-emptydir", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let r = read_replay_buffer(&dir);
-    std::fs::remove_dir_all(&dir).unwrap();
-    let msg = zarr_error(r);
+    let dir = tmp("emptydir");
+    let msg = zarr_error(read_replay_buffer(dir.path()));
     assert!(msg.contains("data/state"), "{msg}");
 }
 
