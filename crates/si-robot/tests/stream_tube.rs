@@ -8,8 +8,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Field, Points, TargetSource};
 use si_robot::stream::{
-    decode_action, encode_action, encode_context, windows, ActionPath, DemoOracle, TubeConfig,
-    TubeMixture, TubeSource, Window, CONTEXT_DIM,
+    decode_action, encode_action, encode_context, encode_obs, windows, ActionPath, DemoOracle,
+    TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM, OBS_DIM,
 };
 use si_robot::{Demonstrations, RobotError};
 
@@ -113,7 +113,7 @@ fn windows_are_anchored_at_the_pusher_and_follow_the_commanded_targets() {
     assert_eq!(k[4], k[2]);
     // the first row of episode 1 does not see episode 0's rows: its context repeats its own observation
     let c = w[3].context;
-    assert_eq!(c[..6], c[6..]);
+    assert_eq!(c[..OBS_DIM], c[OBS_DIM..]);
     assert_eq!(c, encode_context(&d.obs[3..4]).unwrap());
     assert_eq!(w[4].context, encode_context(&d.obs[3..5]).unwrap());
     assert_eq!(w[3].path.knots()[4], encode_action([160.0, 220.0]));
@@ -122,7 +122,45 @@ fn windows_are_anchored_at_the_pusher_and_follow_the_commanded_targets() {
     assert_eq!(decode_action([0.5, -0.25]), [384.0, 192.0]);
     let e = encode_context(&[[0.0, 512.0, 256.0, 256.0, std::f64::consts::FRAC_PI_2]]).unwrap();
     assert!((e[4]).abs() < 1e-15 && (e[5] - 1.0).abs() < 1e-15 && e[0] == -1.0 && e[1] == 1.0);
-    assert_eq!(CONTEXT_DIM, 12);
+    assert_eq!((OBS_DIM, CONTEXT_DIM), (11, 22));
+}
+
+/// The goal offsets vanish at the goal (256, 256, π/4), whatever multiple of 2π the angle carries, are
+/// odd and saturate far away; the pusher in the block's frame, worked by hand.
+#[test]
+fn observations_carry_goal_offsets_and_the_pusher_in_the_blocks_frame() {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
+    let at_goal = encode_obs(&[300.0, 256.0, 256.0, 256.0, FRAC_PI_4]).unwrap();
+    assert_eq!(at_goal[6..9], [0.0, 0.0, 0.0]);
+    for turns in [-2.0, 1.0, 3.0] {
+        let e = encode_obs(&[300.0, 256.0, 256.0, 256.0, FRAC_PI_4 + turns * 2.0 * PI]).unwrap();
+        assert!(e[8].abs() < 1e-12, "{turns} turns: {}", e[8]);
+    }
+    // 12 px right of the goal: tanh(1); 12 px above: −tanh(1); 3/32 rad: tanh(128 · (3/32) / 12) = tanh(1)
+    let e = encode_obs(&[0.0, 0.0, 268.0, 244.0, FRAC_PI_4 + 3.0 / 32.0]).unwrap();
+    let t1 = 1f64.tanh();
+    assert!((e[6] - t1).abs() < 1e-15 && (e[7] + t1).abs() < 1e-15 && (e[8] - t1).abs() < 1e-15);
+    let e = encode_obs(&[0.0, 0.0, 256.0, 256.0, FRAC_PI_4 - 3.0 / 32.0]).unwrap();
+    assert!((e[8] + t1).abs() < 1e-15);
+    // the turn is wrapped: π/4 + π − 0.01 is 0.01 short of half a turn the other way
+    let e = encode_obs(&[0.0, 0.0, 256.0, 256.0, FRAC_PI_4 + PI + 0.01]).unwrap();
+    assert!((e[8] - (-(PI - 0.01) * 128.0 / 12.0).tanh()).abs() < 1e-12);
+    let far = encode_obs(&[0.0, 0.0, 500.0, 12.0, 0.0]).unwrap();
+    assert!(far[6] > 0.999 && far[7] < -0.999);
+    // block at (100, 200) turned by π/2: the body's x axis points down the screen (+y), its y axis to −x;
+    // a pusher 64 px below the block is at body (1, 0), 32 px to its left at body (0, 0.5)
+    let b = encode_obs(&[100.0, 264.0, 100.0, 200.0, FRAC_PI_2]).unwrap();
+    assert!(
+        (b[9] - 1.0).abs() < 1e-12 && b[10].abs() < 1e-12,
+        "{:?}",
+        &b[9..]
+    );
+    let b = encode_obs(&[68.0, 200.0, 100.0, 200.0, FRAC_PI_2]).unwrap();
+    assert!(
+        b[9].abs() < 1e-12 && (b[10] - 0.5).abs() < 1e-12,
+        "{:?}",
+        &b[9..]
+    );
 }
 
 #[test]
@@ -352,7 +390,7 @@ fn demo_oracle_weights_windows_by_context() {
         .given(&Points::from_row_major(1, 3, &[0.0; 3]).unwrap())
         .is_err());
     assert!(o
-        .given(&Points::from_row_major(2, CONTEXT_DIM, &[0.0; 24]).unwrap())
+        .given(&Points::from_row_major(2, CONTEXT_DIM, &[0.0; 2 * CONTEXT_DIM]).unwrap())
         .is_err());
     let mut nan = ctx(0.0);
     nan.as_mut_slice()[0] = f64::NAN;
