@@ -37,6 +37,10 @@ enum Command {
         /// Only these figures (comma-separated numbers; 5 and 10 share a model).
         #[arg(long, value_delimiter = ',')]
         only: Vec<u32>,
+        /// Figures made side by side (default: 2, or 1 on a one-core machine); libtorch's threads are
+        /// shared between them.
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Training-step and sampling times beside a plain PyTorch loop and the reference.
     Bench {
@@ -69,9 +73,11 @@ fn main() -> Result<()> {
             json,
             quick,
             only,
+            workers,
         } => {
             std::fs::create_dir_all(&out)?;
-            let entries = figures::all(&out, quick, &only)?;
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let entries = figures::all(&out, quick, &only, workers.unwrap_or(cores.min(2)))?;
             let text = serde_json::to_string_pretty(&entries)?;
             match json {
                 Some(p) => si_data::write_atomic(&p, text.as_bytes())?,

@@ -63,69 +63,137 @@ impl Sizes {
     }
 }
 
-/// Makes the figures in `only` (all of 5–15 when empty) into `out`.
-pub fn all(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<Entry>> {
+/// One unit of work: the figures it makes, in index order.
+type Job<'a> = Box<dyn FnOnce() -> Result<Vec<Entry>> + Send + 'a>;
+
+/// Makes the figures in `only` (all of 5–15 when empty) into `out`, on `workers` threads (at least 1).
+///
+/// The figures are independent (each draws from its own seeds, no process-wide generator), so they run
+/// side by side, longest first; the entries come back in index order whatever the schedule. With more
+/// than one worker, libtorch's intra-op threads are divided between them: a small MLP's training step
+/// gains little from a second thread, two figures at once gain nearly twice.
+pub fn all(out: &Path, quick: bool, only: &[u32], workers: usize) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
     let want = |n: u32| only.is_empty() || only.contains(&n);
-    let mut entries = Vec::new();
     let t0 = std::time::Instant::now();
-    let done = |n: u32| tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure {n} done");
+    let done = move |n: u32| tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure {n} done");
+    let sizes = &sizes;
+    // (minutes on a 2-core CPU, full size: the schedule's estimate, job)
+    let mut jobs: Vec<(u32, Job)> = Vec::new();
     if want(5) || want(10) {
-        let (e5, fig5_model) = checker::figure5(out, &sizes)?;
-        entries.push(e5);
-        done(5);
-        entries.push(sweep::figure10(out, &sizes, &fig5_model)?);
-        done(10);
+        jobs.push((
+            5,
+            Box::new(move || {
+                let (e5, fig5_model) = checker::figure5(out, sizes)?;
+                done(5);
+                let e10 = sweep::figure10(out, sizes, &fig5_model)?;
+                done(10);
+                Ok(vec![e5, e10])
+            }),
+        ));
     }
     if want(6) {
-        entries.push(checker::figure6(out, &sizes)?);
-        done(6);
+        jobs.push((2, one(6, done, move || checker::figure6(out, sizes))));
     }
     if want(7) {
-        entries.push(checker::figure7(out, &sizes)?);
-        done(7);
+        jobs.push((2, one(7, done, move || checker::figure7(out, sizes))));
     }
     if want(8) {
-        entries.push(checker::figure8(out, &sizes)?);
-        done(8);
+        jobs.push((1, one(8, done, move || checker::figure8(out, sizes))));
     }
     if want(9) {
-        let mut e9 = mixture::figure9(out, &sizes)?;
-        let (file, numbers) = guidance::panel(out, &sizes)?;
-        e9.files.push(file);
-        e9.title
-            .push_str("; conditioning with classifier-free guidance");
-        e9.numbers.extend(numbers);
-        e9.caption.push_str(
-            " Second image: conditioning. A model b(t, x | c) of a four-component 2-D mixture, c the one-hot \
-             component label, trained with the context dropped 20% of the time; samples for class 0 with \
-             classifier-free guidance b_w = b(x | none) + w (b(x | c) - b(x | none)) for w = 0 (unconditional), \
-             1 (conditional) and 3 (guided), coloured by nearest component.",
-        );
-        entries.push(e9);
-        done(9);
+        jobs.push((4, one(9, done, move || figure9(out, sizes))));
     }
     if want(11) {
-        entries.push(reflow::figure11(out, &sizes)?);
-        done(11);
+        jobs.push((1, one(11, done, move || reflow::figure11(out, sizes))));
     }
     if want(12) {
-        entries.push(reflow::figure12(out, &sizes)?);
-        done(12);
+        jobs.push((5, one(12, done, move || reflow::figure12(out, sizes))));
     }
     if want(13) {
-        entries.push(scsi::figure13(out, &sizes)?);
-        done(13);
+        jobs.push((4, one(13, done, move || scsi::figure13(out, sizes))));
     }
     if want(14) {
-        entries.push(wine::figure14(out, &sizes)?);
-        done(14);
+        jobs.push((0, one(14, done, move || wine::figure14(out, sizes))));
     }
     if want(15) {
-        entries.push(pusht::figure15(out, &sizes)?);
-        done(15);
+        jobs.push((6, one(15, done, move || pusht::figure15(out, sizes))));
+    }
+    let workers = workers.clamp(1, jobs.len().max(1));
+    if workers > 1 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tch::set_num_threads(i32::try_from((cores / workers).max(1)).unwrap_or(1));
+    }
+    run_longest_first(jobs, workers)
+}
+
+/// A job of one figure, logged when done.
+fn one<'a>(
+    n: u32,
+    done: impl Fn(u32) + Send + 'a,
+    f: impl FnOnce() -> Result<Entry> + Send + 'a,
+) -> Job<'a> {
+    Box::new(move || {
+        let e = f()?;
+        done(n);
+        Ok(vec![e])
+    })
+}
+
+/// Runs `jobs` (estimate, job) on `workers` threads, the largest estimates first, and returns their
+/// entries in the order the jobs were listed; the first error (in that order) is returned.
+fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<Entry>> {
+    let n = jobs.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0));
+    let slots: Vec<std::sync::Mutex<Option<Job>>> = jobs
+        .into_iter()
+        .map(|(_, j)| std::sync::Mutex::new(Some(j)))
+        .collect();
+    let results: Vec<std::sync::Mutex<Option<Result<Vec<Entry>>>>> =
+        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = order.get(k) else { break };
+                let job = slots[i].lock().map(|mut s| s.take()).ok().flatten();
+                if let Some(job) = job {
+                    let r = job();
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    let mut entries = Vec::new();
+    for r in results {
+        let r = r
+            .into_inner()
+            .map_err(|_| anyhow::anyhow!("a figure worker panicked"))?
+            .ok_or_else(|| anyhow::anyhow!("a figure was not made"))?;
+        entries.extend(r?);
     }
     Ok(entries)
+}
+
+/// Figure 9 and its guidance panel.
+fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
+    let mut e9 = mixture::figure9(out, sizes)?;
+    let (file, numbers) = guidance::panel(out, sizes)?;
+    e9.files.push(file);
+    e9.title
+        .push_str("; conditioning with classifier-free guidance");
+    e9.numbers.extend(numbers);
+    e9.caption.push_str(
+        " Second image: conditioning. A model b(t, x | c) of a four-component 2-D mixture, c the one-hot \
+         component label, trained with the context dropped 20% of the time; samples for class 0 with \
+         classifier-free guidance b_w = b(x | none) + w (b(x | c) - b(x | none)) for w = 0 (unconditional), \
+         1 (conditional) and 3 (guided), coloured by nearest component.",
+    );
+    Ok(e9)
 }
 
 pub fn f3(v: f64) -> String {
