@@ -76,8 +76,7 @@ fn main() -> Result<()> {
             workers,
         } => {
             std::fs::create_dir_all(&out)?;
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let entries = figures::all(&out, quick, &only, workers.unwrap_or(cores.min(2)))?;
+            let entries = figures::all(&out, quick, &only, workers)?;
             let text = serde_json::to_string_pretty(&entries)?;
             match json {
                 Some(p) => si_data::write_atomic(&p, text.as_bytes())?,

@@ -11,6 +11,7 @@ mod sweep;
 mod wine;
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use anyhow::Result;
 pub use scsi::toy as scsi_toy;
@@ -66,13 +67,14 @@ impl Sizes {
 /// One unit of work: the figures it makes, in index order.
 type Job<'a> = Box<dyn FnOnce() -> Result<Vec<Entry>> + Send + 'a>;
 
-/// Makes the figures in `only` (all of 5–15 when empty) into `out`, on `workers` threads (at least 1).
+/// Makes the figures in `only` (all of 5–15 when empty) into `out`, on `workers` threads (at least 1;
+/// default 2, or 1 on a one-core machine).
 ///
 /// The figures are independent (each draws from its own seeds, no process-wide generator), so they run
 /// side by side, longest first; the entries come back in index order whatever the schedule. With more
 /// than one worker, libtorch's intra-op threads are divided between them: a small MLP's training step
 /// gains little from a second thread, two figures at once gain nearly twice.
-pub fn all(out: &Path, quick: bool, only: &[u32], workers: usize) -> Result<Vec<Entry>> {
+pub fn all(out: &Path, quick: bool, only: &[u32], workers: Option<usize>) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
     let want = |n: u32| only.is_empty() || only.contains(&n);
     let t0 = std::time::Instant::now();
@@ -119,9 +121,9 @@ pub fn all(out: &Path, quick: bool, only: &[u32], workers: usize) -> Result<Vec<
     if want(15) {
         jobs.push((6, one(15, done, move || pusht::figure15(out, sizes))));
     }
-    let workers = workers.clamp(1, jobs.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = workers.unwrap_or(cores.min(2)).clamp(1, jobs.len().max(1));
     if workers > 1 {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         tch::set_num_threads(i32::try_from((cores / workers).max(1)).unwrap_or(1));
     }
     run_longest_first(jobs, workers)
@@ -144,37 +146,34 @@ fn one<'a>(
 /// entries in the order the jobs were listed; the first error (in that order) is returned.
 fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<Entry>> {
     let n = jobs.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0));
-    let slots: Vec<std::sync::Mutex<Option<Job>>> = jobs
+    // ascending by estimate, ties latest-listed first, so that `pop` takes the largest, earliest-listed
+    let mut queue: Vec<(usize, u32, Job)> = jobs
         .into_iter()
-        .map(|(_, j)| std::sync::Mutex::new(Some(j)))
+        .enumerate()
+        .map(|(i, (est, job))| (i, est, job))
         .collect();
-    let results: Vec<std::sync::Mutex<Option<Result<Vec<Entry>>>>> =
-        (0..n).map(|_| std::sync::Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    queue.sort_by_key(|&(i, est, _)| (est, std::cmp::Reverse(i)));
+    let queue = Mutex::new(queue);
+    let results: Mutex<Vec<Option<Result<Vec<Entry>>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(&i) = order.get(k) else { break };
-                let job = slots[i].lock().map(|mut s| s.take()).ok().flatten();
-                if let Some(job) = job {
+            scope.spawn(|| {
+                while let Some((i, _, job)) = queue.lock().ok().and_then(|mut q| q.pop()) {
                     let r = job();
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(r);
+                    if let Ok(mut res) = results.lock() {
+                        res[i] = Some(r);
                     }
                 }
             });
         }
     });
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a figure worker panicked"))?;
     let mut entries = Vec::new();
     for r in results {
-        let r = r
-            .into_inner()
-            .map_err(|_| anyhow::anyhow!("a figure worker panicked"))?
-            .ok_or_else(|| anyhow::anyhow!("a figure was not made"))?;
-        entries.extend(r?);
+        entries.extend(r.ok_or_else(|| anyhow::anyhow!("a figure was not made"))??);
     }
     Ok(entries)
 }
@@ -198,4 +197,72 @@ fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
 
 pub fn f3(v: f64) -> String {
     format!("{v:.3}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(number: u32) -> Entry {
+        Entry {
+            number,
+            title: String::new(),
+            files: Vec::new(),
+            caption: String::new(),
+            settings: String::new(),
+            numbers: Vec::new(),
+        }
+    }
+
+    /// Jobs numbered 0.. with the given estimates; each records when it ran.
+    fn jobs<'a>(estimates: &[u32], ran: &'a Mutex<Vec<u32>>) -> Vec<(u32, Job<'a>)> {
+        estimates
+            .iter()
+            .enumerate()
+            .map(|(i, &est)| {
+                let n = i as u32;
+                let job: Job<'a> = Box::new(move || {
+                    ran.lock().unwrap().push(n);
+                    Ok(vec![entry(n)])
+                });
+                (est, job)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_worker_runs_the_longest_first_and_returns_the_listed_order() {
+        let ran = Mutex::new(Vec::new());
+        let got = run_longest_first(jobs(&[1, 5, 0, 5, 3], &ran), 1).unwrap();
+        assert_eq!(
+            got.iter().map(|e| e.number).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+        // largest estimate first, ties in listed order
+        assert_eq!(*ran.lock().unwrap(), [1, 3, 4, 0, 2]);
+    }
+
+    #[test]
+    fn two_workers_make_every_figure_once_in_the_listed_order() {
+        let ran = Mutex::new(Vec::new());
+        let got = run_longest_first(jobs(&[2, 0, 7, 1, 1, 4], &ran), 2).unwrap();
+        assert_eq!(
+            got.iter().map(|e| e.number).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4, 5]
+        );
+        let mut r = ran.lock().unwrap().clone();
+        r.sort_unstable();
+        assert_eq!(r, [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn the_first_listed_error_is_returned_after_every_job_ran() {
+        let ran = Mutex::new(Vec::new());
+        let mut js = jobs(&[1, 1, 1], &ran);
+        js.insert(1, (0, Box::new(|| anyhow::bail!("second fails"))));
+        js.push((9, Box::new(|| anyhow::bail!("last fails"))));
+        let err = run_longest_first(js, 2).unwrap_err();
+        assert_eq!(err.to_string(), "second fails");
+        assert_eq!(ran.lock().unwrap().len(), 3);
+    }
 }
