@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, Interpolant, INTERPOLANT_NAMES};
+use si_core::{Batch, Interpolant, InterpolantSource, TimeRange, INTERPOLANT_NAMES};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_data::ArrayData;
 use si_integrate::{EulerMaruyama, Heun, StochasticHeun};
@@ -14,11 +14,10 @@ use si_nn::sampling::{sample, standard_normal};
 use si_nn::train::load_model;
 use si_nn::{
     Checkpoints, CsvLog, Head, LearnedField, LrSchedule, ModelConfig, Progress, TrainConfig,
-    TrainObserver, Trainer,
+    TrainObserver, Trainer, Uploaded,
 };
 use tch::Device;
 
-use crate::experiment::source;
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -174,7 +173,8 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         .interpolant()
         .cloned()
         .unwrap_or_else(|| a.interpolant.clone());
-    let source = source(interpolant, data, trainer.train_params().t_min, device())?;
+    let times = TimeRange::new(trainer.train_params().t_min)?;
+    let source = Uploaded::new(InterpolantSource::new(interpolant, data, times), device());
     let mut progress = Progress::new();
     let mut checkpoints = Checkpoints {
         path: a.checkpoint.clone(),

@@ -1,15 +1,10 @@
-//! `si`: the learned-field command line of si-rs: train and sample learned fields, score points by log-likelihood, make figures 5–15,
-//! benchmark, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
+//! `si`: the learned-field command line of si-rs: train and sample learned fields, score points by
+//! log-likelihood, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
-mod bench;
 mod cli;
-mod experiment;
-mod figures;
 mod likelihood;
 mod policy;
 mod reduce;
-
-use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -26,31 +21,6 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Figures 5-15 into a folder, with a JSON list of entries.
-    Figures {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long)]
-        json: Option<PathBuf>,
-        #[arg(long)]
-        quick: bool,
-        /// Only these figures (comma-separated numbers; 5 and 10 share a model).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<u32>,
-        /// Figures made side by side (default: 2, or 1 on a one-core machine); libtorch's threads are
-        /// shared between them.
-        #[arg(long)]
-        workers: Option<usize>,
-    },
-    /// Training-step and sampling times beside a plain PyTorch loop and the reference.
-    Bench {
-        #[arg(long)]
-        quick: bool,
-        #[arg(long)]
-        torch_python: Option<PathBuf>,
-        #[arg(long)]
-        torch_script: Option<PathBuf>,
-    },
     /// Train on a .npy file.
     Train(Box<cli::TrainArgs>),
     /// Sample from a checkpoint into a .npy file.
@@ -68,27 +38,6 @@ enum Command {
 fn main() -> Result<()> {
     si_report::init_logging();
     match Cli::parse().command {
-        Command::Figures {
-            out,
-            json,
-            quick,
-            only,
-            workers,
-        } => {
-            std::fs::create_dir_all(&out)?;
-            let entries = figures::all(&out, quick, &only, workers)?;
-            let text = serde_json::to_string_pretty(&entries)?;
-            match json {
-                Some(p) => si_data::write_atomic(&p, text.as_bytes())?,
-                None => println!("{text}"),
-            }
-            Ok(())
-        }
-        Command::Bench {
-            quick,
-            torch_python,
-            torch_script,
-        } => bench::run(quick, torch_python, torch_script),
         Command::Train(a) => cli::train(&a),
         Command::Sample(a) => cli::sample_cmd(&a),
         Command::Likelihood(a) => likelihood::likelihood(&a),

@@ -22,7 +22,7 @@ use si_robot::stream::{
 };
 use si_robot::Tube;
 
-use super::{Entry, Sizes};
+use crate::figures::{Entry, Sizes};
 
 const ROLLOUTS: usize = 200;
 const T: usize = 16;

@@ -13,7 +13,7 @@ use si_nn::{
 };
 use tch::Device;
 
-use super::{f3, Entry, Sizes};
+use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::{
     checker_data, checker_sampler, draw, inside, inside_fraction, normal_points, ode_nll, source,
     target_points, xy, Method, BEST_LOG_DENSITY,

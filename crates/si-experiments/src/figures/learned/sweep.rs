@@ -7,7 +7,7 @@ use si_integrate::{Euler, EulerMaruyama, Heun, Stepper};
 use si_nn::{LearnedField, TensorBatch};
 
 use super::checker::Trained;
-use super::{f3, Entry, Sizes};
+use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::{inside_fraction, normal_points};
 use si_report::{lines, png};
 

@@ -19,7 +19,7 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use super::{f3, Sizes};
+use crate::figures::{f3, Sizes};
 use crate::experiment::{source, xy};
 use si_report::{color, png, scatter};
 

@@ -1,14 +1,12 @@
-//! `cargo xtask reproduce-figures`: figures 1–4 (exact fields) here, the rest from the robot and
-//! learned-field modules, and one index.html.
+//! Figures 1–4 (docs/figures.md part A): exact fields of Gaussian mixtures, no learning.
 
-mod densities;
-mod histograms;
-pub mod pairs;
-mod scatter;
-mod trajectories;
+pub mod densities;
+pub mod histograms;
+pub mod scatter;
+pub mod trajectories;
 
-use std::path::Path;
-use std::time::Instant;
+/// The reference Gaussian-mixture pairs of the figures and benchmarks.
+pub use si_analytic::reference as pairs;
 
 use anyhow::Result;
 use rand_chacha::ChaCha8Rng;
@@ -16,59 +14,6 @@ use si_analytic::GaussianMixture;
 use si_core::metrics::{energy_distance, ks_critical_5pct, ks_statistic};
 use si_core::{Batch, Gamma, Interpolant, Points};
 
-use si_report::FigureEntry;
-
-/// Makes every figure under `out` (or those numbered in `only`, when it is not empty).
-pub fn reproduce(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
-    let wanted = |numbers: &[u32]| only.is_empty() || numbers.iter().any(|n| only.contains(n));
-    std::fs::create_dir_all(out)?;
-    let mut entries = Vec::new();
-    type Maker = fn(&Path, bool) -> Result<FigureEntry>;
-    let makers: [(u32, &str, Maker); 4] = [
-        (1, "1 (exact densities)", densities::figure),
-        (2, "2 (exact trajectories)", trajectories::figure),
-        (3, "3 (gamma = 0 against gamma > 0)", histograms::figure),
-        (
-            4,
-            "4 (2-D mixture samples and likelihoods)",
-            scatter::figure,
-        ),
-    ];
-    for (number, name, make) in makers {
-        if !wanted(&[number]) {
-            continue;
-        }
-        let start = Instant::now();
-        eprintln!("==> figure {name}");
-        entries.push(make(out, quick)?);
-        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
-    }
-    if wanted(&[15]) {
-        let start = Instant::now();
-        eprintln!("==> Push-T figures");
-        entries.extend(crate::robot::figures(out, quick)?);
-        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
-    }
-    const LEARNED: [u32; 11] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-    if wanted(&LEARNED) {
-        let start = Instant::now();
-        eprintln!("==> learned-field figures (si-nn)");
-        let subset: Vec<u32> = only
-            .iter()
-            .copied()
-            .filter(|n| LEARNED.contains(n))
-            .collect();
-        entries.extend(crate::nn::figures(out, quick, &subset)?);
-        eprintln!("    done in {:.1} s", start.elapsed().as_secs_f64());
-    }
-    let cmd = format!(
-        "cargo xtask reproduce-figures{}",
-        if quick { " --quick" } else { "" }
-    );
-    si_report::write_index(out, &entries, &cmd)?;
-    eprintln!("==> wrote {}", out.join("index.html").display());
-    Ok(())
-}
 
 /// The three interpolants of figures 1 and 2.
 pub(crate) fn three_interpolants() -> Result<Vec<(String, Interpolant)>> {

@@ -22,7 +22,7 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use super::{f3, Entry, Sizes};
+use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::source;
 use si_report::{lines, png};
 

@@ -1,21 +1,21 @@
-//! Figures 5–10 (docs/figures.md part B: learned fields), 11–12 (part C: couplings and reflow), 13 (part D), 14 and 15 (part E: the streaming policy's wine
-//! glass, and the policy on Push-T).
+//! Every figure of docs/figures.md: A (exact fields, 1–4; [`exact`]), B (learned fields, 5–10; [`learned`]),
+//! C (couplings and reflow, 11–12; [`coupling`]), D (variance reduction, 13; [`scsi`]), E (the streaming
+//! policy, 14–15; [`pusht`]). [`registry`] lists them, with what each needs; [`all`] makes them side by side.
 
-mod checker;
-mod guidance;
-mod mixture;
-mod pusht;
-mod reflow;
-mod scsi;
-mod sweep;
-mod wine;
+pub mod coupling;
+pub mod exact;
+#[cfg(feature = "nn")]
+pub mod learned;
+pub mod pusht;
+pub mod registry;
+#[cfg(feature = "nn")]
+pub mod scsi;
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::Result;
-pub use scsi::toy as scsi_toy;
-/// One figure for the index (written as JSON for the xtask, which merges it into `index.html`).
+/// One figure for the index.
 pub use si_report::FigureEntry as Entry;
 
 /// Sizes of a run: `--quick` for CI, full for readers.
@@ -65,10 +65,10 @@ impl Sizes {
 }
 
 /// One unit of work: the figures it makes, in index order.
-type Job<'a> = Box<dyn FnOnce() -> Result<Vec<Entry>> + Send + 'a>;
+pub type Job<'a> = Box<dyn FnOnce() -> Result<Vec<Entry>> + Send + 'a>;
 
-/// Makes the figures in `only` (all of 5–15 when empty) into `out`, on `workers` threads (at least 1;
-/// default 2, or 1 on a one-core machine).
+/// Makes the figures in `only` (every figure this build can make when empty) into `out`, on `workers`
+/// threads (at least 1; default 2, or 1 on a one-core machine), and returns their entries in index order.
 ///
 /// The figures are independent (each draws from its own seeds, no process-wide generator), so they run
 /// side by side, longest first; the entries come back in index order whatever the schedule. With more
@@ -76,75 +76,19 @@ type Job<'a> = Box<dyn FnOnce() -> Result<Vec<Entry>> + Send + 'a>;
 /// gains little from a second thread, two figures at once gain nearly twice.
 pub fn all(out: &Path, quick: bool, only: &[u32], workers: Option<usize>) -> Result<Vec<Entry>> {
     let sizes = Sizes::new(quick);
-    let want = |n: u32| only.is_empty() || only.contains(&n);
-    let t0 = std::time::Instant::now();
-    let done = move |n: u32| tracing::info!(elapsed_s = t0.elapsed().as_secs(), "figure {n} done");
-    let sizes = &sizes;
-    // (minutes on a 2-core CPU, full size: the schedule's estimate, job)
-    let mut jobs: Vec<(u32, Job)> = Vec::new();
-    if want(5) || want(10) {
-        jobs.push((
-            5,
-            Box::new(move || {
-                let (e5, fig5_model) = checker::figure5(out, sizes)?;
-                done(5);
-                let e10 = sweep::figure10(out, sizes, &fig5_model)?;
-                done(10);
-                Ok(vec![e5, e10])
-            }),
-        ));
-    }
-    if want(6) {
-        jobs.push((2, one(6, done, move || checker::figure6(out, sizes))));
-    }
-    if want(7) {
-        jobs.push((2, one(7, done, move || checker::figure7(out, sizes))));
-    }
-    if want(8) {
-        jobs.push((1, one(8, done, move || checker::figure8(out, sizes))));
-    }
-    if want(9) {
-        jobs.push((4, one(9, done, move || figure9(out, sizes))));
-    }
-    if want(11) {
-        jobs.push((1, one(11, done, move || reflow::figure11(out, sizes))));
-    }
-    if want(12) {
-        jobs.push((5, one(12, done, move || reflow::figure12(out, sizes))));
-    }
-    if want(13) {
-        jobs.push((4, one(13, done, move || scsi::figure13(out, sizes))));
-    }
-    if want(14) {
-        jobs.push((0, one(14, done, move || wine::figure14(out, sizes))));
-    }
-    if want(15) {
-        jobs.push((6, one(15, done, move || pusht::figure15(out, sizes))));
-    }
+    let jobs = registry::jobs(out, &sizes, only)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = workers.unwrap_or(cores.min(2)).clamp(1, jobs.len().max(1));
+    #[cfg(feature = "nn")]
     if workers > 1 {
         tch::set_num_threads(i32::try_from((cores / workers).max(1)).unwrap_or(1));
     }
     run_longest_first(jobs, workers)
 }
 
-/// A job of one figure, logged when done.
-fn one<'a>(
-    n: u32,
-    done: impl Fn(u32) + Send + 'a,
-    f: impl FnOnce() -> Result<Entry> + Send + 'a,
-) -> Job<'a> {
-    Box::new(move || {
-        let e = f()?;
-        done(n);
-        Ok(vec![e])
-    })
-}
-
 /// Runs `jobs` (estimate, job) on `workers` threads, the largest estimates first, and returns their
 /// entries in the order the jobs were listed; the first error (in that order) is returned.
-fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<Entry>> {
+pub fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<Entry>> {
     let n = jobs.len();
     // ascending by estimate, ties latest-listed first, so that `pop` takes the largest, earliest-listed
     let mut queue: Vec<(usize, u32, Job)> = jobs
@@ -178,23 +122,7 @@ fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<Entry>
     Ok(entries)
 }
 
-/// Figure 9 and its guidance panel.
-fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let mut e9 = mixture::figure9(out, sizes)?;
-    let (file, numbers) = guidance::panel(out, sizes)?;
-    e9.files.push(file);
-    e9.title
-        .push_str("; conditioning with classifier-free guidance");
-    e9.numbers.extend(numbers);
-    e9.caption.push_str(
-        " Second image: conditioning. A model b(t, x | c) of a four-component 2-D mixture, c the one-hot \
-         component label, trained with the context dropped 20% of the time; samples for class 0 with \
-         classifier-free guidance b_w = b(x | none) + w (b(x | c) - b(x | none)) for w = 0 (unconditional), \
-         1 (conditional) and 3 (guided), coloured by nearest component.",
-    );
-    Ok(e9)
-}
-
+/// A number with three decimals, as the tables print it.
 pub fn f3(v: f64) -> String {
     format!("{v:.3}")
 }

@@ -23,7 +23,7 @@ use si_nn::reflow::{flow, reflow_round};
 use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer, Uploaded};
 use si_report::{color, lines, pe, png, DrawError};
 
-use super::{f3, Entry, Sizes};
+use crate::figures::{f3, Entry, Sizes};
 
 /// Model and training sizes of both figures.
 struct Plan {

@@ -42,7 +42,7 @@ const SCSI_SOURCE: &str = "fixed figure, not this run: 340-440 ms on a 2-core x8
 /// ms per SCSI step (transport of the pool + one gradient step) on the toy, after `reps` steps.
 fn scsi_step_ms(reps: usize) -> Result<f64> {
     use si_nn::scsi::{run, ScsiConfig};
-    let law = crate::figures::scsi_toy()?;
+    let law = crate::figures::scsi::toy()?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let y = law.sample(20_000, &mut rng);
     let mut m = ModelConfig::new(2);

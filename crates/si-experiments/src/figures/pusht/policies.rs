@@ -16,7 +16,7 @@ use si_robot::expert::training_seeds;
 use si_robot::render::draw_trace;
 use si_robot::{run_episode, summarise, Demonstrations, Displacement, Episode, Expert, Policy};
 
-use super::{Entry, Sizes};
+use crate::figures::{Entry, Sizes};
 use crate::policy::{build, load, run_seeds, EvalArgs, Kind, StepperKind, TrainArgs};
 
 /// Published Push-T anchors (state observations, human demonstrations, GPU): name, mean score, ms per action.

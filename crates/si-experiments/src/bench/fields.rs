@@ -1,4 +1,4 @@
-//! `cargo xtask bench`: throughput beside the Python references.
+//! Exact Gaussian-mixture fields: points per second beside the Python reference (interflow's exact GMM code).
 
 use std::time::Instant;
 
@@ -9,34 +9,7 @@ use rand_distr::StandardNormal;
 use si_analytic::MixtureFields;
 use si_core::{Gamma, Interpolant, Points};
 
-use crate::figures::pairs;
-
-/// Runs the benchmarks in `only` (every one when empty): fields, ode, ot, robot, nn.
-pub fn run(quick: bool, only: &[String]) -> Result<()> {
-    let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
-    if let Some(bad) = only
-        .iter()
-        .find(|o| !["fields", "ode", "ot", "robot", "nn"].contains(&o.as_str()))
-    {
-        anyhow::bail!("unknown bench part `{bad}`; expected fields, ode, ot, robot or nn");
-    }
-    if want("fields") {
-        exact_fields(quick)?;
-    }
-    if want("ode") {
-        crate::ode_bench::run(quick)?;
-    }
-    if want("ot") {
-        crate::ot_bench::run(quick)?;
-    }
-    if want("robot") {
-        crate::robot::bench(quick)?;
-    }
-    if want("nn") {
-        crate::nn::bench(quick)?;
-    }
-    Ok(())
-}
+use si_analytic::reference as pairs;
 
 /// Points per second for b and s together at random (t, x), one thread: t ~ U(0.01, 0.99), x ~ N(0, 16 I).
 fn throughput(f: &MixtureFields, n: usize, reps: usize) -> Result<f64> {
@@ -58,7 +31,8 @@ fn throughput(f: &MixtureFields, n: usize, reps: usize) -> Result<f64> {
     Ok(n as f64 / best)
 }
 
-fn exact_fields(quick: bool) -> Result<()> {
+/// Prints the throughput of the exact fields on the reference pairs beside the Python reference's.
+pub fn run(quick: bool) -> Result<()> {
     let (n, reps) = if quick { (50_000, 3) } else { (400_000, 5) };
     let (a0, a1) = pairs::pair_1d()?;
     let (b0, b1) = pairs::pair_2d()?;

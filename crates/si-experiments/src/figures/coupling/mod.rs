@@ -1,0 +1,4 @@
+//! Figures 11–12 (docs/figures.md part C): couplings and rectification.
+
+#[cfg(feature = "nn")]
+pub mod reflow;

@@ -1,0 +1,87 @@
+//! `si-experiments`: makes the figures of docs/figures.md with their index, and runs the benchmarks (what
+//! `cargo xtask reproduce-figures` and `cargo xtask bench` run).
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "si-experiments",
+    about = "The figures and benchmarks of si-rs."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make figures into a folder, with its index.html and figures.json.
+    Figures {
+        /// Output folder.
+        #[arg(long, default_value = "figures")]
+        out: PathBuf,
+        /// Reduced sizes for a fast pass (CI).
+        #[arg(long)]
+        quick: bool,
+        /// Only these figures (comma-separated numbers; 5 and 10 share a model); default: all that this
+        /// build can make (1-15 with the feature `nn`).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<u32>,
+        /// Figures made side by side (default: 2, or 1 on a one-core machine); libtorch's threads are
+        /// shared between them.
+        #[arg(long)]
+        workers: Option<usize>,
+        /// The command named in the index as the one that made it.
+        #[arg(long, default_value = "si-experiments figures")]
+        command: String,
+    },
+    /// Throughput beside the Python references.
+    Bench {
+        /// Fewer repetitions.
+        #[arg(long)]
+        quick: bool,
+        /// Only these parts (comma-separated: fields, robot, nn); default: all.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// The Python of the torch install (the plain PyTorch loop of the nn part).
+        #[arg(long)]
+        torch_python: Option<PathBuf>,
+        /// The script of that loop.
+        #[arg(long)]
+        torch_script: Option<PathBuf>,
+    },
+}
+
+fn main() -> Result<()> {
+    si_report::init_logging();
+    match Cli::parse().command {
+        Command::Figures {
+            out,
+            quick,
+            only,
+            workers,
+            command,
+        } => {
+            std::fs::create_dir_all(&out)?;
+            let entries = si_experiments::figures::all(&out, quick, &only, workers)?;
+            si_report::write_index(&out, &entries, &command)?;
+            eprintln!("==> wrote {}", out.join("index.html").display());
+            Ok(())
+        }
+        Command::Bench {
+            quick,
+            only,
+            torch_python,
+            torch_script,
+        } => {
+            let anchors = si_experiments::bench::Anchors {
+                torch_python,
+                torch_script,
+            };
+            si_experiments::bench::run(quick, &only, &anchors)
+        }
+    }
+}
