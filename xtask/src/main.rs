@@ -2,7 +2,6 @@
 //! it is not a second library.
 
 mod bench;
-mod figures;
 mod mutants;
 mod nn;
 mod ode_bench;
@@ -102,7 +101,7 @@ fn main() -> Result<()> {
     si_report::init_logging();
     let cli = Cli::parse();
     match cli.command {
-        Command::ReproduceFigures { quick, out, only } => figures::reproduce(&out, quick, &only),
+        Command::ReproduceFigures { quick, out, only } => nn::figures(&out, quick, &only),
         Command::Test => test::run_all(),
         Command::Bench { quick, only } => bench::run(quick, &only),
         Command::Demos(args) => robot::demos(&args),

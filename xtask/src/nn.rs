@@ -2,8 +2,8 @@
 //!
 //! The xtask itself never links libtorch (it would need libtorch to build itself). It installs the
 //! PyPI wheel `torch==2.11.0` (the version tch 0.24 expects) into a virtual environment in a cache folder
-//! outside the clone, then builds and runs the `si` binary of the si-cli crate (and the tests of si-nn and si-cli) with `LIBTORCH` pointing
-//! at the wheel's `torch/` folder. The si-nn build script writes that folder's `lib` as an rpath, so the
+//! outside the clone, then builds and runs the binaries that link it (`si` of si-cli, `si-experiments` with its feature `nn`)
+//! and their tests with `LIBTORCH` pointing at the wheel's `torch/` folder. The si-nn build script writes that folder's `lib` as an rpath, so the
 //! binaries need no `LD_LIBRARY_PATH`.
 
 use std::ffi::OsString;
@@ -14,7 +14,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::workspace_root;
-use si_report::{write_atomic, FigureEntry};
+use si_report::write_atomic;
 
 /// The PyTorch version that tch 0.24 is built against. The wheel carries no version file, so the pin
 /// lives here, where it is installed, and the import check below enforces it.
@@ -270,20 +270,40 @@ fn cargo_with_libtorch(libtorch: &Path) -> Command {
     cmd
 }
 
-/// `cargo run --release -p si-cli --bin si -- ARGS`: the learned-field binary, which links libtorch.
-fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
+/// `cargo run --release -p PACKAGE --bin BIN [--features F] -- ARGS` with libtorch in the environment.
+fn run_binary(
+    libtorch: &Path,
+    package: &str,
+    bin: &str,
+    features: Option<&str>,
+    args: &[OsString],
+) -> Result<()> {
     let mut cmd = cargo_with_libtorch(libtorch);
     cmd.args(["run", "--quiet", "--release", "--manifest-path"]);
     cmd.arg(workspace_root().join("Cargo.toml"));
-    cmd.args(["-p", "si-cli", "--bin", "si", "--"]);
+    cmd.args(["-p", package, "--bin", bin]);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    cmd.arg("--");
     cmd.args(args);
     let status = cmd
         .status()
-        .context("running the si binary (crate si-cli) through cargo")?;
+        .with_context(|| format!("running {bin} (crate {package}) through cargo"))?;
     if !status.success() {
-        bail!("si {:?} failed ({status})", args);
+        bail!("{bin} {:?} failed ({status})", args);
     }
     Ok(())
+}
+
+/// The `si` binary (crate si-cli), which links libtorch.
+fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
+    run_binary(libtorch, "si-cli", "si", None, args)
+}
+
+/// The `si-experiments` binary with its learned-field figures and benchmarks (feature `nn`).
+fn run_experiments(libtorch: &Path, args: &[OsString]) -> Result<()> {
+    run_binary(libtorch, "si-experiments", "si-experiments", Some("nn"), args)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -294,7 +314,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
-/// Runs the tests of the crates that link libtorch (si-nn and the si-cli binary), including the ignored
+/// Runs the tests of the crates that link libtorch (si-nn, the si-cli binary, si-experiments with `nn`), including the ignored
 /// ones that need the torch environment's Python (PyTorch reading our checkpoints). The tests are
 /// independent of each other (no process-wide generator is used, so they pass in parallel too); they run
 /// one at a time because each already uses every core through libtorch's OpenMP threads, and
@@ -302,7 +322,7 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 pub fn test() -> Result<()> {
     let libtorch = ensure_libtorch()?;
     eprintln!(
-        "==> cargo test -p si-nn -p si-cli -- --include-ignored --test-threads=1 (LIBTORCH={})",
+        "==> cargo test -p si-nn -p si-cli -p si-experiments --features si-experiments/nn -- --include-ignored --test-threads=1 (LIBTORCH={})",
         libtorch.display()
     );
     let mut cmd = cargo_with_libtorch(&libtorch);
@@ -318,27 +338,28 @@ pub fn test() -> Result<()> {
             "si-nn",
             "-p",
             "si-cli",
+            "-p",
+            "si-experiments",
+            "--features",
+            "si-experiments/nn",
             "--",
             "--include-ignored",
             "--test-threads=1",
         ])
         .status()
-        .context("running cargo test -p si-nn -p si-cli")?;
+        .context("running the tests of the crates that link libtorch")?;
     if !status.success() {
         bail!("si-nn tests failed");
     }
     Ok(())
 }
 
-/// Learned-field figures (5–15; only those in `only` when it is not empty) for
-/// `reproduce-figures`, made by the `si` binary in its own process.
-pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>> {
+/// `cargo xtask reproduce-figures`: every figure (those in `only` when it is not empty) and the index,
+/// made by `si-experiments figures` in its own process.
+pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
     let out = absolute(out)?;
-    fs::create_dir_all(&out)?;
-    let json = out.join("nn-figures.json");
-    let mut args: Vec<OsString> = vec!["figures".into(), "--out".into(), out.clone().into()];
-    args.extend(["--json".into(), json.clone().into()]);
+    let mut args: Vec<OsString> = vec!["figures".into(), "--out".into(), out.into()];
     if quick {
         args.push("--quick".into());
     }
@@ -346,13 +367,13 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<Vec<FigureEntry>
         let list: Vec<String> = only.iter().map(u32::to_string).collect();
         args.extend(["--only".into(), list.join(",").into()]);
     }
-    eprintln!("==> figures 5-15 (learned fields, si-nn with libtorch)");
-    run_si_nn(&libtorch, &args)?;
-    let text = fs::read_to_string(&json).with_context(|| format!("reading {}", json.display()))?;
-    let entries: Vec<FigureEntry> =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", json.display()))?;
-    fs::remove_file(&json).ok();
-    Ok(entries)
+    let command = format!(
+        "cargo xtask reproduce-figures{}",
+        if quick { " --quick" } else { "" }
+    );
+    args.extend(["--command".into(), command.into()]);
+    eprintln!("==> figures (si-experiments, with libtorch for the learned fields)");
+    run_experiments(&libtorch, &args)
 }
 
 /// The Python of the libtorch install (installed when missing), for anchors that need torch.
@@ -360,21 +381,21 @@ pub(crate) fn torch_python() -> Result<PathBuf> {
     Ok(ensure_install()?.python)
 }
 
-/// si-nn benchmark lines for `xtask bench`: our training step and SDE draw beside a plain PyTorch loop of
-/// the same model (run with the installed torch) and the Python reference's published times.
-pub fn bench(quick: bool) -> Result<()> {
+/// The benchmarks of `si-experiments bench` in `parts` (fields, robot, nn), with the torch install's Python
+/// for the plain PyTorch loop beside si-nn.
+pub fn bench(quick: bool, parts: &[&str]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
     let install = existing_install();
-    let mut args: Vec<OsString> = vec!["bench".into()];
+    let mut args: Vec<OsString> = vec!["bench".into(), "--only".into(), parts.join(",").into()];
     if quick {
         args.push("--quick".into());
     }
     if let Some(i) = install {
         args.extend(["--torch-python".into(), i.python.into_os_string()]);
-        let script = workspace_root().join("crates/si-cli/bench/torch_loop.py");
+        let script = workspace_root().join("crates/si-experiments/python/torch_loop.py");
         args.extend(["--torch-script".into(), script.into_os_string()]);
     }
-    run_si_nn(&libtorch, &args)
+    run_experiments(&libtorch, &args)
 }
 
 /// `cargo xtask COMMAND ARGS` (train, sample, policy) run as `si COMMAND ARGS`.
