@@ -66,7 +66,7 @@ pub fn decode_action(u: [f64; 2]) -> Action {
 /// The first six place everything in the arena; the goal offsets (`wrap` to (−π, π]) resolve the last
 /// pixels and degrees, where success (coverage > 0.95) needs about 2 px and 2° and the arena coordinates
 /// differ only in the third decimal; the last two are the pusher in the block's frame, which decides
-/// where a push lands. See docs/design.md for the measured effect.
+/// where a push lands. See docs/results.md for the measured effect.
 pub fn encode_obs(o: &Obs) -> Result<[f64; OBS_DIM], RobotError> {
     if let Some(i) = o.iter().position(|v| !v.is_finite()) {
         return Err(RobotError::NonFiniteState {

@@ -230,7 +230,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
     let mut numbers = Vec::new();
     // λ of the SDE row: the best of 0, 1, 2, 4, 8, 16 on validation seeds 300000..300199, disjoint from
-    // the test and held-out seeds, for the 120,000-step model of docs/design.md
+    // the test and held-out seeds, for the 120,000-step model of docs/results.md
     let best_sde = 8.0;
     for &(name, lambda) in &[
         ("streaming ODE", 0.0),
