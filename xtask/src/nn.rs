@@ -381,19 +381,21 @@ pub(crate) fn torch_python() -> Result<PathBuf> {
     Ok(ensure_install()?.python)
 }
 
-/// The benchmarks of `si-experiments bench` in `parts` (fields, robot, nn), with the torch install's Python
-/// for the plain PyTorch loop beside si-nn.
+/// The benchmarks of `si-experiments bench` in `parts` (fields, ode, robot, nn), with the Python anchors:
+/// the torch install's Python for the plain PyTorch loop beside si-nn, torchdiffeq for the ODE solver.
 pub fn bench(quick: bool, parts: &[&str]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
-    let install = existing_install();
     let mut args: Vec<OsString> = vec!["bench".into(), "--only".into(), parts.join(",").into()];
     if quick {
         args.push("--quick".into());
     }
-    if let Some(i) = install {
+    if let Some(i) = existing_install() {
         args.extend(["--torch-python".into(), i.python.into_os_string()]);
-        let script = workspace_root().join("crates/si-experiments/python/torch_loop.py");
-        args.extend(["--torch-script".into(), script.into_os_string()]);
+    }
+    if parts.contains(&"ode") {
+        let (python, site) = crate::bench::ode_anchor()?;
+        args.extend(["--ode-python".into(), python.into_os_string()]);
+        args.extend(["--ode-pythonpath".into(), site.into_os_string()]);
     }
     run_experiments(&libtorch, &args)
 }

@@ -43,15 +43,18 @@ enum Command {
         /// Fewer repetitions.
         #[arg(long)]
         quick: bool,
-        /// Only these parts (comma-separated: fields, robot, nn); default: all.
+        /// Only these parts (comma-separated: fields, ode, robot, nn); default: all.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// The Python of the torch install (the plain PyTorch loop of the nn part).
         #[arg(long)]
         torch_python: Option<PathBuf>,
-        /// The script of that loop.
+        /// The Python that runs torchdiffeq (the ode part).
         #[arg(long)]
-        torch_script: Option<PathBuf>,
+        ode_python: Option<PathBuf>,
+        /// A folder put on that Python's PYTHONPATH (where torchdiffeq is installed).
+        #[arg(long)]
+        ode_pythonpath: Option<PathBuf>,
     },
 }
 
@@ -75,13 +78,21 @@ fn main() -> Result<()> {
             quick,
             only,
             torch_python,
-            torch_script,
+            ode_python,
+            ode_pythonpath,
         } => {
-            let anchors = si_experiments::bench::Anchors {
-                torch_python,
-                torch_script,
+            use si_experiments::bench::{run, Anchors, PythonAnchor};
+            let anchors = Anchors {
+                torch: torch_python.map(|python| PythonAnchor {
+                    python,
+                    pythonpath: None,
+                }),
+                ode: ode_python.map(|python| PythonAnchor {
+                    python,
+                    pythonpath: ode_pythonpath,
+                }),
             };
-            si_experiments::bench::run(quick, &only, &anchors)
+            run(quick, &only, &anchors)
         }
     }
 }

@@ -4,25 +4,67 @@
 //! labelled with their source.
 
 pub mod fields;
+pub mod ode;
 #[cfg(feature = "nn")]
 pub mod nn;
 pub mod robot;
 
 use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{bail, Result};
 
 /// The parts of the benchmark, by name.
-pub const PARTS: [&str; 3] = ["fields", "robot", "nn"];
+pub const PARTS: [&str; 4] = ["fields", "ode", "robot", "nn"];
 
-/// The Python interpreters and scripts of the anchors (installed by `cargo xtask bench`); an anchor
-/// without its interpreter is skipped with a note.
+/// A Python interpreter that runs an anchor, with the folder of its packages when they are not installed
+/// in its own environment.
+#[derive(Clone, Debug)]
+pub struct PythonAnchor {
+    /// The interpreter.
+    pub python: PathBuf,
+    /// Put on `PYTHONPATH` (packages installed with `pip install --target`).
+    pub pythonpath: Option<PathBuf>,
+}
+
+impl PythonAnchor {
+    /// A command running the interpreter with its packages on the path.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.python);
+        if let Some(p) = &self.pythonpath {
+            c.env("PYTHONPATH", p);
+        }
+        c
+    }
+}
+
+/// The Python anchors (installed by `cargo xtask bench`); a part whose anchor is missing is an error
+/// naming it, except the PyTorch loop of [`nn`], which is skipped with a note.
 #[derive(Clone, Debug, Default)]
 pub struct Anchors {
     /// The Python of the torch install, for the plain PyTorch loop of [`nn`].
-    pub torch_python: Option<PathBuf>,
-    /// That loop's script.
-    pub torch_script: Option<PathBuf>,
+    pub torch: Option<PythonAnchor>,
+    /// torchdiffeq, for [`ode`].
+    pub ode: Option<PythonAnchor>,
+}
+
+/// The path of one of this crate's Python scripts (`python/`).
+pub fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(name)
+}
+
+/// The best of `reps` timings of `f`, in milliseconds; the first error stops the timing and is returned.
+pub fn best_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(1e3 * best)
 }
 
 /// Runs the parts in `only` (every one when empty).
@@ -34,16 +76,18 @@ pub fn run(quick: bool, only: &[String], anchors: &Anchors) -> Result<()> {
     if want("fields") {
         fields::run(quick)?;
     }
+    if want("ode") {
+        match &anchors.ode {
+            Some(a) => ode::run(quick, a)?,
+            None => bail!("the ode bench needs its anchor: --ode-python (cargo xtask bench installs it)"),
+        }
+    }
     if want("robot") {
         robot::run(quick)?;
     }
     if want("nn") {
         #[cfg(feature = "nn")]
-        nn::run(
-            quick,
-            anchors.torch_python.clone(),
-            anchors.torch_script.clone(),
-        )?;
+        nn::run(quick, anchors.torch.as_ref())?;
         #[cfg(not(feature = "nn"))]
         {
             let _ = anchors;

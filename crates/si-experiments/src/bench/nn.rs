@@ -144,7 +144,7 @@ fn array_data_ms(d: usize, reps: usize) -> Result<(f64, f64)> {
     ))
 }
 
-pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Result<()> {
+pub fn run(quick: bool, torch: Option<&super::PythonAnchor>) -> Result<()> {
     let reps = if quick { 15 } else { 60 };
     let device = Device::cuda_if_available();
     let on_cpu = device == Device::Cpu;
@@ -154,13 +154,14 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
     );
     let separate = step_ms(false, reps)?;
     let shared = step_ms(true, reps)?;
-    let torch = match (python, script) {
-        (Some(p), Some(s)) => {
-            let out = std::process::Command::new(&p)
-                .arg(&s)
+    let torch = match torch {
+        Some(anchor) => {
+            let out = anchor
+                .command()
+                .arg(super::script("torch_loop.py"))
                 .arg(reps.to_string())
                 .output()
-                .with_context(|| format!("running {}", p.display()))?;
+                .with_context(|| format!("running {}", anchor.python.display()))?;
             if out.status.success() {
                 let v: serde_json::Value = serde_json::from_slice(out.stdout.trim_ascii())?;
                 Some((
@@ -177,7 +178,7 @@ pub fn run(quick: bool, python: Option<PathBuf>, script: Option<PathBuf>) -> Res
                 None
             }
         }
-        _ => None,
+        None => None,
     };
     println!("training step, b and s, 2000 rows (1000 antithetic pairs), 4x256 ReLU:");
     println!("  si-nn, two separate nets (this run)                    {separate:8.1} ms");

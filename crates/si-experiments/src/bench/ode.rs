@@ -1,12 +1,10 @@
-//! `cargo xtask bench`, adaptive ODE: si-integrate's Dormand–Prince 5(4) beside torchdiffeq's dopri5 (the
+//! Adaptive ODE: si-integrate's Dormand–Prince 5(4) beside torchdiffeq's dopri5 (the
 //! solver of interflow and of Meta's flow_matching) on the exact velocity field of the 2-D reference mixtures
 //! (each side its own implementation of the same field, float64, one thread), same tolerances, same points,
-//! same run. torchdiffeq runs with the Python of the libtorch install, its packages (torchdiffeq 0.2.5,
-//! scipy, numpy) installed on first use into their own folder of the cache (`pip install --target`), so the
-//! libtorch environment is left as it is.
+//! same run. torchdiffeq runs with the Python that `cargo xtask bench` prepares (the libtorch install's, with
+//! torchdiffeq 0.2.5, scipy and numpy on its `PYTHONPATH` in their own folder of the cache), and the script
+//! `python/ode_reference.py` of this crate.
 
-use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
@@ -16,27 +14,9 @@ use si_core::{ErrorNorm, Gamma, Interpolant, Points};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_integrate::{AdaptiveConfig, SolveStats, TimeGrid};
 
-use crate::nn::{cache_root, pip_install_once, torch_python};
-use crate::ot_bench::best_ms;
-use crate::workspace_root;
-use si_report::write_atomic;
+use si_data::write_atomic;
 
-const PACKAGES: [&str; 3] = ["torchdiffeq==0.2.5", "scipy==1.17.1", "numpy==2.4.6"];
-
-/// The libtorch install's Python and the folder holding torchdiffeq (installed when missing).
-fn reference() -> Result<(PathBuf, PathBuf)> {
-    let python = torch_python()?;
-    let dir = cache_root()?.join("ode-reference");
-    let site = dir.join("site");
-    let mut args: Vec<String> = vec![
-        "--no-deps".into(),
-        "--target".into(),
-        site.display().to_string(),
-    ];
-    args.extend(PACKAGES.iter().map(|p| p.to_string()));
-    pip_install_once(&python, &dir.join("install-ok"), "the ODE anchor", &args)?;
-    Ok((python, site))
-}
+use super::{best_ms, PythonAnchor};
 
 fn mixture_json(g: &GaussianMixture) -> serde_json::Value {
     let d = g.dim();
@@ -57,8 +37,8 @@ fn max_diff(a: &Points, b: &Points) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Runs the comparison and prints its table.
-pub fn run(quick: bool) -> Result<()> {
+/// Runs the comparison against torchdiffeq run by `anchor` and prints its table.
+pub fn run(quick: bool, anchor: &PythonAnchor) -> Result<()> {
     let (r0, r1) = reference::pair_2d()?;
     let f = MixtureFields::new(
         r0.clone(),
@@ -68,8 +48,8 @@ pub fn run(quick: bool) -> Result<()> {
     let n = if quick { 200 } else { 1000 };
     let reps = if quick { 2 } else { 5 };
     let x0 = r0.sample(n, &mut ChaCha8Rng::seed_from_u64(0));
-    let folder = workspace_root().join("target").join("ode-bench");
-    std::fs::create_dir_all(&folder)?;
+    let work = tempfile::TempDir::new()?;
+    let folder = work.path();
     let spec = folder.join("spec.json");
     let text = serde_json::json!({"rho0": mixture_json(&r0), "rho1": mixture_json(&r1)});
     write_atomic(&spec, text.to_string().as_bytes())?;
@@ -79,8 +59,7 @@ pub fn run(quick: bool) -> Result<()> {
     // the exact flow to round-off: the yardstick of both solvers' errors
     let tight = AdaptiveConfig::tolerance(1e-12).check()?;
     let (truth, _) = tight.solve(&f, x0.clone(), &span, &mut [])?;
-    let (python, site) = reference()?;
-    let script = workspace_root().join("xtask/bench/ode_reference.py");
+    let script = super::script("ode_reference.py");
     println!(
         "Adaptive Dormand-Prince 5(4) on the exact 2-D mixture field (2 x 4 components), {n} points from t = 0 to 1, \
          float64, one thread, best of {reps}, this run:"
@@ -102,8 +81,8 @@ pub fn run(quick: bool) -> Result<()> {
     let mut versions = String::new();
     for tol in [1e-3, 1e-5, 1e-7] {
         let out_file = folder.join(format!("x1_{tol:.0e}.npy"));
-        let out = Command::new(&python)
-            .env("PYTHONPATH", &site)
+        let out = anchor
+            .command()
             .arg(&script)
             .arg(&spec)
             .arg(&x0_file)
