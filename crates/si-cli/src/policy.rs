@@ -14,7 +14,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
 use si_integrate::Euler;
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::{
     Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TensorBatch, TrainConfig,
     TrainObserver, Trainer, Uploaded,

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Field, Points};
 use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
 use si_robot::stream::{
