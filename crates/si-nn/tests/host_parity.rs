@@ -1,4 +1,4 @@
-//! The host evaluator (si-mlp, no libtorch) against si-nn's own forward on trained checkpoints, and a
+//! The host evaluator (si-model, no libtorch) against si-nn's own forward on trained checkpoints, and a
 //! streaming-policy field learned from the tube source against the exact tube oracle.
 
 use std::path::Path;

@@ -211,7 +211,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: format!(
             "2-D tube, T = 16, sigma0 = 0.3, k = 2; model 3x64 SiLU, heads b and eta, segment phase, {steps} steps, \
-             batch 256, EMA 0.995; evaluated on the host (si-mlp); {ROLLOUTS} rollouts per panel"
+             batch 256, EMA 0.995; evaluated on the host (si-model); {ROLLOUTS} rollouts per panel"
         ),
         numbers,
     })
