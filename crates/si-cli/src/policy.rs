@@ -3,7 +3,7 @@
 //! Training regresses b and η of the tube x_t = ξ(t) + σ_t z around the demonstrated action paths
 //! (si-robot's [`TubeSource`]) with an MLP on (x, t, the segment phase, the last two observations), on the
 //! GPU when there is one. The checkpoint is an ordinary si-nn checkpoint; the tube's settings are written
-//! beside it (`CKPT.policy.json`). Evaluation runs the model on the host (si-mlp: one small forward per
+//! beside it (`CKPT.policy.json`). Evaluation runs the model on the host (si-model: one small forward per
 //! action, no framework call) inside si-robot's [`StreamingPolicy`], one integration step per action.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
 use si_integrate::Euler;
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::{
     Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TensorBatch, TrainConfig,
     TrainObserver, Trainer, Uploaded,

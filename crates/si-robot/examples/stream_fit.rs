@@ -8,7 +8,7 @@
 use rand::{Rng, SeedableRng};
 use si_core::{ConditionalField, Points};
 use si_integrate::{integrate, TimeGrid, Trajectory};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_robot::stream::{windows, TubeConfig, TubeExponential, CONTEXT_DIM};
 use si_robot::Demonstrations;
 

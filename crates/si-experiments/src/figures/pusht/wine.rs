@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Field, Points};
 use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
 use si_robot::stream::{
@@ -211,7 +211,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: format!(
             "2-D tube, T = 16, sigma0 = 0.3, k = 2; model 3x64 SiLU, heads b and eta, segment phase, {steps} steps, \
-             batch 256, EMA 0.995; evaluated on the host (si-mlp); {ROLLOUTS} rollouts per panel"
+             batch 256, EMA 0.995; evaluated on the host (si-model); {ROLLOUTS} rollouts per panel"
         ),
         numbers,
     })
