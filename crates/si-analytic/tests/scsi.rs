@@ -3,7 +3,7 @@
 //! interpolant's law (finite differences of log ρ_t, which never calls b*), and b* integrated backward as an
 //! exact sampler of the fixed point (Monte Carlo moments with tolerances from the sample size).
 
-use nalgebra::{dmatrix, dvector, DMatrix, DVector};
+use nalgebra::{dmatrix, DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::{reference, AnalyticError, GaussianMixture, VarianceReduction};
