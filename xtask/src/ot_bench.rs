@@ -1,5 +1,7 @@
-//! `cargo xtask bench`, minibatch OT: si-core's exact assignment beside POT's network simplex, torchcfm's exact
-//! OT sampler and scipy's assignment solver, on the same points in the same run (N(0, I) to eight Gaussians
+//! `cargo xtask bench`, minibatch OT: si-core's exact assignment beside POT's network simplex (run to its
+//! optimum, its convergence checked), torchcfm's exact OT sampler, scipy's assignment solver and an
+//! assignment crate (pathfinding's Hungarian algorithm), on the same points in the same run, each timed
+//! as the best of the same number of repeats (N(0, I) to eight Gaussians
 //! on a circle of radius 5). The Python anchors run in their own environment (POT 0.9.7, numpy, scipy from
 //! the package registry) in the cache folder, installed on first use.
 
@@ -20,6 +22,9 @@ use crate::nn::{cache_root, ensure_venv, pip_install_once};
 use crate::workspace_root;
 
 const PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
+
+/// The pathfinding version pinned in the workspace's Cargo.toml.
+const PATHFINDING_VERSION: &str = "4.16.0";
 
 /// The reference environment's Python, installed when missing.
 fn reference_python() -> Result<PathBuf> {
@@ -53,6 +58,30 @@ fn points(n: usize) -> Result<(Points, Points)> {
     Ok((x0, x1))
 }
 
+/// Timed repeats at n, the same for every solver, ours and the Python anchors.
+fn reps(n: usize) -> usize {
+    if n <= 256 {
+        20
+    } else if n <= 1024 {
+        5
+    } else {
+        2
+    }
+}
+
+/// pathfinding's Hungarian algorithm (`kuhn_munkres`, integer weights, maximising) on the squared distances
+/// scaled to integers (−round(C_ij · 10⁹ / max C)): the assignment and its cost in the float costs.
+fn kuhn_munkres_assignment(x0: &Points, x1: &Points) -> Result<(Vec<usize>, f64)> {
+    let c = squared_distances(x0, x1)?;
+    let n = c.nrows();
+    let scale = 1e9 / c.max().max(f64::MIN_POSITIVE);
+    let w =
+        pathfinding::matrix::Matrix::from_fn(n, n, |(i, j)| -(c[(i, j)] * scale).round() as i64);
+    let (_, col_of_row) = pathfinding::kuhn_munkres::kuhn_munkres(&w);
+    let cost = col_of_row.iter().enumerate().map(|(i, &j)| c[(i, j)]).sum();
+    Ok((col_of_row, cost))
+}
+
 fn f(v: &serde_json::Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
@@ -71,13 +100,7 @@ pub fn run(quick: bool) -> Result<()> {
         let (x0, x1) = points(n)?;
         write_points(&folder.join(format!("x0_{n}.npy")), &x0, NpyDtype::F64)?;
         write_points(&folder.join(format!("x1_{n}.npy")), &x1, NpyDtype::F64)?;
-        let reps = if n <= 256 {
-            50
-        } else if n <= 1024 {
-            5
-        } else {
-            2
-        };
+        let reps = reps(n);
         let solve = best_ms(reps, || {
             std::hint::black_box(pair_optimally(x0.clone(), &x1)?);
             Ok(())
@@ -87,7 +110,7 @@ pub fn run(quick: bool) -> Result<()> {
     }
     let python = reference_python()?;
     let script = workspace_root().join("xtask/bench/ot_reference.py");
-    let list: Vec<String> = sizes.iter().map(|n| n.to_string()).collect();
+    let list: Vec<String> = sizes.iter().map(|&n| format!("{n}:{}", reps(n))).collect();
     let out = Command::new(&python)
         .arg(&script)
         .arg(&folder)
@@ -119,7 +142,7 @@ pub fn run(quick: bool) -> Result<()> {
         "cost gap",
         "distinct"
     );
-    for (n, ms, cost) in ours {
+    for &(n, ms, cost) in &ours {
         let row = &r[n.to_string()];
         let (cfm, emd, scipy) = (
             f(&row["torchcfm_ms"]),
@@ -134,11 +157,48 @@ pub fn run(quick: bool) -> Result<()> {
             if scipy.is_nan() { "-".into() } else { format!("{scipy:.3}") },
             100.0 * f(&row["torchcfm_distinct_pairs"]),
         );
+        if row["emd_converged"].as_bool() != Some(true) {
+            println!(
+                "       POT's emd did NOT converge at n = {n} ({}): its cost and time are those of an unfinished plan",
+                row["emd_warning"].as_str().unwrap_or("no result code")
+            );
+        }
+        if row["torchcfm_emd_converged"].as_bool() == Some(false) {
+            println!(
+                "       torchcfm's ot.emd call (POT's default iteration limit) stops before the optimum at n = {n}"
+            );
+        }
     }
     println!(
         "(si-core: squared distances, the exact assignment and the re-pairing; torchcfm: its exact OTPlanSampler \
          re-stated on numpy (cost, ot.emd, pairs drawn from the plan); ratio = their time / ours; cost gap: \
          (ours - POT's optimum) / POT's; distinct: pairs of the batch that are distinct, torchcfm's / ours)"
+    );
+    println!(
+        "An assignment crate, same points, same process, best of the same repeats: pathfinding {} kuhn_munkres \
+         (Hungarian, O(n^3), on the squared distances scaled to integers):",
+        PATHFINDING_VERSION
+    );
+    println!(
+        "{:>6} {:>10} {:>16} {:>7} {:>14}",
+        "n", "si-core ms", "kuhn_munkres ms", "ratio", "cost gap"
+    );
+    for &(n, ms, cost) in ours.iter().filter(|(n, ..)| [256, 1024].contains(n)) {
+        let (x0, x1) = points(n)?;
+        let km = best_ms(reps(n), || {
+            std::hint::black_box(kuhn_munkres_assignment(&x0, &x1)?);
+            Ok(())
+        })?;
+        let (_, km_cost) = kuhn_munkres_assignment(&x0, &x1)?;
+        println!(
+            "{n:>6} {ms:>10.3} {km:>16.3} {:>6.1}x {:>14.1e}",
+            km / ms,
+            (km_cost - cost) / cost
+        );
+    }
+    println!(
+        "(ratio = kuhn_munkres's time / ours, both including the squared distances; cost gap: (theirs - ours) / \
+         ours, from rounding the costs to integers)"
     );
     let mut cfg = SinkhornConfig::new(0.05);
     cfg.max_iter = 5000;

@@ -1,5 +1,7 @@
-//! The reference Gaussian-mixture pairs used by the figures, benchmarks and tests (the pairs that the
-//! Python reference implementation's timings refer to).
+//! The reference Gaussian mixtures used by the figures, benchmarks, tests, examples and the README, each
+//! written once: the pairs that the Python reference implementation's timings refer to ([`pair_1d`],
+//! [`pair_2d`]), the Gaussian pair of the learned-field tests ([`gaussian_pair_1d`]) and the observations'
+//! law of the variance-reduction toy ([`scsi_toy`]).
 
 use nalgebra::{DMatrix, DVector};
 
@@ -47,4 +49,24 @@ pub fn pair_2d() -> Result<(GaussianMixture, GaussianMixture)> {
             ],
         )?,
     ))
+}
+
+/// ρ0 = N(0, 1), ρ1 = N(2, 0.25) (variance) in d = 1: a Gaussian pair whose fields are affine in x, so
+/// that the marginals of every stepper have exact moment recursions.
+pub fn gaussian_pair_1d() -> Result<(GaussianMixture, GaussianMixture)> {
+    Ok((
+        GaussianMixture::univariate(&[(1.0, 0.0, 1.0)])?,
+        GaussianMixture::univariate(&[(1.0, 2.0, 0.25)])?,
+    ))
+}
+
+/// The variance-reduction toy of the SCSI experiments (docs/math.md §6): the observations' law
+/// y ~ ½N((−2, 0), 0.5 I) + ½N((2, 0), [[0.6, 0.2], [0.2, 0.5]]); y = x + σz has a clean law for
+/// σ² < λ_min = 0.55 − √0.0425 ≈ 0.344 (the smallest eigenvalue of the second covariance).
+pub fn scsi_toy() -> Result<GaussianMixture> {
+    GaussianMixture::new(
+        vec![0.5, 0.5],
+        vec![v2(-2.0, 0.0), v2(2.0, 0.0)],
+        vec![m2(0.5, 0.0, 0.5), m2(0.6, 0.2, 0.5)],
+    )
 }

@@ -3,20 +3,15 @@
 //! interpolant's law (finite differences of log ρ_t, which never calls b*), and b* integrated backward as an
 //! exact sampler of the fixed point (Monte Carlo moments with tolerances from the sample size).
 
-use nalgebra::{dmatrix, dvector, DMatrix, DVector};
+use nalgebra::{dmatrix, DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_analytic::{AnalyticError, GaussianMixture, VarianceReduction};
+use si_analytic::{reference, AnalyticError, GaussianMixture, VarianceReduction};
 use si_core::{Batch, Field, Gamma, Points};
 
-/// The toy of the issue: ½N((−2,0), 0.5 I) + ½N((2,0), [[0.6,0.2],[0.2,0.5]]).
+/// The toy: ½N((−2,0), 0.5 I) + ½N((2,0), [[0.6,0.2],[0.2,0.5]]).
 fn toy() -> GaussianMixture {
-    GaussianMixture::new(
-        vec![0.5, 0.5],
-        vec![dvector![-2.0, 0.0], dvector![2.0, 0.0]],
-        vec![dmatrix![0.5, 0.0; 0.0, 0.5], dmatrix![0.6, 0.2; 0.2, 0.5]],
-    )
-    .unwrap()
+    reference::scsi_toy().unwrap()
 }
 
 #[test]

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Interpolant, InterpolantSource, TimeRange, INTERPOLANT_NAMES};
 use si_data::npy::{read_points, write_points, NpyDtype};
 use si_data::ArrayData;
-use si_integrate::{EulerMaruyama, Heun, StochasticHeun};
+use si_integrate::{Scheme, SCHEME_NAMES};
 use si_nn::sampling::{sample, standard_normal};
 use si_nn::train::load_model;
 use si_nn::{
@@ -94,32 +94,20 @@ pub struct SampleArgs {
     /// Integration steps.
     #[arg(long, default_value_t = 200)]
     steps: usize,
-    /// How to integrate: the probability-flow ODE with Heun's method, or the SDE with diffusion --eps by
-    /// Euler–Maruyama, the noise-first Euler–Maruyama step (each step's noise before its drift) or
-    /// stochastic Heun.
-    #[arg(long, value_enum, default_value_t = StepperName::Heun)]
-    stepper: StepperName,
-    /// Diffusion ε of the SDE steppers (> 0; not used by the ODE).
-    #[arg(long, default_value_t = 0.5)]
-    eps: f64,
+    /// How to integrate, by name (si-integrate's grammar): the probability-flow ODE with `heun` (or
+    /// `euler`, `dormand-prince:rtol=R,atol=A`, which lands on the --steps grid times), or the SDE by
+    /// `euler-maruyama`, `noise-first` (each step's noise before its drift) or `stochastic-heun`, with
+    /// diffusion --eps or `:eps=E`; see --help.
+    #[arg(long, default_value = "heun", long_help = SCHEME_NAMES)]
+    stepper: Scheme,
+    /// Diffusion ε of the SDE steppers (>= 0; not used by the ODE); overrides an `eps=` in --stepper.
+    #[arg(long)]
+    eps: Option<f64>,
     /// Output dtype: f32 or f64.
     #[arg(long, default_value = "f32")]
     dtype: String,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-/// The samplers of `sample`, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StepperName {
-    /// ODE, Heun's method.
-    Heun,
-    /// SDE, Euler–Maruyama (drift, then noise).
-    EulerMaruyama,
-    /// SDE, Euler–Maruyama with each step's noise first.
-    NoiseFirst,
-    /// SDE, stochastic Heun (predictor–corrector sharing the noise; two drift evaluations per step).
-    StochasticHeun,
 }
 
 pub(crate) fn device() -> Device {
@@ -219,8 +207,11 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let Some(interpolant) = interpolant else {
         bail!("the checkpoint stores no interpolant (trained on another source): cannot sample from N(0, I)");
     };
-    if a.stepper == StepperName::StochasticHeun
-        && a.eps > 0.0
+    let scheme = match a.eps {
+        Some(eps) => a.stepper.with_eps(eps).check()?,
+        None => a.stepper,
+    };
+    if matches!(scheme, Scheme::StochasticHeun { eps } if eps > 0.0)
         && net.head_index(Head::S).is_none()
         && interpolant.schedule(1.0)?.noise_scale == 0.0
     {
@@ -233,30 +224,7 @@ pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let d = net.params().dim;
     let x0 = standard_normal(a.n, d, net.device(), &mut rng)?;
-    let x1 = match a.stepper {
-        StepperName::Heun => sample(&field, &Heun, x0, a.steps, &mut rng)?,
-        StepperName::EulerMaruyama => sample(
-            &field,
-            &EulerMaruyama::constant(a.eps)?,
-            x0,
-            a.steps,
-            &mut rng,
-        )?,
-        StepperName::NoiseFirst => sample(
-            &field,
-            &EulerMaruyama::constant(a.eps)?.noise_first(),
-            x0,
-            a.steps,
-            &mut rng,
-        )?,
-        StepperName::StochasticHeun => sample(
-            &field,
-            &StochasticHeun::constant(a.eps)?,
-            x0,
-            a.steps,
-            &mut rng,
-        )?,
-    };
+    let x1 = sample(&field, &scheme, x0, a.steps, &mut rng)?;
     let p = x1.to_points()?;
     write_points(&a.out, &p, dtype)?;
     eprintln!(

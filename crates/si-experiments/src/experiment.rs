@@ -8,7 +8,7 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, CouplingPairs, FnSampler, Independent, Points, StandardNormal};
 use si_core::{Interpolant, InterpolantSource, PairSource, TimeRange};
-use si_integrate::{EulerMaruyama, Heun, StochasticHeun};
+use si_integrate::Scheme;
 use si_nn::sampling::{ode_log_likelihood_of, sample};
 use si_nn::{LearnedField, TensorBatch, Uploaded};
 use tch::{Device, Kind};
@@ -64,46 +64,18 @@ pub fn xy(p: &Points) -> Vec<(f64, f64)> {
     (0..p.len()).map(|i| (s[2 * i], s[2 * i + 1])).collect()
 }
 
-/// How samples are generated: the probability-flow ODE or the SDE with diffusion ε, by name.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Method {
-    /// The ODE dX = b dt with Heun's method.
-    Heun,
-    /// The SDE dX = (b + εs) dt + √(2ε) dW with Euler–Maruyama.
-    EulerMaruyama(f64),
-    /// The same SDE with the noise-first Euler–Maruyama step (each step's noise before its drift step).
-    NoiseFirst(f64),
-    /// The same SDE with the stochastic Heun step (two drift evaluations per step, shared noise).
-    StochasticHeun(f64),
-}
-
-/// Samples of a model from `x0` (host points) by `method`, with the time taken.
+/// Samples of a model from `x0` (host points) by `scheme`, with the time taken.
 pub fn draw(
     field: &LearnedField<'_>,
     x0: &Points,
     steps: usize,
-    method: Method,
+    scheme: Scheme,
     seed: u64,
 ) -> Result<(Points, f64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = TensorBatch::upload(x0, Kind::Float, field.net().device())?;
     let t0 = Instant::now();
-    let out = match method {
-        Method::Heun => sample(field, &Heun, x, steps, &mut rng)?,
-        Method::EulerMaruyama(eps) => {
-            sample(field, &EulerMaruyama::constant(eps)?, x, steps, &mut rng)?
-        }
-        Method::NoiseFirst(eps) => sample(
-            field,
-            &EulerMaruyama::constant(eps)?.noise_first(),
-            x,
-            steps,
-            &mut rng,
-        )?,
-        Method::StochasticHeun(eps) => {
-            sample(field, &StochasticHeun::constant(eps)?, x, steps, &mut rng)?
-        }
-    };
+    let out = sample(field, &scheme, x, steps, &mut rng)?;
     let p = out.to_points()?;
     Ok((p, t0.elapsed().as_secs_f64()))
 }

@@ -69,7 +69,7 @@ const E: [f64; 7] = [
 const SAFETY: f64 = 0.9;
 
 /// Settings of [`DormandPrince`], checked by [`AdaptiveConfig::check`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdaptiveConfig {
     /// Relative tolerance (> 0).
     pub rtol: f64,
@@ -476,6 +476,20 @@ impl Default for DormandPrince {
     }
 }
 
+/// One fixed fifth-order Dormand–Prince step from t to t + dt (six evaluations of b; no error control).
+pub(crate) fn fixed_step<B: Batch, F: Field<B> + ?Sized>(
+    field: &F,
+    t: f64,
+    dt: f64,
+    x: &mut B,
+) -> Result<()> {
+    let mut f = |t: f64, y: &B| -> Result<B> { Ok(field.velocity(t, y)?) };
+    let k1 = f(t, x)?;
+    let (_, y5) = stages(&mut f, t, dt, clamp01(t + dt), x, &k1)?;
+    *x = y5;
+    Ok(())
+}
+
 impl<B: Batch> Stepper<B> for DormandPrince {
     /// One fixed fifth-order step (six evaluations of b; no error control).
     fn step<F: Field<B> + ?Sized>(
@@ -486,11 +500,7 @@ impl<B: Batch> Stepper<B> for DormandPrince {
         x: &mut B,
         _: &mut dyn RngCore,
     ) -> Result<()> {
-        let mut f = |t: f64, y: &B| -> Result<B> { Ok(field.velocity(t, y)?) };
-        let k1 = f(t, x)?;
-        let (_, y5) = stages(&mut f, t, dt, clamp01(t + dt), x, &k1)?;
-        *x = y5;
-        Ok(())
+        fixed_step(field, t, dt, x)
     }
     fn name(&self) -> String {
         "Dormand-Prince 5".into()

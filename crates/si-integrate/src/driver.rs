@@ -34,7 +34,8 @@ pub trait Observer<B: Batch> {
     }
 }
 
-/// Integrates `x` over `grid` with `stepper` on `field`, telling every observer about each step.
+/// Integrates `x` over `grid` with `stepper` on `field`, telling every observer about each step
+/// ([`Stepper::drive`]: one step per grid interval, or the adaptive solve of [`crate::Scheme::DormandPrince`]).
 ///
 /// ```
 /// use si_analytic::{GaussianMixture, MixtureFields};
@@ -51,7 +52,7 @@ pub trait Observer<B: Batch> {
 pub fn integrate<B, F, S>(
     stepper: &S,
     field: &F,
-    mut x: B,
+    x: B,
     grid: &TimeGrid,
     rng: &mut dyn RngCore,
     observers: &mut [&mut dyn Observer<B>],
@@ -61,18 +62,5 @@ where
     F: Field<B> + ?Sized,
     S: Stepper<B> + ?Sized,
 {
-    check_dim(field.dim(), x.dim())?;
-    for o in observers.iter_mut() {
-        o.start(grid, &x)?;
-    }
-    for (k, w) in grid.times().windows(2).enumerate() {
-        stepper.step(field, w[0], w[1] - w[0], &mut x, rng)?;
-        for o in observers.iter_mut() {
-            o.step(k + 1, w[1], &x)?;
-        }
-    }
-    for o in observers.iter_mut() {
-        o.finish(&x)?;
-    }
-    Ok(x)
+    stepper.drive(field, x, grid, rng, observers)
 }

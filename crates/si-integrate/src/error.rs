@@ -45,6 +45,24 @@ pub enum IntegrateError {
         /// Step size.
         h: f64,
     },
+    /// A scheme name that is not in the grammar of [`SCHEME_NAMES`](crate::SCHEME_NAMES).
+    #[error("unknown integration scheme `{got}`; expected {expected}")]
+    UnknownScheme {
+        /// The name that was given.
+        got: String,
+        /// The accepted names.
+        expected: &'static str,
+    },
+    /// A setting of a scheme name that is unknown, repeated, missing its value or not a number.
+    #[error("scheme `{scheme}`: setting `{setting}`: {reason}")]
+    SchemeSetting {
+        /// The whole name.
+        scheme: String,
+        /// The setting.
+        setting: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// An observer asked to stop or failed.
     #[error("observer: {0}")]
     Observer(String),

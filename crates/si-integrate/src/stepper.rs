@@ -4,7 +4,9 @@ use rand::RngCore;
 use si_core::{Batch, Field};
 
 use crate::diffusion::Diffusion;
+use crate::driver::{check_dim, Observer};
 use crate::error::Result;
+use crate::grid::TimeGrid;
 
 /// One step from t to t + dt (dt < 0 integrates backward in time).
 pub trait Stepper<B: Batch> {
@@ -20,6 +22,45 @@ pub trait Stepper<B: Batch> {
 
     /// A short name for captions.
     fn name(&self) -> String;
+
+    /// Integrates `x` over `grid`, telling every observer about each grid time: what [`crate::integrate`]
+    /// calls. The default takes one [`Stepper::step`] per interval of the grid; a stepper that chooses its
+    /// own steps ([`crate::Scheme::DormandPrince`]) lands on the grid's times instead.
+    fn drive<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        x: B,
+        grid: &TimeGrid,
+        rng: &mut dyn RngCore,
+        observers: &mut [&mut dyn Observer<B>],
+    ) -> Result<B> {
+        step_over_grid(self, field, x, grid, rng, observers)
+    }
+}
+
+/// [`Stepper::drive`]'s default: one step per interval of `grid`, the observers told after each.
+pub(crate) fn step_over_grid<B: Batch, F: Field<B> + ?Sized, S: Stepper<B> + ?Sized>(
+    stepper: &S,
+    field: &F,
+    mut x: B,
+    grid: &TimeGrid,
+    rng: &mut dyn RngCore,
+    observers: &mut [&mut dyn Observer<B>],
+) -> Result<B> {
+    check_dim(field.dim(), x.dim())?;
+    for o in observers.iter_mut() {
+        o.start(grid, &x)?;
+    }
+    for (k, w) in grid.times().windows(2).enumerate() {
+        stepper.step(field, w[0], w[1] - w[0], &mut x, rng)?;
+        for o in observers.iter_mut() {
+            o.step(k + 1, w[1], &x)?;
+        }
+    }
+    for o in observers.iter_mut() {
+        o.finish(&x)?;
+    }
+    Ok(x)
 }
 
 /// Clamps a stage time into [0, 1] against round-off at the ends of a grid.
@@ -106,6 +147,28 @@ fn sde_noise<B: Batch>(dt: f64, eps: f64, x: &mut B, rng: &mut dyn RngCore) -> R
     Ok(())
 }
 
+/// One Euler–Maruyama step with ε = `eps` at t (see [`EulerMaruyama`]).
+pub(crate) fn euler_maruyama_step<B: Batch, F: Field<B> + ?Sized>(
+    field: &F,
+    t: f64,
+    dt: f64,
+    eps: f64,
+    noise_first: bool,
+    x: &mut B,
+    rng: &mut dyn RngCore,
+) -> Result<()> {
+    if eps == 0.0 {
+        return Euler.step(field, t, dt, x, rng);
+    }
+    if noise_first {
+        sde_noise(dt, eps, x, rng)?;
+        sde_drift(field, t, dt, eps, x)
+    } else {
+        sde_drift(field, t, dt, eps, x)?;
+        sde_noise(dt, eps, x, rng)
+    }
+}
+
 /// Euler–Maruyama for the generative SDEs (arXiv 2303.08797, eqs. 2.33–2.34):
 ///
 /// forward (dt > 0):  dX = [b + ε s](t, X) dt + √(2ε) dW,
@@ -153,17 +216,7 @@ impl<B: Batch> Stepper<B> for EulerMaruyama {
         x: &mut B,
         rng: &mut dyn RngCore,
     ) -> Result<()> {
-        let eps = self.eps.at(t)?;
-        if eps == 0.0 {
-            return Euler.step(field, t, dt, x, rng);
-        }
-        if self.noise_first {
-            sde_noise(dt, eps, x, rng)?;
-            sde_drift(field, t, dt, eps, x)
-        } else {
-            sde_drift(field, t, dt, eps, x)?;
-            sde_noise(dt, eps, x, rng)
-        }
+        euler_maruyama_step(field, t, dt, self.eps.at(t)?, self.noise_first, x, rng)
     }
     fn name(&self) -> String {
         let order = if self.noise_first {
@@ -226,22 +279,34 @@ impl<B: Batch> Stepper<B> for StochasticHeun {
         rng: &mut dyn RngCore,
     ) -> Result<()> {
         let eps = self.eps.at(t)?;
-        let t1 = clamp01(t + dt);
-        let eps1 = self.eps.at(t1)?;
-        // (With ε = 0 this is Heun's step exactly: ΔW = 0 and f = b; no special case is needed.)
-        let f0 = sde_drift_value(field, t, dt, eps, x)?;
-        // The noise increment ΔW, drawn once and used by both stages.
-        let dw = noise_like(x, (2.0 * eps * dt.abs()).sqrt(), rng)?;
-        let mut pred = x.clone();
-        pred.axpy(dt, &f0)?;
-        pred.axpy(1.0, &dw)?;
-        let f1 = sde_drift_value(field, t1, dt, eps1, &pred)?;
-        x.axpy(0.5 * dt, &f0)?;
-        x.axpy(0.5 * dt, &f1)?;
-        x.axpy(1.0, &dw)?;
-        Ok(())
+        let eps1 = self.eps.at(clamp01(t + dt))?;
+        stochastic_heun_step(field, t, dt, (eps, eps1), x, rng)
     }
     fn name(&self) -> String {
         format!("stochastic Heun (eps = {:?})", self.eps)
     }
+}
+
+/// One stochastic Heun step with ε = `eps.0` at t and `eps.1` at t + dt (see [`StochasticHeun`]).
+pub(crate) fn stochastic_heun_step<B: Batch, F: Field<B> + ?Sized>(
+    field: &F,
+    t: f64,
+    dt: f64,
+    (eps, eps1): (f64, f64),
+    x: &mut B,
+    rng: &mut dyn RngCore,
+) -> Result<()> {
+    let t1 = clamp01(t + dt);
+    // (With ε = 0 this is Heun's step exactly: ΔW = 0 and f = b; no special case is needed.)
+    let f0 = sde_drift_value(field, t, dt, eps, x)?;
+    // The noise increment ΔW, drawn once and used by both stages.
+    let dw = noise_like(x, (2.0 * eps * dt.abs()).sqrt(), rng)?;
+    let mut pred = x.clone();
+    pred.axpy(dt, &f0)?;
+    pred.axpy(1.0, &dw)?;
+    let f1 = sde_drift_value(field, t1, dt, eps1, &pred)?;
+    x.axpy(0.5 * dt, &f0)?;
+    x.axpy(0.5 * dt, &f1)?;
+    x.axpy(1.0, &dw)?;
+    Ok(())
 }

@@ -330,7 +330,7 @@ fn settings_and_failures_are_typed_errors() {
         },
     ] {
         assert!(
-            matches!(cfg.clone().check(), Err(IntegrateError::InvalidSolver(_))),
+            matches!(cfg.check(), Err(IntegrateError::InvalidSolver(_))),
             "{cfg:?}"
         );
     }

@@ -3,13 +3,12 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_analytic::{GaussianMixture, MixtureFields};
+use si_analytic::{reference, MixtureFields};
 use si_core::{Field, Interpolant, Points};
 use si_integrate::{integrate, EulerMaruyama, Stepper, StochasticHeun, TimeGrid};
 
 fn gaussian_field() -> MixtureFields {
-    let rho0 = GaussianMixture::univariate(&[(1.0, 0.0, 1.0)]).unwrap();
-    let rho1 = GaussianMixture::univariate(&[(1.0, 2.0, 0.25)]).unwrap();
+    let (rho0, rho1) = reference::gaussian_pair_1d().unwrap();
     MixtureFields::new(rho0, rho1, Interpolant::one_sided_linear()).unwrap()
 }
 

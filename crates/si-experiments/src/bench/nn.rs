@@ -11,6 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Interpolant, TargetSource, TimeRange};
 use si_data::ArrayData;
+use si_integrate::Scheme;
 use si_nn::{
     DeviceData, Head, LearnedField, LrSchedule, ModelConfig, TensorBatch, TrainConfig, Trainer,
 };
@@ -18,7 +19,7 @@ use tch::Device;
 
 use crate::experiment::{
     checker_data, checkerboard, draw, inside_fraction, normal_points, ode_nll, source,
-    target_points, Method,
+    target_points,
 };
 
 /// Fixed figures of the Python reference (interflow on PyTorch 2.11), measured once on a 2-core x86 CPU
@@ -226,18 +227,27 @@ pub fn run(quick: bool, torch: Option<&super::PythonAnchor>) -> Result<()> {
         &field,
         &normal_points(500, 2, 2),
         5,
-        Method::EulerMaruyama(0.5),
+        Scheme::EulerMaruyama {
+            eps: 0.5,
+            noise_first: false,
+        },
         0,
     )?;
-    let best = |method: Method, steps: usize| -> Result<f64> {
+    let best = |method: Scheme, steps: usize| -> Result<f64> {
         let mut t = f64::INFINITY;
         for k in 0..if quick { 1 } else { 3 } {
             t = t.min(draw(&field, &base, steps, method, k)?.1);
         }
         Ok(t)
     };
-    let em100 = best(Method::EulerMaruyama(0.5), 100)?;
-    let sh100 = best(Method::StochasticHeun(0.5), 100)?;
+    let em100 = best(
+        Scheme::EulerMaruyama {
+            eps: 0.5,
+            noise_first: false,
+        },
+        100,
+    )?;
+    let sh100 = best(Scheme::StochasticHeun { eps: 0.5 }, 100)?;
     println!("SDE draw, 5000 samples, eps 0.5, two nets, no_grad, state on the device (this run):");
     println!("  si-nn Euler-Maruyama, 100 steps (2 net passes/step)    {em100:8.2} s");
     match &torch {
@@ -293,13 +303,27 @@ pub fn run(quick: bool, torch: Option<&super::PythonAnchor>) -> Result<()> {
         }
         let train_s = t0.elapsed().as_secs_f64();
         let field = LearnedField::new(tr.net(), Interpolant::one_sided_linear());
-        let inside = |m: Method, n: usize, seed: u64| -> Result<f64> {
+        let inside = |m: Scheme, n: usize, seed: u64| -> Result<f64> {
             Ok(inside_fraction(&draw(&field, &base, n, m, seed)?.0))
         };
-        let em = inside(Method::EulerMaruyama(0.5), 200, 7)?;
-        let nf = inside(Method::NoiseFirst(0.5), 200, 7)?;
-        let sh = inside(Method::StochasticHeun(0.5), 100, 7)?;
-        let ode = inside(Method::Heun, 200, 8)?;
+        let em = inside(
+            Scheme::EulerMaruyama {
+                eps: 0.5,
+                noise_first: false,
+            },
+            200,
+            7,
+        )?;
+        let nf = inside(
+            Scheme::EulerMaruyama {
+                eps: 0.5,
+                noise_first: true,
+            },
+            200,
+            7,
+        )?;
+        let sh = inside(Scheme::StochasticHeun { eps: 0.5 }, 100, 7)?;
+        let ode = inside(Scheme::Heun, 200, 8)?;
         let nll = ode_nll(
             &field,
             &target_points(if quick { 500 } else { 5000 }, 99),

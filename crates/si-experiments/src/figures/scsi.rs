@@ -10,11 +10,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
-use nalgebra::{dmatrix, dvector, DMatrix, DVector};
+use nalgebra::{dvector, DMatrix, DVector};
 use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_analytic::{fit_em, EmConfig, GaussianMixture, VarianceReduction};
+use si_analytic::{fit_em, reference, EmConfig, GaussianMixture, VarianceReduction};
 use si_core::metrics::{energy_distance, energy_distance_unbiased};
 use si_core::{AdditiveGaussian, Batch, ForwardModel, LinearGaussian, Points};
 use si_nn::scsi::{run, scsi_interpolant, transport, MonitorRow, ScsiConfig, ScsiParams};
@@ -25,11 +25,7 @@ use super::{Entry, Sizes};
 
 /// The observations' law of the toy.
 pub fn toy() -> Result<GaussianMixture> {
-    Ok(GaussianMixture::new(
-        vec![0.5, 0.5],
-        vec![dvector![-2.0, 0.0], dvector![2.0, 0.0]],
-        vec![dmatrix![0.5, 0.0; 0.0, 0.5], dmatrix![0.6, 0.2; 0.2, 0.5]],
-    )?)
+    Ok(reference::scsi_toy()?)
 }
 
 /// The SCSI settings of this figure (and of `si reduce-variance`'s defaults where they agree).

@@ -16,8 +16,9 @@ use tch::Device;
 use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::{
     checker_data, checker_sampler, draw, inside, inside_fraction, normal_points, ode_nll, source,
-    target_points, xy, Method, BEST_LOG_DENSITY,
+    target_points, xy, BEST_LOG_DENSITY,
 };
+use si_integrate::Scheme;
 use si_report::{lines, png, scatter};
 
 /// The mean NLL of held-out data under a field.
@@ -200,11 +201,29 @@ fn evaluate(
         &field,
         base,
         if sizes.quick { 50 } else { 200 },
-        Method::Heun,
+        Scheme::Heun,
         11,
     )?;
-    let (sde, sde_s) = draw(&field, base, 100, Method::EulerMaruyama(0.5), 12)?;
-    let (sde_noise_first, _) = draw(&field, base, 100, Method::NoiseFirst(0.5), 12)?;
+    let (sde, sde_s) = draw(
+        &field,
+        base,
+        100,
+        Scheme::EulerMaruyama {
+            eps: 0.5,
+            noise_first: false,
+        },
+        12,
+    )?;
+    let (sde_noise_first, _) = draw(
+        &field,
+        base,
+        100,
+        Scheme::EulerMaruyama {
+            eps: 0.5,
+            noise_first: true,
+        },
+        12,
+    )?;
     let nll = match nll_base {
         Some(lr0) => {
             let x = target_points(sizes.nll_points, 99);
