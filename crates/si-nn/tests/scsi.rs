@@ -209,7 +209,7 @@ fn csv_log_checkpoints_and_resume_work_on_an_scsi_run() {
     let mut whole = Trainer::new(m.clone(), t.clone(), tch::Device::Cpu).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let (rows, position) = {
-        let scsi = Scsi::new(whole.net(), &cfg, &y, &f, &mut rng).unwrap();
+        let scsi = Scsi::new(&whole, &cfg, &y, &f, &mut rng).unwrap();
         let mut monitor =
             scsi.monitor(|_: &MonitorRow, _: &Points| -> si_nn::Result<()> { Ok(()) });
         let mut checkpoints = Checkpoints {
@@ -254,7 +254,7 @@ fn csv_log_checkpoints_and_resume_work_on_an_scsi_run() {
     let mut resumed = Trainer::resume(&at_8, tch::Device::Cpu).unwrap();
     assert_eq!(resumed.steps_done(), 8);
     let mut rng2 = ChaCha8Rng::seed_from_u64(9);
-    let scsi = Scsi::new(resumed.net(), &cfg, &y, &f, &mut rng2).unwrap();
+    let scsi = Scsi::new(&resumed, &cfg, &y, &f, &mut rng2).unwrap();
     scsi.set_generator_position(position);
     let mut monitor = scsi.monitor(|_: &MonitorRow, _: &Points| -> si_nn::Result<()> { Ok(()) });
     scsi.train(&mut resumed, &mut [&mut monitor]).unwrap();
@@ -273,4 +273,24 @@ fn csv_log_checkpoints_and_resume_work_on_an_scsi_run() {
     );
     // and the generator ends where the uninterrupted run left it
     assert_eq!(scsi.generator_position(), rng.get_word_pos());
+}
+
+#[test]
+fn a_pool_smaller_than_the_batch_is_a_typed_error() {
+    let cfg = ScsiConfig {
+        pool: 49,
+        monitor_points: 100,
+        ..ScsiConfig::default()
+    }
+    .check()
+    .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut tr = trainer(10, 50);
+    let y = Points::standard_normal(500, 1, &mut rng);
+    let f = AdditiveGaussian::new(1, 0.5).unwrap();
+    assert!(matches!(
+        run(&mut tr, &cfg, &y, &f, &mut rng, &mut [], false),
+        Err(NnError::InvalidHyperParameter { name: "pool", .. })
+    ));
+    assert_eq!(tr.steps_done(), 0);
 }

@@ -53,7 +53,8 @@ pub struct ScsiConfig {
     pub transport_steps: usize,
     /// Gradient steps between refreshes of the transported pool (1: every step, as the published code).
     pub refresh_every: usize,
-    /// Observations transported per refresh (at least the batch).
+    /// Observations transported per refresh (at least the batch: checked by [`Scsi::new`], which knows the
+    /// batch).
     pub pool: usize,
     /// Gradient steps between monitor evaluations (0: only at the end).
     pub monitor_every: usize,
@@ -239,21 +240,30 @@ impl std::fmt::Debug for Scsi<'_> {
 
 impl<'a> Scsi<'a> {
     /// Splits the observations `y` (n × d; `monitor_points` of them, drawn from `rng`, are held out for the
-    /// monitor) for a model `net` of dimension d and forward model `forward`. Every later draw of the run
+    /// monitor) for `trainer`'s model of dimension d and forward model `forward`; the pool must hold at
+    /// least the trainer's batch. Every later draw of the run
     /// (pools, the monitor's noise of F) also comes from `rng`.
     pub fn new(
-        net: &FieldNet,
+        trainer: &Trainer,
         scsi: &ScsiParams,
         y: &Points,
         forward: &'a dyn ForwardModel,
         rng: &'a mut ChaCha8Rng,
     ) -> Result<Self> {
+        let net = trainer.net();
         let d = net.params().dim;
         if y.dim() != d || forward.dim() != d {
             return Err(NnError::Shape {
                 expected: format!("observations and forward model of dimension {d}"),
                 got: format!("observations {}, forward model {}", y.dim(), forward.dim()),
             });
+        }
+        let batch = trainer.train_params().batch;
+        if scsi.pool < batch {
+            return Err(bad(
+                "pool",
+                format!("{} must be at least the batch ({batch})", scsi.pool),
+            ));
         }
         if y.len() < scsi.monitor_points + 2 {
             return Err(NnError::Shape {
@@ -451,7 +461,7 @@ pub fn run(
     observers: &mut [&mut dyn ScsiObserver],
     progress: bool,
 ) -> Result<Vec<MonitorRow>> {
-    let problem = Scsi::new(trainer.net(), scsi, y, forward, rng)?;
+    let problem = Scsi::new(trainer, scsi, y, forward, rng)?;
     let fan = |row: &MonitorRow, x_hat: &Points| -> Result<()> {
         for o in observers.iter_mut() {
             o.monitor(row, x_hat)?;
