@@ -10,9 +10,9 @@
 //! serialised form) are still read: their interpolant names (`"OneSidedLinear"`, `{"Linear":{"Sqrt":{"a":1.0}}}`,
 //! ...) are converted by [`legacy_interpolant`]. Any other format is an error naming the version.
 //!
-//! Every read and write of a checkpoint file is here: [`write`] and [`read_state`] for a training run's
-//! whole [`TrainState`] (a resumed run is bit-identical to an uninterrupted one), [`load_model`] for the
-//! model alone, [`save`] and [`load`] for the tensors and metadata underneath.
+//! Every read and write of a checkpoint file is here: [`write_state`] and [`read_state`] for a training
+//! run's whole [`TrainState`] (a resumed run is bit-identical to an uninterrupted one), [`load_model`] for
+//! the model alone, [`save`] and [`load`] for the tensors and metadata underneath.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -237,7 +237,7 @@ pub fn check_size(
 }
 
 /// Writes a training run's checkpoint (weights, EMA weights, Adam moments, loss log) atomically.
-pub fn write(path: &Path, state: &TrainState) -> Result<()> {
+pub fn write_state(path: &Path, state: &TrainState) -> Result<()> {
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
     for (i, name) in state.names.iter().enumerate() {
         tensors.push((name.clone(), state.params[i].shallow_clone()));
@@ -260,7 +260,7 @@ pub fn write(path: &Path, state: &TrainState) -> Result<()> {
     save(path, &meta, &tensors)
 }
 
-/// Reads a training run's state on `device` back from a checkpoint written by [`write`].
+/// Reads a training run's state on `device` back from a checkpoint written by [`write_state`].
 pub fn read_state(path: &Path, device: Device) -> Result<TrainState> {
     let (meta, tensors) = load(path)?;
     let model = meta.model.clone().check()?;

@@ -139,7 +139,7 @@ fn due(event: TrainEvent, every: usize) -> bool {
 impl TrainObserver for Checkpoints {
     fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
         if due(event, self.every) {
-            checkpoint::write(&self.path, state)?;
+            checkpoint::write_state(&self.path, state)?;
             tracing::debug!(step = state.step(), path = %self.path.display(), "checkpoint");
         }
         Ok(())

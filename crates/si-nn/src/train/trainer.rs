@@ -244,9 +244,10 @@ impl Trainer {
         write_loss_csv(path, &self.state)
     }
 
-    /// Writes a checkpoint (weights, EMA weights, Adam moments, loss log) atomically ([`checkpoint::write`]).
+    /// Writes a checkpoint (weights, EMA weights, Adam moments, loss log) atomically
+    /// ([`checkpoint::write_state`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        checkpoint::write(path, &self.state)
+        checkpoint::write_state(path, &self.state)
     }
 
     /// Continues a run from a checkpoint written by [`Trainer::save`] ([`checkpoint::read_state`]).
