@@ -11,7 +11,9 @@
 //! Training takes any [`si_core::TargetSource`] on the model's device: [`Uploaded`] brings a host source
 //! (si-core's `InterpolantSource` over a coupling or `si_data::ArrayData`) to the device, [`DeviceData`] keeps
 //! a data set on the device and draws there. [`ConditionalNet`] is a conditional model as a
-//! [`si_core::ConditionalField`]. Runs report to [`TrainObserver`]s (progress, CSV, checkpoints).
+//! [`si_core::ConditionalField`]. Runs report to [`TrainObserver`]s (progress, CSV, checkpoints), which
+//! read the run's [`TrainState`], and call [`TrainHook`]s before every step; reflow and SCSI ([`methods`])
+//! are runs of the same trainer.
 //!
 //! Only this crate links libtorch. Its random numbers come from generators passed in by the caller: noise on
 //! the device comes from the keyed generator of [`rng`], initial weights from a host generator seeded in
@@ -23,11 +25,10 @@ pub mod batch;
 pub mod error;
 pub mod field;
 pub mod loss;
+pub mod methods;
 pub mod model;
-pub mod reflow;
 pub mod rng;
 pub mod sampling;
-pub mod scsi;
 pub mod sinkhorn;
 pub mod source;
 pub mod train;
@@ -35,9 +36,10 @@ pub mod train;
 pub use batch::{TensorBatch, TensorRows};
 pub use error::{NnError, Result};
 pub use field::{ConditionalNet, Divergence, LearnedField};
+pub use methods::{reflow, scsi};
 pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams};
 pub use source::{DeviceData, Uploaded};
 pub use train::{
-    Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainObserver, TrainParams,
-    Trainer,
+    Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainHook, TrainObserver,
+    TrainParams, TrainState, Trainer,
 };

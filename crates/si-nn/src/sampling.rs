@@ -1,17 +1,20 @@
 //! Sampling and likelihoods of a [`LearnedField`] through si-integrate, with the state on the model's
-//! device.
+//! device; the deterministic flow map of a model's b ([`flow`]) and row draws from a fixed pool.
 
-use rand::RngCore;
-use si_core::{Batch, Field, Points};
+use rand::seq::index::sample as sample_indices;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use si_core::{Batch, Field, Interpolant, Points};
 use si_integrate::{
-    integrate, ode_log_likelihood, sde_log_likelihood, Diffusion, DormandPrince, SdeLogLikelihood,
-    SolveStats, Stepper, TimeGrid,
+    integrate, ode_log_likelihood, sde_log_likelihood, Diffusion, DormandPrince, Heun, Observer,
+    SdeLogLikelihood, SolveStats, Stepper, TimeGrid,
 };
 use tch::{Device, Kind};
 
 use crate::batch::TensorBatch;
 use crate::error::Result;
 use crate::field::LearnedField;
+use crate::model::FieldNet;
 
 /// n points of N(0, I_d) on `device` (drawn on the host from `rng`).
 pub fn standard_normal(
@@ -175,4 +178,37 @@ pub fn check_dim(field: &LearnedField<'_>, d: usize) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Integrates `net`'s b over `grid` (Heun, no gradients) from the points `x`, in chunks of 8192 points;
+/// every chunk is reported to the observers. With the grid 0 → 1 this is Φ, with 1 → 0 its inverse.
+pub fn flow(
+    net: &FieldNet,
+    interpolant: &Interpolant,
+    x: &Points,
+    grid: &TimeGrid,
+    observers: &mut [&mut dyn Observer<TensorBatch>],
+) -> Result<Points> {
+    let field = LearnedField::new(net, interpolant.clone());
+    let place = (Kind::Float, net.device());
+    let d = x.dim();
+    let mut out = Vec::with_capacity(x.len() * d);
+    // Heun draws nothing; the driver still takes a generator
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for rows in x.as_slice().chunks(8192 * d.max(1)) {
+        let part =
+            TensorBatch::from_points(&Points::from_row_major(rows.len() / d, d, rows)?, &place)?;
+        let z = tch::no_grad(|| integrate(&Heun, &field, part, grid, &mut rng, observers))?;
+        out.extend_from_slice(z.to_points()?.as_slice());
+    }
+    Ok(Points::from_row_major(x.len(), x.dim(), &out)?)
+}
+
+/// `n` row indices of a pool of `m` rows: without replacement when n ≤ m, else with replacement.
+pub fn draw_rows(rng: &mut dyn RngCore, m: usize, n: usize) -> Vec<usize> {
+    if n <= m {
+        sample_indices(rng, m, n).into_vec()
+    } else {
+        (0..n).map(|_| rng.random_range(0..m)).collect()
+    }
 }

@@ -240,3 +240,81 @@ fn checkpoints_of_format_1_still_load() {
         "{err}"
     );
 }
+
+/// Hooks see the state before each step, observers the state after it (and at the start and the end), and
+/// what they read is the trainer's own state.
+#[test]
+fn hooks_run_before_each_step_and_observers_read_the_state() {
+    use si_nn::{TrainEvent, TrainHook, TrainObserver, TrainState};
+
+    struct Before(Vec<usize>);
+    impl TrainHook for Before {
+        fn before_step(&mut self, state: &TrainState) -> si_nn::Result<()> {
+            self.0.push(state.step());
+            Ok(())
+        }
+    }
+    let data = source(Interpolant::one_sided_linear(), gaussian_data());
+    let mut t = small_train(6);
+    t.batch = 16;
+    t.log_every = 2;
+    t.schedule = si_nn::LrSchedule::Step {
+        every: 3,
+        gamma: 0.5,
+    };
+    let mut tr = Trainer::new(
+        small_model(1, vec![Head::B]),
+        t.check().unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
+    let mut before = Before(Vec::new());
+    let mut seen = Vec::new();
+    let mut record = |s: &TrainState, e: TrainEvent| -> si_nn::Result<()> {
+        seen.push((
+            e,
+            s.step(),
+            s.lr(),
+            s.last_row().map(|r| r.step),
+            s.interpolant().is_some(),
+        ));
+        Ok(())
+    };
+    tr.run_with(
+        &data,
+        4,
+        &mut [&mut before],
+        &mut [&mut record as &mut dyn TrainObserver],
+    )
+    .unwrap();
+    assert_eq!(before.0, vec![0, 1, 2, 3]);
+    assert_eq!(seen.len(), 6);
+    assert_eq!(
+        seen[0],
+        (
+            TrainEvent::Started { start: 0, end: 4 },
+            0,
+            3e-3,
+            None,
+            false
+        )
+    );
+    assert_eq!(seen[1], (TrainEvent::Step { step: 1 }, 1, 3e-3, None, true));
+    assert_eq!(
+        seen[2],
+        (TrainEvent::Step { step: 2 }, 2, 3e-3, Some(2), true)
+    );
+    // the fourth step (index 3) runs at half the rate
+    assert_eq!(
+        seen[4],
+        (TrainEvent::Step { step: 4 }, 4, 1.5e-3, Some(4), true)
+    );
+    assert_eq!(
+        seen[5],
+        (TrainEvent::Finished { step: 4 }, 4, 1.5e-3, Some(4), true)
+    );
+    // the state observers read is the trainer's
+    assert_eq!(tr.state().log(), tr.log());
+    assert_eq!(tr.state().step(), tr.steps_done());
+    assert_eq!(tr.state().loss_csv().lines().count(), 1 + tr.log().len());
+}

@@ -10,6 +10,9 @@
 //! serialised form) are still read: their interpolant names (`"OneSidedLinear"`, `{"Linear":{"Sqrt":{"a":1.0}}}`,
 //! ...) are converted by [`legacy_interpolant`]. Any other format is an error naming the version.
 //!
+//! Every read and write of a checkpoint file is here: [`write_state`] and [`read_state`] for a training
+//! run's whole [`TrainState`] (a resumed run is bit-identical to an uninterrupted one), [`load_model`] for
+//! the model alone, [`save`] and [`load`] for the tensors and metadata underneath.
 //! The metadata key, the format tags and the tensor names are defined once, in [`si_model::format`], which
 //! the host evaluator reads through too.
 
@@ -22,24 +25,16 @@ use tch::{Device, Kind, Tensor};
 
 use si_core::{Gamma, Interpolant};
 use si_data::write_atomic;
-use si_model::format::METADATA_KEY;
+use si_model::format::{self, METADATA_KEY};
 
 use crate::error::{NnError, Result};
+use crate::model::FieldNet;
 use crate::model::ModelConfig;
 use crate::train::config::TrainConfig;
+pub use crate::train::state::LossRow;
+use crate::train::state::TrainState;
 
 pub use si_model::format::{FORMAT, FORMAT_V1};
-
-/// One row of the loss log: the mean of each head's loss over `log_every` steps.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LossRow {
-    /// Steps done when the row was written.
-    pub step: usize,
-    /// Learning rate of the last step.
-    pub lr: f64,
-    /// Mean loss of each head, in the model's head order.
-    pub losses: Vec<f64>,
-}
 
 /// What a checkpoint says besides its tensors.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -244,4 +239,71 @@ pub fn check_size(
             "the metadata describes a model too large to count",
         )),
     }
+}
+
+/// Writes a training run's checkpoint (weights, EMA weights, Adam moments, loss log) atomically.
+pub fn write_state(path: &Path, state: &TrainState) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    for (i, name) in state.names.iter().enumerate() {
+        tensors.push((name.clone(), state.params[i].shallow_clone()));
+        if let Some(e) = state.ema_params.get(i) {
+            tensors.push((format::ema(name), e.shallow_clone()));
+        }
+        tensors.push((format::adam_m(name), state.adam.m[i].shallow_clone()));
+        tensors.push((format::adam_v(name), state.adam.v[i].shallow_clone()));
+    }
+    tensors.push((format::LOSS_ACC.into(), state.loss_acc.shallow_clone()));
+    let meta = CheckpointMeta {
+        format: FORMAT.into(),
+        model: state.net.params().config().clone(),
+        interpolant: state.interpolant.clone(),
+        train: state.train.config().clone(),
+        step: state.step,
+        acc_count: state.acc_count,
+        log: state.log.clone(),
+    };
+    save(path, &meta, &tensors)
+}
+
+/// Reads a training run's state on `device` back from a checkpoint written by [`write_state`].
+pub fn read_state(path: &Path, device: Device) -> Result<TrainState> {
+    let (meta, tensors) = load(path)?;
+    let model = meta.model.clone().check()?;
+    check_size(path, &model, &tensors)?;
+    let train = meta.train.clone().check()?;
+    let mut t = TrainState::new(model, train, device);
+    t.interpolant = meta.interpolant.clone();
+    for i in 0..t.names.len() {
+        let name = t.names[i].clone();
+        copy_into(path, &tensors, &name, &mut t.params[i])?;
+        if let Some(e) = t.ema_params.get_mut(i) {
+            copy_into(path, &tensors, &format::ema(&name), e)?;
+        }
+        copy_into(path, &tensors, &format::adam_m(&name), &mut t.adam.m[i])?;
+        copy_into(path, &tensors, &format::adam_v(&name), &mut t.adam.v[i])?;
+    }
+    copy_into(path, &tensors, format::LOSS_ACC, &mut t.loss_acc)?;
+    t.step = meta.step;
+    t.acc_count = meta.acc_count;
+    t.log = meta.log;
+    Ok(t)
+}
+
+/// Loads only the model (EMA weights when present) from a checkpoint, for sampling, with the interpolant it
+/// was trained for.
+pub fn load_model(
+    path: &Path,
+    device: Device,
+) -> Result<(FieldNet, Option<Interpolant>, CheckpointMeta)> {
+    let (meta, tensors) = load(path)?;
+    let model = meta.model.clone().check()?;
+    check_size(path, &model, &tensors)?;
+    let net = FieldNet::new(model, device, 0);
+    let use_ema = format::has_ema(tensors.keys().map(String::as_str));
+    for (name, mut p) in net.named_parameters() {
+        let key = if use_ema { format::ema(&name) } else { name };
+        copy_into(path, &tensors, &key, &mut p)?;
+    }
+    let it = meta.interpolant.clone();
+    Ok((net, it, meta))
 }

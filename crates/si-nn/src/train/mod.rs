@@ -1,13 +1,18 @@
-//! Training: hyper-parameters, optimiser, checkpoints, the loop.
+//! Training: hyper-parameters, optimiser, the run's state, checkpoints, observers and hooks, the loop.
+//!
+//! Imports go one way: `state` (what a run has learned) ← `checkpoint` (its files) ← `observe` (what a run
+//! reports to) ← `trainer` (the loop).
 
 pub mod checkpoint;
 mod config;
 mod observe;
 mod optim;
+mod state;
 mod trainer;
 
-pub use checkpoint::LossRow;
+pub use checkpoint::{load_model, LossRow};
 pub use config::{LrSchedule, TrainConfig, TrainParams};
-pub use observe::{Checkpoints, CsvLog, Progress, TrainEvent, TrainObserver};
+pub use observe::{Checkpoints, CsvLog, Progress, TrainEvent, TrainHook, TrainObserver};
 pub use optim::{clip_grad_norm, ema_update, Adam};
-pub use trainer::{load_model, Trainer};
+pub use state::TrainState;
+pub use trainer::Trainer;

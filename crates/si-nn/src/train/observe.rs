@@ -1,14 +1,18 @@
-//! What a training run reports to: [`TrainObserver`]s, called by [`Trainer::run`] after every step, like
-//! si-integrate's observers are called by its driver. Built in: a progress bar ([`Progress`]), the loss log
-//! as CSV ([`CsvLog`]) and checkpoints ([`Checkpoints`]); a user's observer can stop nothing but can read
-//! the trainer (its step, its loss log, its model) at every step.
+//! What a training run reports to and what it calls: [`TrainObserver`]s, called by `Trainer::run` after
+//! every step, like si-integrate's observers are called by its driver, and [`TrainHook`]s, called before
+//! every step (to refresh what the next step draws from, as SCSI's transported pool). Built in: a progress
+//! bar ([`Progress`]), the loss log as CSV ([`CsvLog`]) and checkpoints ([`Checkpoints`]); a user's
+//! observer can stop nothing but can read the run's [`TrainState`] (its step, its loss log, its model) at
+//! every step.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
+use si_data::write_atomic;
 
 use crate::error::Result;
-use crate::train::trainer::Trainer;
+use crate::train::checkpoint;
+use crate::train::state::TrainState;
 
 /// One moment of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,14 +39,28 @@ pub enum TrainEvent {
 
 /// Something a training run reports to.
 pub trait TrainObserver {
-    /// Called at the start, after every step and at the end.
-    fn observe(&mut self, trainer: &Trainer, event: TrainEvent) -> Result<()>;
+    /// Called at the start, after every step and at the end, with the run's state at that moment.
+    fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()>;
+}
+
+impl<F: FnMut(&TrainState, TrainEvent) -> Result<()>> TrainObserver for F {
+    fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
+        self(state, event)
+    }
+}
+
+/// Something a training run calls before every step, with the state before that step: it may change what
+/// the step's source draws (the source sees the change through its own shared state), never the model.
+pub trait TrainHook {
+    /// Called before each step; `state.step()` steps are done.
+    fn before_step(&mut self, state: &TrainState) -> Result<()>;
 }
 
 /// An indicatif progress bar with the latest logged losses.
 #[derive(Debug, Default)]
 pub struct Progress {
     bar: Option<ProgressBar>,
+    prefix: Option<String>,
 }
 
 impl Progress {
@@ -50,10 +68,15 @@ impl Progress {
     pub fn new() -> Self {
         Self::default()
     }
+    /// The bar's label (default `training`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Some(prefix.into());
+        self
+    }
 }
 
 impl TrainObserver for Progress {
-    fn observe(&mut self, trainer: &Trainer, event: TrainEvent) -> Result<()> {
+    fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
         match event {
             TrainEvent::Started { start, end } => {
                 let pb = ProgressBar::new(end.saturating_sub(start) as u64);
@@ -64,13 +87,13 @@ impl TrainObserver for Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
                 );
-                pb.set_prefix("training");
+                pb.set_prefix(self.prefix.clone().unwrap_or_else(|| "training".into()));
                 self.bar = Some(pb);
             }
             TrainEvent::Step { step } => {
                 if let Some(pb) = &self.bar {
                     pb.inc(1);
-                    if let Some(row) = trainer.log().last().filter(|r| r.step == step) {
+                    if let Some(row) = state.log().last().filter(|r| r.step == step) {
                         let rounded: Vec<f64> =
                             row.losses.iter().map(|v| (v * 1e3).round() / 1e3).collect();
                         pb.set_message(format!("loss {rounded:?}"));
@@ -114,20 +137,25 @@ fn due(event: TrainEvent, every: usize) -> bool {
 }
 
 impl TrainObserver for Checkpoints {
-    fn observe(&mut self, trainer: &Trainer, event: TrainEvent) -> Result<()> {
+    fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
         if due(event, self.every) {
-            trainer.save(&self.path)?;
-            tracing::debug!(step = trainer.steps_done(), path = %self.path.display(), "checkpoint");
+            checkpoint::write_state(&self.path, state)?;
+            tracing::debug!(step = state.step(), path = %self.path.display(), "checkpoint");
         }
         Ok(())
     }
 }
 
 impl TrainObserver for CsvLog {
-    fn observe(&mut self, trainer: &Trainer, event: TrainEvent) -> Result<()> {
+    fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
         if due(event, self.every) {
-            trainer.write_csv(&self.path)?;
+            write_loss_csv(&self.path, state)?;
         }
         Ok(())
     }
+}
+
+/// Writes the loss log of `state` as CSV ([`TrainState::loss_csv`]) to `path` atomically.
+pub(crate) fn write_loss_csv(path: &Path, state: &TrainState) -> Result<()> {
+    Ok(write_atomic(path, state.loss_csv().as_bytes())?)
 }

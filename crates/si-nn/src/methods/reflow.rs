@@ -7,40 +7,15 @@
 //! straight, so one Euler step samples exactly. Straightness is measured along the simulated paths with
 //! si-integrate's `Straightness` observer.
 
-use rand::seq::index::sample as sample_indices;
-use rand::{Rng, RngCore, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::RngCore;
 use si_core::{
     Batch, Interpolant, InterpolantSource, PairSource, Pairs, Points, Sampler, TimeRange,
 };
-use si_integrate::{integrate, Heun, Observer, TimeGrid};
-use tch::Kind;
+use si_integrate::{Observer, TimeGrid};
 
-use crate::{FieldNet, LearnedField, NnError, Result, TensorBatch, TrainParams, Trainer, Uploaded};
-
-/// Integrates `net`'s b over `grid` (Heun, no gradients) from the points `x`, in chunks of 8192 points;
-/// every chunk is reported to the observers. With the grid 0 → 1 this is Φ, with 1 → 0 its inverse.
-pub fn flow(
-    net: &FieldNet,
-    interpolant: &Interpolant,
-    x: &Points,
-    grid: &TimeGrid,
-    observers: &mut [&mut dyn Observer<TensorBatch>],
-) -> Result<Points> {
-    let field = LearnedField::new(net, interpolant.clone());
-    let place = (Kind::Float, net.device());
-    let d = x.dim();
-    let mut out = Vec::with_capacity(x.len() * d);
-    // Heun draws nothing; the driver still takes a generator
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    for rows in x.as_slice().chunks(8192 * d.max(1)) {
-        let part =
-            TensorBatch::from_points(&Points::from_row_major(rows.len() / d, d, rows)?, &place)?;
-        let z = tch::no_grad(|| integrate(&Heun, &field, part, grid, &mut rng, observers))?;
-        out.extend_from_slice(z.to_points()?.as_slice());
-    }
-    Ok(Points::from_row_major(x.len(), x.dim(), &out)?)
-}
+use crate::sampling::draw_rows;
+pub use crate::sampling::flow;
+use crate::{FieldNet, NnError, Result, TensorBatch, TrainParams, Trainer, Uploaded};
 
 /// A fixed set of pairs (the coupling (Z0, Φ(Z0)) of a reflow round); each draw takes rows without
 /// replacement (with replacement only when more rows are asked for than there are).
@@ -86,15 +61,6 @@ impl PairSource for FixedPairs {
             x1: self.x1.select(&idx)?,
             context: None,
         })
-    }
-}
-
-/// `n` row indices of a pool of `m` rows: without replacement when n ≤ m, else with replacement.
-pub(crate) fn draw_rows(rng: &mut dyn RngCore, m: usize, n: usize) -> Vec<usize> {
-    if n <= m {
-        sample_indices(rng, m, n).into_vec()
-    } else {
-        (0..n).map(|_| rng.random_range(0..m)).collect()
     }
 }
 

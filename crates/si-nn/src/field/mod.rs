@@ -1,31 +1,19 @@
-//! [`LearnedField`]: a trained [`FieldNet`] as an [`si_core::Field`] on its own device.
+//! [`LearnedField`]: a trained [`FieldNet`] as an [`si_core::Field`] on its own device. Guided evaluation of
+//! the heads and [`ConditionalNet`] are in `guidance`, the divergence ∇·b ([`Divergence`]) in `divergence`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod divergence;
+mod guidance;
 
-use si_core::{
-    check_context, ConditionalField, CoreError, DriftTerms, Field, Interpolant, Schedule,
-};
+pub use divergence::Divergence;
+pub use guidance::ConditionalNet;
+
+use std::sync::atomic::AtomicU64;
+
+use si_core::{CoreError, DriftTerms, Field, Interpolant, Schedule};
 use tch::{Kind, Tensor};
 
 use crate::batch::{TensorBatch, TensorRows};
-use crate::error::backend;
-use crate::model::{Context, FieldNet, Head};
-
-/// How ∇·b is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Divergence {
-    /// Exact: one autograd pass per dimension, ∇·b = Σ_i ∂b_i/∂x_i.
-    Exact,
-    /// Hutchinson's estimator ∇·b ≈ (1/M) Σ_m ε_mᵀ (∂b/∂x) ε_m with Rademacher ε_m, one pass per probe;
-    /// unbiased, for large d.
-    Hutchinson {
-        /// Number of probes M.
-        probes: usize,
-        /// Seed of the probes.
-        seed: u64,
-    },
-}
+use crate::model::{FieldNet, Head};
 
 /// A trained model evaluated as the fields of its interpolant, with optional conditioning and classifier-
 /// free guidance: out_w = out(x | ∅) + w (out(x | c) − out(x | ∅)) for every head (w = 1: plain
@@ -95,57 +83,6 @@ impl<'a> LearnedField<'a> {
             });
         }
         self.interpolant.schedule(t)
-    }
-
-    /// Every head at (t, x), guided. Gradients are tracked only if the caller enables them.
-    fn heads(&self, t: f64, x: &Tensor) -> si_core::Result<Vec<Tensor>> {
-        let tt = self.net.time_tensor(t);
-        let n = x.size()[0];
-        let Some(c) = &self.context else {
-            return self.net.forward(&tt, x, None).map_err(Into::into);
-        };
-        let c = if c.dim() == 1 {
-            c.unsqueeze(0).expand([n, -1], false)
-        } else if c.size()[0] == 1 && n != 1 {
-            c.expand([n, -1], false)
-        } else {
-            c.shallow_clone()
-        };
-        let dev = (Kind::Float, self.net.device());
-        let w = self.guidance;
-        if (w - 1.0).abs() < f64::EPSILON {
-            let mask = Tensor::ones([n, 1], dev);
-            return self
-                .net
-                .forward(&tt, x, Some(&Context { c: &c, mask: &mask }))
-                .map_err(Into::into);
-        }
-        if w.abs() < f64::EPSILON {
-            let mask = Tensor::zeros([n, 1], dev);
-            return self
-                .net
-                .forward(&tt, x, Some(&Context { c: &c, mask: &mask }))
-                .map_err(Into::into);
-        }
-        // One forward pass over [x | x] with the context kept, then dropped.
-        let xx = Tensor::cat(&[x.shallow_clone(), x.shallow_clone()], 0);
-        let cc = Tensor::cat(&[c.shallow_clone(), c], 0);
-        let mask = Tensor::cat(&[Tensor::ones([n, 1], dev), Tensor::zeros([n, 1], dev)], 0);
-        let outs = self.net.forward(
-            &tt,
-            &xx,
-            Some(&Context {
-                c: &cc,
-                mask: &mask,
-            }),
-        )?;
-        Ok(outs
-            .into_iter()
-            .map(|o| {
-                let (cond, unc) = (o.narrow(0, 0, n), o.narrow(0, n, n));
-                &unc + (cond - &unc) * w
-            })
-            .collect())
     }
 
     fn get(&self, outs: &[Tensor], h: Head) -> Option<Tensor> {
@@ -237,46 +174,6 @@ impl<'a> LearnedField<'a> {
             })
         })
     }
-
-    /// ∇·y with respect to `xg` (which tracks gradients), by the field's [`Divergence`] setting.
-    fn divergence_of(&self, xg: &Tensor, y: &Tensor) -> si_core::Result<Tensor> {
-        let d = self.net.params().dim as i64;
-        let rows = (xg.kind(), xg.device());
-        match self.divergence {
-            Divergence::Exact => {
-                let mut acc = Tensor::zeros([xg.size()[0]], rows);
-                for i in 0..d {
-                    let gi = y.narrow(1, i, 1).sum(xg.kind());
-                    let g =
-                        Tensor::f_run_backward(&[gi], &[xg], i + 1 < d, false).map_err(backend)?;
-                    acc += g[0].narrow(1, i, 1).squeeze_dim(1);
-                }
-                Ok(acc)
-            }
-            Divergence::Hutchinson { probes, seed } => {
-                let call = self.calls.fetch_add(1, Ordering::Relaxed);
-                let base = seed.wrapping_add(call.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                let m = probes.max(1);
-                let mut acc = Tensor::zeros([xg.size()[0]], rows);
-                let numel = xg.numel() as i64;
-                for k in 0..m {
-                    // Rademacher probes from the keyed generator: no process-wide reseeding.
-                    let key = base.wrapping_add((k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
-                    let eps = (crate::rng::uniforms(key, numel, xg.device())
-                        .ge(0.5)
-                        .to_kind(xg.kind())
-                        * 2.0
-                        - 1.0)
-                        .reshape(xg.size());
-                    let gi = (y * &eps).sum(xg.kind());
-                    let g =
-                        Tensor::f_run_backward(&[gi], &[xg], k + 1 < m, false).map_err(backend)?;
-                    acc += (&g[0] * &eps).sum_dim_intlist(1, false, xg.kind());
-                }
-                Ok(acc / m as f64)
-            }
-        }
-    }
 }
 
 impl Field<TensorBatch> for LearnedField<'_> {
@@ -350,63 +247,5 @@ impl Field<TensorBatch> for LearnedField<'_> {
         c: f64,
     ) -> si_core::Result<DriftTerms<TensorBatch>> {
         self.terms(t, x, c)
-    }
-}
-
-/// A conditional model as a [`ConditionalField`]: `given(c)` is the [`LearnedField`] conditioned on c
-/// (one context point shared by the batch, or one per point) with guidance weight `w`, so that code
-/// written against `ConditionalField` (a policy, a test against an exact conditioned oracle) runs on it.
-#[derive(Debug)]
-pub struct ConditionalNet<'a> {
-    net: &'a FieldNet,
-    interpolant: Interpolant,
-    guidance: f64,
-    divergence: Divergence,
-}
-
-impl<'a> ConditionalNet<'a> {
-    /// The conditional fields of `net` (which must have a context) for `interpolant`, guidance w = 1.
-    pub fn new(net: &'a FieldNet, interpolant: Interpolant) -> si_core::Result<Self> {
-        if net.params().context_dim == 0 {
-            return Err(CoreError::ShapeMismatch {
-                expected: "a model with a context (context_dim > 0)".into(),
-                got: "an unconditional model".into(),
-            });
-        }
-        Ok(Self {
-            net,
-            interpolant,
-            guidance: 1.0,
-            divergence: Divergence::Exact,
-        })
-    }
-    /// Classifier-free guidance weight w (w = 1: plain conditional, 0: unconditional).
-    pub fn with_guidance(mut self, w: f64) -> Self {
-        self.guidance = w;
-        self
-    }
-    /// How ∇·b is computed.
-    pub fn with_divergence(mut self, d: Divergence) -> Self {
-        self.divergence = d;
-        self
-    }
-}
-
-impl ConditionalField<TensorBatch> for ConditionalNet<'_> {
-    type Given<'b>
-        = LearnedField<'b>
-    where
-        Self: 'b;
-    fn dim(&self) -> usize {
-        self.net.params().dim
-    }
-    fn context_dim(&self) -> usize {
-        self.net.params().context_dim
-    }
-    fn given<'b>(&'b self, context: &TensorBatch) -> si_core::Result<LearnedField<'b>> {
-        check_context(context, self.context_dim())?;
-        Ok(LearnedField::new(self.net, self.interpolant.clone())
-            .with_context(context.0.shallow_clone(), self.guidance)
-            .with_divergence(self.divergence))
     }
 }
