@@ -104,20 +104,22 @@ pub fn forward_model(spec: &str, d: usize, sigma: f64) -> Result<Box<dyn Forward
     })
 }
 
-/// Checks the observations and σ before any training: enough rows, and for additive noise σ² below the
-/// smallest eigenvalue of Cov(y) (no law x can have x + σz as the data otherwise).
+/// Checks the observations and σ before any training: enough rows (the monitor's and one training batch),
+/// and for additive noise σ² below the smallest eigenvalue of Cov(y) (no law x can have x + σz as the data
+/// otherwise).
 pub fn check_input(y: &Points, a: &ReduceArgs) -> Result<()> {
     if !(a.sigma.is_finite() && a.sigma > 0.0) {
         bail!("--sigma must be finite and > 0 (got {})", a.sigma);
     }
-    let need = a.monitor_points + a.batch.min(2);
-    if y.len() < need + 2 {
+    // the monitor's held-out rows, and at least one batch of training rows
+    let need = a.monitor_points + a.batch.max(2);
+    if y.len() < need {
         bail!(
-            "{} has {} rows; at least {} are needed ({} held out for the monitor)",
+            "{} has {} rows; at least {need} are needed ({} held out for the monitor, a batch of {} for training)",
             a.data.display(),
             y.len(),
-            need + 2,
-            a.monitor_points
+            a.monitor_points,
+            a.batch
         );
     }
     let additive = matches!(a.forward.as_str(), "gaussian" | "uniform");

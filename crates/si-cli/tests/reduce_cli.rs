@@ -79,7 +79,8 @@ fn reduce_variance_writes_one_clean_row_per_observation() {
 fn bad_inputs_are_clear_errors() {
     let tmp_dir = tmp();
     let d = tmp_dir.path();
-    let y = Points::standard_normal(1500, 2, &mut ChaCha8Rng::seed_from_u64(2));
+    // enough rows for the defaults: 1000 held out for the monitor and a training batch of 1000
+    let y = Points::standard_normal(2000, 2, &mut ChaCha8Rng::seed_from_u64(2));
     let good = d.join("good.npy");
     write_points(&good, &y, NpyDtype::F64).unwrap();
     let fail = |args: &[&str], want: &str| {
@@ -151,5 +152,19 @@ fn bad_inputs_are_clear_errors() {
     fail(
         &["--data", few.to_str().unwrap(), "--sigma", "0.5"],
         "rows; at least",
+    );
+    // one row short of the monitor's 10 and a training batch of 8
+    let short = d.join("short.npy");
+    write_points(
+        &short,
+        &Points::standard_normal(17, 2, &mut ChaCha8Rng::seed_from_u64(4)),
+        NpyDtype::F64,
+    )
+    .unwrap();
+    let (path, batch, monitor) = (short.to_str().unwrap(), "8", "10");
+    let args = ["--data", path, "--sigma", "0.5", "--batch", batch];
+    fail(
+        &[&args[..], &["--monitor-points", monitor]].concat(),
+        "at least 18 are needed (10 held out for the monitor, a batch of 8 for training)",
     );
 }
