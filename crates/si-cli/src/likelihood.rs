@@ -108,7 +108,7 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
     check(a)?;
     let points = read_points(&a.data)?;
     let (net, interpolant, _) =
-        load_model(&a.checkpoint, crate::cli::device()).context("loading the checkpoint")?;
+        load_model(&a.checkpoint, crate::device()).context("loading the checkpoint")?;
     let Some(interpolant) = interpolant else {
         bail!("the checkpoint stores no interpolant (trained on another source): its base density is unknown");
     };

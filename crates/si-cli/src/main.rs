@@ -1,10 +1,11 @@
 //! `si`: the learned-field command line of si-rs: train and sample learned fields, score points by
 //! log-likelihood, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
-mod cli;
 mod likelihood;
 mod policy;
 mod reduce;
+mod sample;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -22,9 +23,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train on a .npy file.
-    Train(Box<cli::TrainArgs>),
+    Train(Box<train::TrainArgs>),
     /// Sample from a checkpoint into a .npy file.
-    Sample(cli::SampleArgs),
+    Sample(sample::SampleArgs),
     /// Log-likelihoods of the rows of a .npy under a checkpoint (ODE exact or Hutchinson divergence,
     /// adaptive ODE, or the SDE estimate), written as a .npy.
     Likelihood(Box<likelihood::LikelihoodArgs>),
@@ -38,11 +39,16 @@ enum Command {
 fn main() -> Result<()> {
     si_report::init_logging();
     match Cli::parse().command {
-        Command::Train(a) => cli::train(&a),
-        Command::Sample(a) => cli::sample_cmd(&a),
+        Command::Train(a) => train::run(&a),
+        Command::Sample(a) => sample::run(&a),
         Command::Likelihood(a) => likelihood::likelihood(&a),
         Command::ReduceVariance(a) => reduce::reduce(&a),
         Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
     }
+}
+
+/// The device models are trained and evaluated on: the first GPU where there is one, else the CPU.
+pub(crate) fn device() -> tch::Device {
+    tch::Device::cuda_if_available()
 }

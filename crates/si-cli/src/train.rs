@@ -1,23 +1,18 @@
-//! `si train` and `si sample`: learned fields on the user's own `.npy` data.
+//! `si train`: a learned field on the user's own `.npy` data.
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Args;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, Interpolant, InterpolantSource, TimeRange, INTERPOLANT_NAMES};
-use si_data::npy::{read_points, write_points, NpyDtype};
+use si_core::{Interpolant, InterpolantSource, TimeRange, INTERPOLANT_NAMES};
+use si_data::npy::read_points;
 use si_data::ArrayData;
-use si_integrate::{Scheme, SCHEME_NAMES};
-use si_nn::sampling::{sample, standard_normal};
-use si_nn::train::load_model;
 use si_nn::{
-    Checkpoints, CsvLog, Head, LearnedField, LrSchedule, ModelConfig, Progress, TrainConfig,
-    TrainObserver, Trainer, Uploaded,
+    Checkpoints, CsvLog, Head, LrSchedule, ModelConfig, Progress, TrainConfig, TrainObserver,
+    Trainer, Uploaded,
 };
-use tch::Device;
 
+use crate::device;
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
@@ -79,42 +74,8 @@ pub struct TrainArgs {
     abort_after: Option<usize>,
 }
 
-/// Arguments of `sample`.
-#[derive(Args, Debug)]
-pub struct SampleArgs {
-    /// Checkpoint written by `train`.
-    #[arg(long)]
-    checkpoint: PathBuf,
-    /// Number of samples.
-    #[arg(long)]
-    n: usize,
-    /// Output .npy (N × d).
-    #[arg(long)]
-    out: PathBuf,
-    /// Integration steps.
-    #[arg(long, default_value_t = 200)]
-    steps: usize,
-    /// How to integrate, by name (si-integrate's grammar): the probability-flow ODE with `heun` (or
-    /// `euler`, `dormand-prince:rtol=R,atol=A`, which lands on the --steps grid times), or the SDE by
-    /// `euler-maruyama`, `noise-first` (each step's noise before its drift) or `stochastic-heun`, with
-    /// diffusion --eps or `:eps=E`; see --help.
-    #[arg(long, default_value = "heun", long_help = SCHEME_NAMES)]
-    stepper: Scheme,
-    /// Diffusion ε of the SDE steppers (>= 0; not used by the ODE); overrides an `eps=` in --stepper.
-    #[arg(long)]
-    eps: Option<f64>,
-    /// Output dtype: f32 or f64.
-    #[arg(long, default_value = "f32")]
-    dtype: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-}
-
-pub(crate) fn device() -> Device {
-    Device::cuda_if_available()
-}
-
-pub fn train(a: &TrainArgs) -> Result<()> {
+/// `si train`.
+pub fn run(a: &TrainArgs) -> Result<()> {
     let points = read_points(&a.data)?;
     let data = ArrayData::new(points)?;
     let dim = si_core::PairSource::dim(&data);
@@ -189,48 +150,6 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         "trained {} steps; checkpoint {}",
         trainer.steps_done(),
         a.checkpoint.display()
-    );
-    Ok(())
-}
-
-pub fn sample_cmd(a: &SampleArgs) -> Result<()> {
-    let dtype = match a.dtype.as_str() {
-        "f32" => NpyDtype::F32,
-        "f64" => NpyDtype::F64,
-        s => bail!("unknown dtype `{s}` (f32, f64)"),
-    };
-    if a.n == 0 {
-        bail!("--n must be at least 1");
-    }
-    let (net, interpolant, _) =
-        load_model(&a.checkpoint, device()).context("loading the checkpoint")?;
-    let Some(interpolant) = interpolant else {
-        bail!("the checkpoint stores no interpolant (trained on another source): cannot sample from N(0, I)");
-    };
-    let scheme = match a.eps {
-        Some(eps) => a.stepper.with_eps(eps).check()?,
-        None => a.stepper,
-    };
-    if matches!(scheme, Scheme::StochasticHeun { eps } if eps > 0.0)
-        && net.head_index(Head::S).is_none()
-        && interpolant.schedule(1.0)?.noise_scale == 0.0
-    {
-        bail!(
-            "stochastic Heun evaluates the score at t = 1, where this model's score s = -eta/sigma is singular \
-             (sigma(1) = 0 for {interpolant}); use --stepper euler-maruyama or noise-first, or a model with an s head"
-        );
-    }
-    let field = LearnedField::new(&net, interpolant);
-    let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
-    let d = net.params().dim;
-    let x0 = standard_normal(a.n, d, net.device(), &mut rng)?;
-    let x1 = sample(&field, &scheme, x0, a.steps, &mut rng)?;
-    let p = x1.to_points()?;
-    write_points(&a.out, &p, dtype)?;
-    eprintln!(
-        "wrote {} samples of dimension {d} to {}",
-        p.len(),
-        a.out.display()
     );
     Ok(())
 }
