@@ -44,6 +44,8 @@ fn train_then_sample_writes_n_by_d_samples() {
         ("heun", "f32"),
         ("euler-maruyama", "f64"),
         ("noise-first", "f32"),
+        ("euler-maruyama:eps=0.3,noise-first", "f32"),
+        ("dormand-prince:rtol=1e-3,atol=1e-3", "f64"),
     ] {
         let out = dir.join(format!("s-{stepper}.npy"));
         let st = Command::new(bin)
