@@ -1,28 +1,12 @@
 //! `cargo xtask bench`: throughput beside the Python references. The xtask installs the Python anchors
 //! into the cache folder; `si-experiments bench` measures.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-/// The parts, in the order they run.
-const PARTS: [&str; 5] = ["fields", "ode", "ot", "robot", "nn"];
-
-/// Runs the benchmarks in `only` (every one when empty): fields, ode, ot, robot, nn.
+/// Runs the benchmarks in `only` (every one when empty: fields, ode, ot, robot, nn) with `si-experiments
+/// bench`, after installing the anchors they need.
 pub fn run(quick: bool, only: &[String]) -> Result<()> {
-    if let Some(bad) = only.iter().find(|o| !PARTS.contains(&o.as_str())) {
-        bail!("unknown bench part `{bad}`; expected one of {}", PARTS.join(", "));
-    }
-    let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
-    if want("ot") {
-        crate::ot_bench::run(quick)?;
-    }
-    let forwarded: Vec<&str> = ["fields", "ode", "robot", "nn"]
-        .into_iter()
-        .filter(|p| want(p))
-        .collect();
-    if !forwarded.is_empty() {
-        crate::nn::bench(quick, &forwarded)?;
-    }
-    Ok(())
+    crate::nn::bench(quick, only)
 }
 
 /// torchdiffeq 0.2.5 with scipy and numpy, for the ode part.
@@ -43,4 +27,22 @@ pub fn ode_anchor() -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     args.extend(ODE_PACKAGES.iter().map(|p| p.to_string()));
     pip_install_once(&python, &dir.join("install-ok"), "the ODE anchor", &args)?;
     Ok((python, site))
+}
+
+/// POT 0.9.7 with numpy and scipy, for the ot part.
+const OT_PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
+
+/// The Python of the OT anchors' own environment in the cache folder (installed on first use).
+pub fn ot_anchor() -> Result<std::path::PathBuf> {
+    use crate::nn::{cache_root, ensure_venv, pip_install_once};
+    let dir = cache_root()?.join("ot-reference");
+    let python = ensure_venv(&dir.join("venv"))?;
+    let packages: Vec<String> = OT_PACKAGES.iter().map(|p| p.to_string()).collect();
+    pip_install_once(
+        &python,
+        &dir.join("install-ok"),
+        "the OT anchors",
+        &packages,
+    )?;
+    Ok(python)
 }

@@ -4,7 +4,6 @@
 mod bench;
 mod mutants;
 mod nn;
-mod ot_bench;
 mod robot;
 mod test;
 

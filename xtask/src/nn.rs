@@ -303,7 +303,13 @@ fn run_si_nn(libtorch: &Path, args: &[OsString]) -> Result<()> {
 
 /// The `si-experiments` binary with its learned-field figures and benchmarks (feature `nn`).
 fn run_experiments(libtorch: &Path, args: &[OsString]) -> Result<()> {
-    run_binary(libtorch, "si-experiments", "si-experiments", Some("nn"), args)
+    run_binary(
+        libtorch,
+        "si-experiments",
+        "si-experiments",
+        Some("nn"),
+        args,
+    )
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -381,21 +387,30 @@ pub(crate) fn torch_python() -> Result<PathBuf> {
     Ok(ensure_install()?.python)
 }
 
-/// The benchmarks of `si-experiments bench` in `parts` (fields, ode, robot, nn), with the Python anchors:
-/// the torch install's Python for the plain PyTorch loop beside si-nn, torchdiffeq for the ODE solver.
-pub fn bench(quick: bool, parts: &[&str]) -> Result<()> {
+/// The benchmarks of `si-experiments bench` in `only` (all when empty: fields, ode, ot, robot, nn), with the Python
+/// anchors: the torch install's Python for the plain PyTorch loop beside si-nn, torchdiffeq for the ODE
+/// solver, POT and scipy for exact OT.
+pub fn bench(quick: bool, only: &[String]) -> Result<()> {
     let libtorch = ensure_libtorch()?;
-    let mut args: Vec<OsString> = vec!["bench".into(), "--only".into(), parts.join(",").into()];
+    let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    let mut args: Vec<OsString> = vec!["bench".into()];
+    if !only.is_empty() {
+        args.extend(["--only".into(), only.join(",").into()]);
+    }
     if quick {
         args.push("--quick".into());
     }
     if let Some(i) = existing_install() {
         args.extend(["--torch-python".into(), i.python.into_os_string()]);
     }
-    if parts.contains(&"ode") {
+    if want("ode") {
         let (python, site) = crate::bench::ode_anchor()?;
         args.extend(["--ode-python".into(), python.into_os_string()]);
         args.extend(["--ode-pythonpath".into(), site.into_os_string()]);
+    }
+    if want("ot") {
+        let python = crate::bench::ot_anchor()?;
+        args.extend(["--ot-python".into(), python.into_os_string()]);
     }
     run_experiments(&libtorch, &args)
 }

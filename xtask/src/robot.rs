@@ -69,4 +69,3 @@ pub fn demos(args: &DemosArgs) -> Result<()> {
     );
     Ok(())
 }
-

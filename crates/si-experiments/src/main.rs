@@ -43,7 +43,7 @@ enum Command {
         /// Fewer repetitions.
         #[arg(long)]
         quick: bool,
-        /// Only these parts (comma-separated: fields, ode, robot, nn); default: all.
+        /// Only these parts (comma-separated: fields, ode, ot, robot, nn); default: all.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// The Python of the torch install (the plain PyTorch loop of the nn part).
@@ -55,6 +55,9 @@ enum Command {
         /// A folder put on that Python's PYTHONPATH (where torchdiffeq is installed).
         #[arg(long)]
         ode_pythonpath: Option<PathBuf>,
+        /// The Python with POT and scipy (the ot part).
+        #[arg(long)]
+        ot_python: Option<PathBuf>,
     },
 }
 
@@ -80,6 +83,7 @@ fn main() -> Result<()> {
             torch_python,
             ode_python,
             ode_pythonpath,
+            ot_python,
         } => {
             use si_experiments::bench::{run, Anchors, PythonAnchor};
             let anchors = Anchors {
@@ -90,6 +94,10 @@ fn main() -> Result<()> {
                 ode: ode_python.map(|python| PythonAnchor {
                     python,
                     pythonpath: ode_pythonpath,
+                }),
+                ot: ot_python.map(|python| PythonAnchor {
+                    python,
+                    pythonpath: None,
                 }),
             };
             run(quick, &only, &anchors)

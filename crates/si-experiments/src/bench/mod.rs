@@ -1,12 +1,13 @@
-//! The benchmarks beside the Python references: exact fields ([`fields`]), the Push-T simulator
-//! ([`robot`]) and, with the feature `nn`, si-nn's training step and sampling ([`nn`]). Ratios are taken
+//! The benchmarks beside the Python references: exact fields ([`fields`]), the adaptive ODE solver
+//! ([`ode`]), exact minibatch OT ([`ot`]), the Push-T simulator ([`robot`]) and, with the feature `nn`, si-nn's training step and sampling ([`nn`]). Ratios are taken
 //! against anchors measured in the same run where the anchor can run here, else against fixed figures
 //! labelled with their source.
 
 pub mod fields;
-pub mod ode;
 #[cfg(feature = "nn")]
 pub mod nn;
+pub mod ode;
+pub mod ot;
 pub mod robot;
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 /// The parts of the benchmark, by name.
-pub const PARTS: [&str; 4] = ["fields", "ode", "robot", "nn"];
+pub const PARTS: [&str; 5] = ["fields", "ode", "ot", "robot", "nn"];
 
 /// A Python interpreter that runs an anchor, with the folder of its packages when they are not installed
 /// in its own environment.
@@ -47,6 +48,8 @@ pub struct Anchors {
     pub torch: Option<PythonAnchor>,
     /// torchdiffeq, for [`ode`].
     pub ode: Option<PythonAnchor>,
+    /// POT, scipy and torchcfm's sampler, for [`ot`].
+    pub ot: Option<PythonAnchor>,
 }
 
 /// The path of one of this crate's Python scripts (`python/`).
@@ -70,7 +73,10 @@ pub fn best_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 /// Runs the parts in `only` (every one when empty).
 pub fn run(quick: bool, only: &[String], anchors: &Anchors) -> Result<()> {
     if let Some(bad) = only.iter().find(|o| !PARTS.contains(&o.as_str())) {
-        bail!("unknown bench part `{bad}`; expected one of {}", PARTS.join(", "));
+        bail!(
+            "unknown bench part `{bad}`; expected one of {}",
+            PARTS.join(", ")
+        );
     }
     let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     if want("fields") {
@@ -79,7 +85,17 @@ pub fn run(quick: bool, only: &[String], anchors: &Anchors) -> Result<()> {
     if want("ode") {
         match &anchors.ode {
             Some(a) => ode::run(quick, a)?,
-            None => bail!("the ode bench needs its anchor: --ode-python (cargo xtask bench installs it)"),
+            None => bail!(
+                "the ode bench needs its anchor: --ode-python (cargo xtask bench installs it)"
+            ),
+        }
+    }
+    if want("ot") {
+        match &anchors.ot {
+            Some(a) => ot::run(quick, a)?,
+            None => {
+                bail!("the ot bench needs its anchor: --ot-python (cargo xtask bench installs it)")
+            }
         }
     }
     if want("robot") {

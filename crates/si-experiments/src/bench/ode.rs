@@ -5,7 +5,6 @@
 //! torchdiffeq 0.2.5, scipy and numpy on its `PYTHONPATH` in their own folder of the cache), and the script
 //! `python/ode_reference.py` of this crate.
 
-
 use anyhow::{bail, Context, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -68,23 +68,63 @@ fn learned(numbers: &'static [u32], minutes: u32, make: Option<Make>) -> Figure 
 /// Every figure, in index order.
 pub fn figures() -> Vec<Figure> {
     vec![
-        host(&[1], 0, |o, s| Ok(vec![exact::densities::figure(o, s.quick)?])),
+        host(&[1], 0, |o, s| {
+            Ok(vec![exact::densities::figure(o, s.quick)?])
+        }),
         host(&[2], 0, |o, s| {
             Ok(vec![exact::trajectories::figure(o, s.quick)?])
         }),
-        host(&[3], 0, |o, s| Ok(vec![exact::histograms::figure(o, s.quick)?])),
-        host(&[4], 0, |o, s| Ok(vec![exact::scatter::figure(o, s.quick)?])),
+        host(&[3], 0, |o, s| {
+            Ok(vec![exact::histograms::figure(o, s.quick)?])
+        }),
+        host(&[4], 0, |o, s| {
+            Ok(vec![exact::scatter::figure(o, s.quick)?])
+        }),
         learned(&[5, 10], 5, nn!(super::learned::figures_5_and_10)),
-        learned(&[6], 2, nn!(|o, s| Ok(vec![super::learned::checker::figure6(o, s)?]))),
-        learned(&[7], 2, nn!(|o, s| Ok(vec![super::learned::checker::figure7(o, s)?]))),
-        learned(&[8], 1, nn!(|o, s| Ok(vec![super::learned::checker::figure8(o, s)?]))),
-        learned(&[9], 4, nn!(|o, s| Ok(vec![super::learned::figure9(o, s)?]))),
-        learned(&[11], 1, nn!(|o, s| Ok(vec![super::coupling::reflow::figure11(o, s)?]))),
-        learned(&[12], 5, nn!(|o, s| Ok(vec![super::coupling::reflow::figure12(o, s)?]))),
+        learned(
+            &[6],
+            2,
+            nn!(|o, s| Ok(vec![super::learned::checker::figure6(o, s)?])),
+        ),
+        learned(
+            &[7],
+            2,
+            nn!(|o, s| Ok(vec![super::learned::checker::figure7(o, s)?])),
+        ),
+        learned(
+            &[8],
+            1,
+            nn!(|o, s| Ok(vec![super::learned::checker::figure8(o, s)?])),
+        ),
+        learned(
+            &[9],
+            4,
+            nn!(|o, s| Ok(vec![super::learned::figure9(o, s)?])),
+        ),
+        learned(
+            &[11],
+            1,
+            nn!(|o, s| Ok(vec![super::coupling::reflow::figure11(o, s)?])),
+        ),
+        learned(
+            &[12],
+            5,
+            nn!(|o, s| Ok(vec![super::coupling::reflow::figure12(o, s)?])),
+        ),
         learned(&[13], 4, nn!(|o, s| Ok(vec![super::scsi::figure13(o, s)?]))),
-        learned(&[14], 0, nn!(|o, s| Ok(vec![super::pusht::wine::figure14(o, s)?]))),
-        host(&[15], 0, |o, s| Ok(vec![pusht::expert::figure(o, s.quick)?])),
-        learned(&[15], 6, nn!(|o, s| Ok(vec![super::pusht::policies::figure15(o, s)?]))),
+        learned(
+            &[14],
+            0,
+            nn!(|o, s| Ok(vec![super::pusht::wine::figure14(o, s)?])),
+        ),
+        host(&[15], 0, |o, s| {
+            Ok(vec![pusht::expert::figure(o, s.quick)?])
+        }),
+        learned(
+            &[15],
+            6,
+            nn!(|o, s| Ok(vec![super::pusht::policies::figure15(o, s)?])),
+        ),
     ]
 }
 
@@ -133,7 +173,9 @@ mod tests {
             let parts = all.iter().filter(|f| f.numbers.contains(&n)).count();
             assert_eq!(parts, if n == 15 { 2 } else { 1 }, "figure {n}");
         }
-        assert!(all.iter().all(|f| f.make.is_some() || !cfg!(feature = "nn")));
+        assert!(all
+            .iter()
+            .all(|f| f.make.is_some() || !cfg!(feature = "nn")));
         assert!(all
             .iter()
             .filter(|f| f.needs == Needs::Host)
@@ -143,7 +185,9 @@ mod tests {
     #[test]
     fn an_unknown_number_is_an_error() {
         let sizes = Sizes::new(true);
-        let err = jobs(Path::new("."), &sizes, &[16]).err().map(|e| e.to_string());
+        let err = jobs(Path::new("."), &sizes, &[16])
+            .err()
+            .map(|e| e.to_string());
         assert_eq!(err.as_deref(), Some("there is no figure 16 (figures 1-15)"));
     }
 
@@ -152,7 +196,13 @@ mod tests {
     fn a_learned_figure_without_libtorch_is_an_error_and_the_rest_are_made() {
         let sizes = Sizes::new(true);
         assert!(jobs(Path::new("."), &sizes, &[5]).is_err());
-        assert_eq!(jobs(Path::new("."), &sizes, &[15]).map(|j| j.len()).ok(), Some(1));
-        assert_eq!(jobs(Path::new("."), &sizes, &[]).map(|j| j.len()).ok(), Some(5));
+        assert_eq!(
+            jobs(Path::new("."), &sizes, &[15]).map(|j| j.len()).ok(),
+            Some(1)
+        );
+        assert_eq!(
+            jobs(Path::new("."), &sizes, &[]).map(|j| j.len()).ok(),
+            Some(5)
+        );
     }
 }

@@ -14,7 +14,6 @@ use si_analytic::GaussianMixture;
 use si_core::metrics::{energy_distance, ks_critical_5pct, ks_statistic};
 use si_core::{Batch, Gamma, Interpolant, Points};
 
-
 /// The three interpolants of figures 1 and 2.
 pub(crate) fn three_interpolants() -> Result<Vec<(String, Interpolant)>> {
     Ok(vec![

@@ -13,11 +13,11 @@ use si_nn::{
 };
 use tch::Device;
 
-use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::{
     checker_data, checker_sampler, draw, inside, inside_fraction, normal_points, ode_nll, source,
     target_points, xy, BEST_LOG_DENSITY,
 };
+use crate::figures::{f3, Entry, Sizes};
 use si_integrate::Scheme;
 use si_report::{lines, png, scatter};
 

@@ -19,8 +19,8 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use crate::figures::{f3, Sizes};
 use crate::experiment::{source, xy};
+use crate::figures::{f3, Sizes};
 use si_report::{color, png, scatter};
 
 const MEANS: [[f64; 2]; 4] = [[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0], [2.0, -2.0]];

@@ -22,8 +22,8 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::source;
+use crate::figures::{f3, Entry, Sizes};
 use si_report::{lines, png};
 
 /// ε of the SDE models: the bound of the SDE likelihood tightens as ε falls (its gap grows like

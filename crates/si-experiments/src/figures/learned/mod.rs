@@ -34,4 +34,3 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
     );
     Ok(e9)
 }
-

@@ -7,8 +7,8 @@ use si_integrate::{Euler, EulerMaruyama, Heun, Stepper};
 use si_nn::{LearnedField, TensorBatch};
 
 use super::checker::Trained;
-use crate::figures::{f3, Entry, Sizes};
 use crate::experiment::{inside_fraction, normal_points};
+use crate::figures::{f3, Entry, Sizes};
 use si_report::{lines, png};
 
 fn quality<S: Stepper<TensorBatch>>(

@@ -1,12 +1,11 @@
-//! `cargo xtask bench`, minibatch OT: si-core's exact assignment beside POT's network simplex (run to its
+//! Minibatch OT: si-core's exact assignment beside POT's network simplex (run to its
 //! optimum, its convergence checked), torchcfm's exact OT sampler, scipy's assignment solver and an
 //! assignment crate (pathfinding's Hungarian algorithm), on the same points in the same run, each timed
 //! as the best of the same number of repeats (N(0, I) to eight Gaussians
 //! on a circle of radius 5). The Python anchors run in their own environment (POT 0.9.7, numpy, scipy from
-//! the package registry) in the cache folder, installed on first use.
+//! the package registry, installed in the cache folder by `cargo xtask bench`) with the script
+//! `python/ot_reference.py` of this crate.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -18,38 +17,10 @@ use si_core::ot::{
 use si_core::{Points, Ring, Sampler, StandardNormal};
 use si_data::npy::{write_points, NpyDtype};
 
-use crate::nn::{cache_root, ensure_venv, pip_install_once};
-use crate::workspace_root;
-
-const PACKAGES: [&str; 3] = ["pot==0.9.7", "numpy", "scipy"];
+use super::{best_ms, script, PythonAnchor};
 
 /// The pathfinding version pinned in the workspace's Cargo.toml.
 const PATHFINDING_VERSION: &str = "4.16.0";
-
-/// The reference environment's Python, installed when missing.
-fn reference_python() -> Result<PathBuf> {
-    let dir = cache_root()?.join("ot-reference");
-    let python = ensure_venv(&dir.join("venv"))?;
-    let packages: Vec<String> = PACKAGES.iter().map(|p| p.to_string()).collect();
-    pip_install_once(
-        &python,
-        &dir.join("install-ok"),
-        "the OT anchors",
-        &packages,
-    )?;
-    Ok(python)
-}
-
-/// The best of `reps` timings of `f`, in milliseconds; the first error stops the timing and is returned.
-pub(crate) fn best_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    let mut best = f64::INFINITY;
-    for _ in 0..reps {
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    Ok(1e3 * best)
-}
 
 fn points(n: usize) -> Result<(Points, Points)> {
     let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
@@ -87,14 +58,14 @@ fn f(v: &serde_json::Value) -> f64 {
 }
 
 /// Runs the comparison and prints its table.
-pub fn run(quick: bool) -> Result<()> {
+pub fn run(quick: bool, anchor: &PythonAnchor) -> Result<()> {
     let sizes: &[usize] = if quick {
         &[64, 256, 1024]
     } else {
         &[64, 128, 256, 512, 1024, 2048, 4096]
     };
-    let folder = workspace_root().join("target").join("ot-bench");
-    std::fs::create_dir_all(&folder)?;
+    let work = tempfile::TempDir::new()?;
+    let folder = work.path();
     let mut ours = Vec::new();
     for &n in sizes {
         let (x0, x1) = points(n)?;
@@ -108,12 +79,12 @@ pub fn run(quick: bool) -> Result<()> {
         let cost = assignment(&squared_distances(&x0, &x1)?)?.cost();
         ours.push((n, solve, cost));
     }
-    let python = reference_python()?;
-    let script = workspace_root().join("xtask/bench/ot_reference.py");
+    let script = script("ot_reference.py");
     let list: Vec<String> = sizes.iter().map(|&n| format!("{n}:{}", reps(n))).collect();
-    let out = Command::new(&python)
+    let out = anchor
+        .command()
         .arg(&script)
-        .arg(&folder)
+        .arg(folder)
         .arg(list.join(","))
         .output()
         .with_context(|| format!("running {}", script.display()))?;
