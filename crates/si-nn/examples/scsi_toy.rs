@@ -2,10 +2,9 @@
 //! `cargo run --release -p si-nn --example scsi_toy -- STEPS BATCH REFRESH TRANSPORT_STEPS WIDTH LR/1e-4
 //! EMA/1e-4 MIN_LR_FRACTION/1e-3 POOL/BATCH`.
 
-use nalgebra::{dmatrix, dvector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_analytic::{GaussianMixture, VarianceReduction};
+use si_analytic::VarianceReduction;
 use si_core::metrics::energy_distance;
 use si_core::{AdditiveGaussian, Batch, Points};
 use si_nn::scsi::{run, scsi_interpolant, transport, ScsiConfig};
@@ -30,11 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         get(3, 10),
         get(4, 128),
     );
-    let y_law = GaussianMixture::new(
-        vec![0.5, 0.5],
-        vec![dvector![-2.0, 0.0], dvector![2.0, 0.0]],
-        vec![dmatrix![0.5, 0.0; 0.0, 0.5], dmatrix![0.6, 0.2; 0.2, 0.5]],
-    )?;
+    let y_law = si_analytic::reference::scsi_toy()?;
     let exact = VarianceReduction::new(&y_law, 0.5)?;
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let y = y_law.sample(20_000, &mut rng);

@@ -10,10 +10,7 @@ use si_nn::{Head, ModelConfig, ModelParams, TrainConfig, Uploaded};
 
 /// N(0, 1) → N(2, 0.25) in d = 1 (exact fields from si-analytic).
 pub fn gaussian_pair() -> (GaussianMixture, GaussianMixture) {
-    (
-        GaussianMixture::univariate(&[(1.0, 0.0, 1.0)]).unwrap(),
-        GaussianMixture::univariate(&[(1.0, 2.0, 0.25)]).unwrap(),
-    )
+    si_analytic::reference::gaussian_pair_1d().unwrap()
 }
 
 pub fn gaussian_data() -> CouplingPairs<Independent<StandardNormal, GaussianMixture>> {
