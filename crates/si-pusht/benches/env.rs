@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use si_robot::{coverage, Pose, PushT, V2};
+use si_pusht::{coverage, Pose, PushT, V2};
 
 fn env_step(c: &mut Criterion) {
     let mut env = PushT::new();
@@ -11,7 +11,7 @@ fn env_step(c: &mut Criterion) {
     let mut obs = env.reset(0);
     c.bench_function("pusht_step", |b| {
         b.iter(|| {
-            if env.steps() >= si_robot::MAX_STEPS {
+            if env.steps() >= si_pusht::MAX_STEPS {
                 obs = env.reset(rng.random());
             }
             let a = [

@@ -1,7 +1,7 @@
 //! Public behaviour of the environment: reset, errors, limits, quasi-static block, constants.
 
-use si_robot::physics::{collision_bias, collision_slop};
-use si_robot::{coverage, Pose, PushT, RobotError, GOAL, MAX_STEPS, V2};
+use si_pusht::physics::{collision_bias, collision_slop};
+use si_pusht::{coverage, Pose, PushT, PushTError, GOAL, MAX_STEPS, V2};
 
 #[test]
 fn reset_is_deterministic_and_in_range() {
@@ -45,7 +45,7 @@ fn bad_actions_are_refused_and_leave_the_state_alone() {
         [f64::NEG_INFINITY, f64::NAN],
     ] {
         match env.step(bad) {
-            Err(RobotError::NonFiniteAction { .. }) => {}
+            Err(PushTError::NonFiniteAction { .. }) => {}
             other => panic!("expected NonFiniteAction, got {other:?}"),
         }
     }
@@ -62,7 +62,7 @@ fn bad_actions_are_refused_and_leave_the_state_alone() {
 fn bad_states_are_refused() {
     let mut env = PushT::new();
     match env.reset_to([1.0, 2.0, f64::NAN, 4.0, 0.0]) {
-        Err(RobotError::NonFiniteState { index: 2, .. }) => {}
+        Err(PushTError::NonFiniteState { index: 2, .. }) => {}
         other => panic!("expected NonFiniteState, got {other:?}"),
     }
 }
@@ -78,7 +78,7 @@ fn episodes_end_at_the_step_limit() {
     assert!(last.unwrap().done);
     assert!(matches!(
         env.step([0.0, 0.0]),
-        Err(RobotError::EpisodeOver { .. })
+        Err(PushTError::EpisodeOver { .. })
     ));
 }
 

@@ -6,7 +6,7 @@ use crate::error::RobotError;
 /// The tube's settings before they are checked (see [`TubeConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TubeConfig {
-    /// σ0 ≥ 0: the tube's width at t = 0, in normalised action units ([`crate::stream::encode_action`]).
+    /// σ0 ≥ 0: the tube's width at t = 0, in normalised action units ([`crate::encode_action`]).
     pub sigma0: f64,
     /// k ≥ 0: the rate at which the tube narrows (σ_t = σ0 e^{−kt}); also the pull −k (x − ξ) of the
     /// conditional velocity back onto the path.
@@ -36,7 +36,7 @@ pub struct Tube {
 
 impl TubeConfig {
     /// Validates the settings once.
-    pub fn check(&self) -> Result<Tube, RobotError> {
+    pub fn check(self) -> Result<Tube, RobotError> {
         let bad = |name, value: String, reason| {
             Err(RobotError::InvalidParameter {
                 name,

@@ -9,10 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{ConditionalField, CoreError, PairSource, Pairs, Points};
 use si_integrate::{integrate, Stepper, TimeGrid};
 
-use crate::env::{Action, Obs};
+use si_pusht::{Action, Obs, Policy, PushTError};
+
+use crate::encode::{context_point, decode_action, CONTEXT_DIM};
 use crate::error::RobotError;
-use crate::policy::Policy;
-use crate::stream::windows::{context_point, decode_action, Window, CONTEXT_DIM};
+use crate::windows::Window;
 
 /// Pairs (x0 ~ N(0, I_{2T}), x1 = the window's T commanded targets, normalised) with the window's context:
 /// the training data of the chunked baseline, for any interpolant.
@@ -63,15 +64,15 @@ impl PairSource for ChunkPairs {
     }
 }
 
-/// Settings of the chunked policy.
+/// Settings of the chunked policy before they are checked ([`ChunkedConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkedConfig {
     /// T: actions per chunk.
     pub horizon: usize,
     /// Actions executed before re-planning (1 ≤ n ≤ T).
     pub execute: usize,
-    /// K: integration steps from noise to a chunk.
-    pub steps: usize,
+    /// K: integration steps (network passes) from noise to a chunk, 1 ≤ K ≤ 100000.
+    pub integration_steps: usize,
 }
 
 impl Default for ChunkedConfig {
@@ -80,8 +81,59 @@ impl Default for ChunkedConfig {
         Self {
             horizon: 16,
             execute: 8,
-            steps: 10,
+            integration_steps: 10,
         }
+    }
+}
+
+impl ChunkedConfig {
+    /// Checks the settings: 1 ≤ n ≤ T and 1 ≤ K ≤ 100000 (T ≥ 1 follows).
+    pub fn check(self) -> Result<ChunkedParams, RobotError> {
+        let bad = |name, value: usize, reason| RobotError::InvalidParameter {
+            name,
+            value: value.to_string(),
+            reason,
+        };
+        if !(1..=self.horizon).contains(&self.execute) {
+            return Err(bad("execute", self.execute, "must be in 1..=T"));
+        }
+        if self.integration_steps == 0 || self.integration_steps > 100_000 {
+            return Err(bad(
+                "integration_steps",
+                self.integration_steps,
+                "must be in 1..=100000",
+            ));
+        }
+        Ok(ChunkedParams {
+            horizon: self.horizon,
+            execute: self.execute,
+            integration_steps: self.integration_steps,
+        })
+    }
+}
+
+/// Checked settings of the chunked policy ([`ChunkedConfig::check`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkedParams {
+    horizon: usize,
+    execute: usize,
+    integration_steps: usize,
+}
+
+impl ChunkedParams {
+    /// T: actions per chunk.
+    pub fn horizon(&self) -> usize {
+        self.horizon
+    }
+
+    /// Actions executed before re-planning.
+    pub fn execute(&self) -> usize {
+        self.execute
+    }
+
+    /// K: integration steps from noise to a chunk.
+    pub fn integration_steps(&self) -> usize {
+        self.integration_steps
     }
 }
 
@@ -91,45 +143,31 @@ impl Default for ChunkedConfig {
 pub struct ChunkedPolicy<F, S> {
     field: F,
     stepper: S,
-    config: ChunkedConfig,
+    params: ChunkedParams,
     grid: TimeGrid,
     rng: ChaCha8Rng,
 }
 
 impl<F: ConditionalField<Points>, S: Stepper<Points>> ChunkedPolicy<F, S> {
     /// The policy; the field must have dimension 2T and the observation context.
-    pub fn new(field: F, stepper: S, config: ChunkedConfig) -> Result<Self, RobotError> {
-        let bad = |name, value: String, reason| RobotError::InvalidParameter {
-            name,
-            value,
-            reason,
-        };
-        if field.dim() != 2 * config.horizon || field.context_dim() != CONTEXT_DIM {
-            return Err(bad(
-                "field",
-                format!("dimension {}, context {}", field.dim(), field.context_dim()),
-                "a chunk field has dimension 2 T and a context of 12",
-            ));
-        }
-        if !(1..=config.horizon).contains(&config.execute) {
-            return Err(bad(
-                "execute",
-                config.execute.to_string(),
-                "must be in 1..=T",
-            ));
-        }
-        if config.steps == 0 || config.steps > 100_000 {
-            return Err(bad(
-                "steps",
-                config.steps.to_string(),
-                "must be in 1..=100000",
-            ));
+    pub fn new(field: F, stepper: S, params: ChunkedParams) -> Result<Self, RobotError> {
+        if field.dim() != 2 * params.horizon || field.context_dim() != CONTEXT_DIM {
+            return Err(RobotError::InvalidParameter {
+                name: "field",
+                value: format!(
+                    "dimension {}, context {} (wanted {}, {CONTEXT_DIM})",
+                    field.dim(),
+                    field.context_dim(),
+                    2 * params.horizon
+                ),
+                reason: "a chunk field has dimension 2 T and the observation context (CONTEXT_DIM)",
+            });
         }
         Ok(Self {
             field,
             stepper,
-            config,
-            grid: TimeGrid::uniform(0.0, 1.0, config.steps)?,
+            params,
+            grid: TimeGrid::uniform(0.0, 1.0, params.integration_steps)?,
             rng: ChaCha8Rng::seed_from_u64(0),
         })
     }
@@ -141,9 +179,15 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for ChunkedPolicy<F
     }
 
     /// Samples a chunk from N(0, I) with K steps and returns its first `execute` actions.
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
+        self.plan_chunk(history).map_err(PushTError::from)
+    }
+}
+
+impl<F: ConditionalField<Points>, S: Stepper<Points>> ChunkedPolicy<F, S> {
+    fn plan_chunk(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
         let field = self.field.given(&context_point(history)?)?;
-        let x0 = Points::standard_normal(1, 2 * self.config.horizon, &mut self.rng);
+        let x0 = Points::standard_normal(1, 2 * self.params.horizon, &mut self.rng);
         let x1 = integrate(
             &self.stepper,
             &field,
@@ -158,7 +202,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for ChunkedPolicy<F
                 "the flow produced a non-finite chunk".into(),
             ));
         }
-        Ok((0..self.config.execute)
+        Ok((0..self.params.execute)
             .map(|j| decode_action([u[2 * j], u[2 * j + 1]]))
             .collect())
     }

@@ -18,7 +18,7 @@ use zarrs::array::{Array, ElementOwned};
 use zarrs::filesystem::FilesystemStore;
 
 use crate::demos::Demonstrations;
-use crate::error::RobotError;
+use crate::error::PushTError;
 
 /// The seed given to every episode read from a replay buffer: Diffusion Policy's buffers do not record the
 /// environment seed of their episodes, so there is none to give. `u64::MAX` is not a seed any code of this
@@ -68,17 +68,17 @@ impl Element for i64 {
 /// [`Demonstrations::validate`] (rows agree, episode ends non-decreasing and ending at `N`, every value finite).
 ///
 /// # Errors
-/// [`RobotError::Io`] when `path` cannot be read (it does not exist, or permission is denied);
-/// [`RobotError::Zarr`] when it is not a directory, an array is missing or has another data type or shape, its
+/// [`PushTError::Io`] when `path` cannot be read (it does not exist, or permission is denied);
+/// [`PushTError::Zarr`] when it is not a directory, an array is missing or has another data type or shape, its
 /// metadata is malformed, a chunk is missing, too large or fails to decode, or an episode end is negative;
-/// [`RobotError::Demonstrations`] when the arrays are well-formed but disagree or hold a non-finite value.
+/// [`PushTError::Demonstrations`] when the arrays are well-formed but disagree or hold a non-finite value.
 /// Nothing here panics on a malformed store.
-pub fn read_replay_buffer(path: &Path) -> Result<Demonstrations, RobotError> {
-    let meta = std::fs::metadata(path).map_err(|source| RobotError::Io {
+pub fn read_replay_buffer(path: &Path) -> Result<Demonstrations, PushTError> {
+    let meta = std::fs::metadata(path).map_err(|source| PushTError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let fail = |what: String| RobotError::Zarr(format!("{}: {what}", path.display()));
+    let fail = |what: String| PushTError::Zarr(format!("{}: {what}", path.display()));
     if !meta.is_dir() {
         return Err(fail("not a directory (a zarr directory store)".into()));
     }
@@ -114,7 +114,7 @@ pub fn read_replay_buffer(path: &Path) -> Result<Demonstrations, RobotError> {
 
 impl Demonstrations {
     /// Reads Diffusion Policy's zarr replay buffer: [`read_replay_buffer`].
-    pub fn from_zarr(path: &Path) -> Result<Self, RobotError> {
+    pub fn from_zarr(path: &Path) -> Result<Self, PushTError> {
         read_replay_buffer(path)
     }
 }

@@ -2,14 +2,14 @@
 //! an episode in which the block really jumps by the drawn distance at the drawn step.
 
 use proptest::prelude::*;
-use si_robot::disturb::{distance_to_t, MARGIN};
-use si_robot::{run_episode_displaced, Action, Displacement, Obs, Policy, Pose, RobotError, V2};
+use si_pusht::disturb::{distance_to_t, MARGIN};
+use si_pusht::{run_episode_displaced, Action, Displacement, Obs, Policy, Pose, PushTError, V2};
 
 /// Holds the pusher where it is, so that the block only moves when it is displaced.
 struct Hold;
 impl Policy for Hold {
     fn reset(&mut self, _seed: u64) {}
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
         let o = history.last().expect("an observation");
         Ok(vec![[o[0], o[1]]])
     }
@@ -61,7 +61,7 @@ fn bad_settings_are_typed_errors() {
     ] {
         assert!(matches!(
             run_episode_displaced(&mut Hold, 1, 10, &d),
-            Err(RobotError::InvalidParameter { .. })
+            Err(PushTError::InvalidParameter { .. })
         ));
     }
 }
@@ -99,7 +99,7 @@ proptest! {
     fn a_draw_keeps_its_promises(seed in 0u64..1_000_000, x in 0.0..512.0f64, y in 0.0..512.0f64,
                                  bx in 100.0..412.0f64, by in 100.0..412.0f64, a in 0.0..std::f64::consts::TAU,
                                  distance in 0.0..150.0f64, max_turn in 0.0..3.0f64) {
-        let d = Displacement { at_step: 1, distance, max_turn };
+        let d = Displacement { at_step: 1, distance, max_turn }.check().unwrap();
         let obs = [x, y, bx, by, a];
         if let Some(p) = d.draw(seed, &obs) {
             let moved = V2::new(p.position.x - bx, p.position.y - by).norm();

@@ -12,17 +12,16 @@ use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Points};
 use si_integrate::Stepper;
 
-use crate::env::{Action, Obs};
-use crate::error::RobotError;
-use crate::policy::Policy;
-use crate::stream::tube::Tube;
-use crate::stream::windows::{context_point, decode_action, encode_action, CONTEXT_DIM};
+use si_pusht::{Action, Obs, Policy, PushTError};
 
-/// Settings of the streaming policy before they are checked against the tube.
+use crate::encode::{context_point, decode_action, encode_action, CONTEXT_DIM};
+use crate::error::RobotError;
+use crate::tube::Tube;
+/// Settings of the streaming policy before they are checked against the tube ([`StreamingConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StreamingConfig {
     /// T_chunk: actions sent between re-anchors, 1 ≤ T_chunk ≤ T_pred.
-    pub chunk: usize,
+    pub reanchor_every: usize,
     /// Start each anchor at the measured position plus N(0, σ0² I) (the law the flow was trained from)
     /// rather than exactly at it.
     pub noisy_start: bool,
@@ -32,9 +31,52 @@ impl Default for StreamingConfig {
     /// T_chunk = 8, exact start.
     fn default() -> Self {
         Self {
-            chunk: 8,
+            reanchor_every: 8,
             noisy_start: false,
         }
+    }
+}
+
+impl StreamingConfig {
+    /// Checks the settings against `tube`: 1 ≤ T_chunk ≤ T_pred (the tube's horizon).
+    pub fn check(self, tube: Tube) -> Result<StreamingParams, RobotError> {
+        if !(1..=tube.horizon()).contains(&self.reanchor_every) {
+            return Err(RobotError::InvalidParameter {
+                name: "reanchor_every",
+                value: self.reanchor_every.to_string(),
+                reason: "re-anchor after 1 to T_pred actions",
+            });
+        }
+        Ok(StreamingParams {
+            tube,
+            reanchor_every: self.reanchor_every,
+            noisy_start: self.noisy_start,
+        })
+    }
+}
+
+/// Checked settings of the streaming policy ([`StreamingConfig::check`]): the tube and how it is followed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StreamingParams {
+    tube: Tube,
+    reanchor_every: usize,
+    noisy_start: bool,
+}
+
+impl StreamingParams {
+    /// The tube whose time grid the policy steps on.
+    pub fn tube(&self) -> Tube {
+        self.tube
+    }
+
+    /// T_chunk: actions sent between re-anchors.
+    pub fn reanchor_every(&self) -> usize {
+        self.reanchor_every
+    }
+
+    /// Whether each anchor starts at the measured position plus N(0, σ0² I).
+    pub fn noisy_start(&self) -> bool {
+        self.noisy_start
     }
 }
 
@@ -56,7 +98,7 @@ pub struct StreamingPolicy<F, S> {
     field: F,
     stepper: S,
     tube: Tube,
-    config: StreamingConfig,
+    params: StreamingParams,
     rng: ChaCha8Rng,
     anchor: Option<Anchor>,
     sent: Vec<[f64; 2]>,
@@ -64,33 +106,25 @@ pub struct StreamingPolicy<F, S> {
 }
 
 impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
-    /// The policy of `field` (2-D actions, [`CONTEXT_DIM`] context) stepped by `stepper` on `tube`'s time
-    /// grid.
-    pub fn new(
-        field: F,
-        stepper: S,
-        tube: Tube,
-        config: StreamingConfig,
-    ) -> Result<Self, RobotError> {
+    /// The policy of `field` (2-D actions, [`CONTEXT_DIM`] context) stepped by `stepper` on the time grid of
+    /// the tube of `params`.
+    pub fn new(field: F, stepper: S, params: StreamingParams) -> Result<Self, RobotError> {
         if field.dim() != 2 || field.context_dim() != CONTEXT_DIM {
             return Err(RobotError::InvalidParameter {
                 name: "field",
-                value: format!("dimension {}, context {}", field.dim(), field.context_dim()),
-                reason: "a Push-T streaming field has dimension 2 and a context of 12",
-            });
-        }
-        if !(1..=tube.horizon()).contains(&config.chunk) {
-            return Err(RobotError::InvalidParameter {
-                name: "chunk",
-                value: config.chunk.to_string(),
-                reason: "re-anchor after 1 to T_pred actions",
+                value: format!(
+                    "dimension {}, context {} (wanted 2, {CONTEXT_DIM})",
+                    field.dim(),
+                    field.context_dim()
+                ),
+                reason: "a Push-T streaming field has dimension 2 and the observation context (CONTEXT_DIM)",
             });
         }
         Ok(Self {
             field,
             stepper,
-            tube,
-            config,
+            tube: params.tube,
+            params,
             rng: ChaCha8Rng::seed_from_u64(0),
             anchor: None,
             sent: Vec::new(),
@@ -117,7 +151,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
         let context = context_point(history)?;
         let cur = history[history.len() - 1];
         let mut x = Points::from_row_major(1, 2, &encode_action([cur[0], cur[1]]))?;
-        if self.config.noisy_start {
+        if self.params.noisy_start {
             x.add_noise(self.tube.sigma0(), &mut self.rng)?;
         }
         self.anchors.push(self.sent.len());
@@ -136,9 +170,15 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for StreamingPolicy
     }
 
     /// One integration step; its result is the action.
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
+        self.step_once(history).map_err(PushTError::from)
+    }
+}
+
+impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
+    fn step_once(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
         let mut a = match self.anchor.take() {
-            Some(a) if a.j < self.config.chunk => a,
+            Some(a) if a.j < self.params.reanchor_every => a,
             _ => self.reanchor(history)?,
         };
         let dt = self.tube.dt();

@@ -1,5 +1,5 @@
 //! Robustness protocol: the block is displaced mid-episode and the policy must recover (none of the published
-//! Push-T evaluations reports this; docs/math.md §7.8).
+//! Push-T evaluations reports this; docs/math.md §7.2).
 //!
 //! At step `at_step` of an episode the T is picked up and put down `distance` px away in a uniformly drawn
 //! direction, turned by an angle uniform in `±max_turn`, at rest; the pusher keeps its position and velocity.
@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::env::Obs;
-use crate::error::RobotError;
+use crate::error::PushTError;
 use crate::geometry::{t_world, Pose, AGENT_RADIUS, ARENA, V2};
 
 /// Closest distance of the T's origin to the arena's edge after a displacement (px).
@@ -41,10 +41,18 @@ impl Default for Displacement {
     }
 }
 
+/// Checked displacement settings ([`Displacement::check`]): what draws the new block pose.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DisplacementParams {
+    at_step: usize,
+    distance: f64,
+    max_turn: f64,
+}
+
 impl Displacement {
     /// Checks the settings: `at_step ≥ 1`, finite `distance ≥ 0` and `max_turn ≥ 0`.
-    pub fn check(self) -> Result<Self, RobotError> {
-        let bad = |name, value: f64, reason| RobotError::InvalidParameter {
+    pub fn check(self) -> Result<DisplacementParams, PushTError> {
+        let bad = |name, value: f64, reason| PushTError::InvalidParameter {
             name,
             value: value.to_string(),
             reason,
@@ -58,7 +66,28 @@ impl Displacement {
         if !(self.max_turn.is_finite() && self.max_turn >= 0.0) {
             return Err(bad("max_turn", self.max_turn, "must be finite and >= 0"));
         }
-        Ok(self)
+        Ok(DisplacementParams {
+            at_step: self.at_step,
+            distance: self.distance,
+            max_turn: self.max_turn,
+        })
+    }
+}
+
+impl DisplacementParams {
+    /// The control step after which the block moves (≥ 1).
+    pub fn at_step(&self) -> usize {
+        self.at_step
+    }
+
+    /// Distance of the move (px, finite, ≥ 0).
+    pub fn distance(&self) -> f64 {
+        self.distance
+    }
+
+    /// Largest turn (radians, finite, ≥ 0).
+    pub fn max_turn(&self) -> f64 {
+        self.max_turn
     }
 
     /// The new block pose for the episode of `seed` in state `obs`, or `None` when no draw of

@@ -1,5 +1,5 @@
 //! Success rate and mean score of the scripted expert on the test seeds and on other seeds.
-use si_robot::{evaluate, Expert, TEST_SEEDS};
+use si_pusht::{evaluate, Expert, TEST_SEEDS};
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)

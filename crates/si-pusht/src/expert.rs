@@ -21,9 +21,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use crate::env::{Action, Obs, PushT};
-use crate::error::RobotError;
+use crate::error::PushTError;
+use crate::eval::Policy;
 use crate::geometry::{for_angle, t_world, Pose, AGENT_RADIUS, ARENA, COG, GOAL, V2};
-use crate::policy::Policy;
 
 /// Settings of the expert, as given (unchecked). [`ExpertConfig::check`] validates them once into
 /// [`ExpertParams`], which the expert runs with (linfa's pattern); [`Expert::new`] does both.
@@ -33,9 +33,9 @@ use crate::policy::Policy;
 /// `max_travel_steps ≥ 1`.
 ///
 /// ```
-/// use si_robot::{ExpertConfig, RobotError};
+/// use si_pusht::{ExpertConfig, PushTError};
 /// let bad = ExpertConfig { push_noise: f64::INFINITY, ..ExpertConfig::default() };
-/// assert!(matches!(bad.check(), Err(RobotError::InvalidParameter { name: "push_noise", .. })));
+/// assert!(matches!(bad.check(), Err(PushTError::InvalidParameter { name: "push_noise", .. })));
 /// assert!(ExpertConfig::default().check().is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -74,8 +74,8 @@ impl Default for ExpertConfig {
 /// Radius the detour circle must exceed: the T's reach about its centre of gravity plus the pusher's radius.
 pub const MIN_DETOUR_RADIUS: f64 = 76.5 + AGENT_RADIUS;
 
-fn invalid(name: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> RobotError {
-    RobotError::InvalidParameter {
+fn invalid(name: &'static str, value: impl std::fmt::Debug, reason: &'static str) -> PushTError {
+    PushTError::InvalidParameter {
         name,
         value: format!("{value:?}"),
         reason,
@@ -84,8 +84,8 @@ fn invalid(name: &'static str, value: impl std::fmt::Debug, reason: &'static str
 
 impl ExpertConfig {
     /// Validates the settings (see [`ExpertConfig`]); the first invalid one is reported as
-    /// [`RobotError::InvalidParameter`].
-    pub fn check(&self) -> Result<ExpertParams, RobotError> {
+    /// [`PushTError::InvalidParameter`].
+    pub fn check(&self) -> Result<ExpertParams, PushTError> {
         if self.top_k == 0 {
             return Err(invalid("top_k", self.top_k, "must be at least 1"));
         }
@@ -161,8 +161,8 @@ impl Default for ExpertParams {
 }
 
 impl TryFrom<ExpertConfig> for ExpertParams {
-    type Error = RobotError;
-    fn try_from(cfg: ExpertConfig) -> Result<Self, RobotError> {
+    type Error = PushTError;
+    fn try_from(cfg: ExpertConfig) -> Result<Self, PushTError> {
         cfg.check()
     }
 }
@@ -320,7 +320,7 @@ struct Choice {
 
 impl Expert {
     /// An expert with settings `cfg`, checked first ([`ExpertConfig::check`]).
-    pub fn new(cfg: ExpertConfig) -> Result<Self, RobotError> {
+    pub fn new(cfg: ExpertConfig) -> Result<Self, PushTError> {
         Ok(Self::with_params(cfg.check()?))
     }
 
@@ -491,12 +491,12 @@ impl Policy for Expert {
         self.phase = Phase::Plan;
     }
 
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
         let obs = *history
             .last()
-            .ok_or_else(|| RobotError::Policy("empty observation history".into()))?;
+            .ok_or_else(|| PushTError::Policy("empty observation history".into()))?;
         if let Some((i, v)) = obs.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(RobotError::NonFiniteState {
+            return Err(PushTError::NonFiniteState {
                 index: i,
                 value: *v,
             });
@@ -514,7 +514,7 @@ impl Policy for Expert {
                 Phase::Plan => {
                     let choice = self
                         .plan(&obs)
-                        .ok_or_else(|| RobotError::Policy("no push candidate".into()))?;
+                        .ok_or_else(|| PushTError::Policy("no push candidate".into()))?;
                     self.phase = Phase::Travel {
                         waypoints: choice.waypoints,
                         index: 0,
@@ -557,7 +557,7 @@ impl Policy for Expert {
                 }
             }
         }
-        Err(RobotError::Policy(
+        Err(PushTError::Policy(
             "expert could not settle on an action".into(),
         ))
     }
@@ -565,5 +565,5 @@ impl Policy for Expert {
 
 /// Seeds for demonstrations: `first, first + 1, …` skipping the test seeds.
 pub fn training_seeds(first: u64) -> impl Iterator<Item = u64> {
-    (first..).filter(|s| !crate::policy::TEST_SEEDS.contains(s))
+    (first..).filter(|s| !crate::eval::TEST_SEEDS.contains(s))
 }

@@ -6,7 +6,7 @@
 //!
 //! Sizes are checked before anything is drawn or allocated: a frame (or GIF) side is `1..=`[`MAX_SIDE`], a strip
 //! cell `MIN_CELL..=MAX_SIDE`, a whole strip at most [`MAX_STRIP_SIDE`] pixels a side and [`MAX_PIXELS`] in all,
-//! a GIF frame delay at most [`MAX_GIF_DELAY_MS`]; anything else is [`RobotError::InvalidParameter`].
+//! a GIF frame delay at most [`MAX_GIF_DELAY_MS`]; anything else is [`PushTError::InvalidParameter`].
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::env::{Action, Obs};
-use crate::error::RobotError;
+use crate::error::PushTError;
 use crate::geometry::{t_world, Pose, AGENT_RADIUS, ARENA, GOAL, V2, WALLS};
 use si_data::temporary_sibling as tmp_sibling;
 
@@ -37,19 +37,19 @@ pub const MAX_GIF_DELAY_MS: u32 = 655_340;
 /// cannot overflow on a far-off or non-finite position.
 const COORD_LIMIT: f64 = 1_048_576.0;
 
-fn render_err<E: std::fmt::Display>(e: E) -> RobotError {
-    RobotError::Render(e.to_string())
+fn render_err<E: std::fmt::Display>(e: E) -> PushTError {
+    PushTError::Render(e.to_string())
 }
 
-fn bad_size(name: &'static str, value: impl std::fmt::Display, reason: &'static str) -> RobotError {
-    RobotError::InvalidParameter {
+fn bad_size(name: &'static str, value: impl std::fmt::Display, reason: &'static str) -> PushTError {
+    PushTError::InvalidParameter {
         name,
         value: value.to_string(),
         reason,
     }
 }
 
-fn check_side(name: &'static str, size: u32) -> Result<(), RobotError> {
+fn check_side(name: &'static str, size: u32) -> Result<(), PushTError> {
     if (1..=MAX_SIDE).contains(&size) {
         Ok(())
     } else {
@@ -76,7 +76,7 @@ fn block_pose(o: &Obs) -> Pose {
 }
 
 /// A white table with its walls, at `k` pixels per unit.
-fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, k: f64) -> Result<(), RobotError> {
+fn draw_table<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, k: f64) -> Result<(), PushTError> {
     let px = pixel(k);
     area.fill(&WHITE).map_err(render_err)?;
     for (a, b) in WALLS {
@@ -95,7 +95,7 @@ fn fill_t<DB: DrawingBackend>(
     pose: &Pose,
     style: ShapeStyle,
     k: f64,
-) -> Result<(), RobotError> {
+) -> Result<(), PushTError> {
     let px = pixel(k);
     for bx in t_world(pose) {
         area.draw(&Polygon::new(
@@ -112,7 +112,7 @@ pub fn draw_frame<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     frame: &Frame,
     size: u32,
-) -> Result<(), RobotError> {
+) -> Result<(), PushTError> {
     if !(1..=MAX_STRIP_SIDE).contains(&size) {
         return Err(bad_size("size", size, "must be in 1..=16384 px"));
     }
@@ -158,12 +158,12 @@ pub fn draw_trace<DB: DrawingBackend>(
     every: usize,
     mark: Option<usize>,
     size: u32,
-) -> Result<(), RobotError> {
+) -> Result<(), PushTError> {
     if !(1..=MAX_STRIP_SIDE).contains(&size) {
         return Err(bad_size("size", size, "must be in 1..=16384 px"));
     }
     let (Some(last), false) = (observations.last(), every == 0) else {
-        return Err(RobotError::Render("no observations, or every = 0".into()));
+        return Err(PushTError::Render("no observations, or every = 0".into()));
     };
     let k = f64::from(size) / ARENA;
     let px = pixel(k);
@@ -222,10 +222,10 @@ pub fn draw_trace<DB: DrawingBackend>(
 fn finish(
     tmp: &Path,
     path: &Path,
-    draw: impl FnOnce() -> Result<(), RobotError>,
-) -> Result<(), RobotError> {
+    draw: impl FnOnce() -> Result<(), PushTError>,
+) -> Result<(), PushTError> {
     let res = draw().and_then(|()| {
-        std::fs::rename(tmp, path).map_err(|source| RobotError::Io {
+        std::fs::rename(tmp, path).map_err(|source| PushTError::Io {
             path: path.to_path_buf(),
             source,
         })
@@ -237,7 +237,7 @@ fn finish(
 }
 
 /// Writes one frame as a `size × size` PNG (atomically); `size` in `1..=`[`MAX_SIDE`].
-pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), RobotError> {
+pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), PushTError> {
     check_side("size", size)?;
     let tmp = tmp_sibling(path);
     finish(&tmp, path, || {
@@ -251,9 +251,9 @@ pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), RobotError
 ///
 /// `cell` is in [`MIN_CELL`]`..=`[`MAX_SIDE`]; the strip is at most [`MAX_STRIP_SIDE`] pixels a side and
 /// [`MAX_PIXELS`] in all.
-pub fn strip_png(frames: &[Frame], path: &Path, cols: usize, cell: u32) -> Result<(), RobotError> {
+pub fn strip_png(frames: &[Frame], path: &Path, cols: usize, cell: u32) -> Result<(), PushTError> {
     if frames.is_empty() || cols == 0 {
-        return Err(RobotError::Render("no frames to draw".into()));
+        return Err(PushTError::Render("no frames to draw".into()));
     }
     if !(MIN_CELL..=MAX_SIDE).contains(&cell) {
         return Err(bad_size("cell", cell, "must be in 5..=4096 px"));
@@ -300,9 +300,9 @@ pub fn episode_gif(
     path: &Path,
     size: u32,
     delay_ms: u32,
-) -> Result<(), RobotError> {
+) -> Result<(), PushTError> {
     if frames.is_empty() {
-        return Err(RobotError::Render("no frames to draw".into()));
+        return Err(PushTError::Render("no frames to draw".into()));
     }
     check_side("size", size)?;
     if delay_ms > MAX_GIF_DELAY_MS {

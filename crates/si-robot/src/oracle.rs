@@ -18,9 +18,10 @@
 use nalgebra::DMatrix;
 use si_core::{check_context, Batch, ConditionalField, CoreError, Field, Points};
 
+use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
-use crate::stream::tube::{ActionPath, Tube};
-use crate::stream::windows::{Window, CONTEXT_DIM};
+use crate::tube::{ActionPath, Tube};
+use crate::windows::Window;
 
 /// The exact fields of Σ_k w_k N(ξ_k(t), σ_t² I) (module documentation).
 #[derive(Clone, Debug)]
@@ -125,13 +126,7 @@ impl TubeMixture {
         x: &Points,
         f: impl Fn(&Posterior, f64) -> [f64; 2],
     ) -> Result<Points, CoreError> {
-        si_core::check_time(t)?;
-        if x.dim() != 2 {
-            return Err(CoreError::ShapeMismatch {
-                expected: "points of dimension 2".into(),
-                got: format!("dimension {}", x.dim()),
-            });
-        }
+        check_input(t, x)?;
         let sigma = self.tube.sigma(t);
         let xm = x.matrix();
         let mut out = DMatrix::zeros(2, x.len());
@@ -146,9 +141,10 @@ impl TubeMixture {
         })
     }
 
-    /// log ρ(t, x) at every point.
+    /// log ρ(t, x) at every point; points of another dimension than 2 are a
+    /// [`CoreError::ShapeMismatch`].
     pub fn log_density(&self, t: f64, x: &Points) -> Result<Vec<f64>, CoreError> {
-        si_core::check_time(t)?;
+        check_input(t, x)?;
         Ok((0..x.len())
             .map(|i| {
                 self.posterior(t, [x.matrix()[(0, i)], x.matrix()[(1, i)]])
@@ -156,6 +152,18 @@ impl TubeMixture {
             })
             .collect())
     }
+}
+
+/// The time and points a tube mixture's field is evaluated at: `t` a valid time, points of dimension 2.
+fn check_input(t: f64, x: &Points) -> Result<(), CoreError> {
+    si_core::check_time(t)?;
+    if x.dim() != 2 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "points of dimension 2".into(),
+            got: format!("dimension {}", x.dim()),
+        });
+    }
+    Ok(())
 }
 
 impl Field<Points> for TubeMixture {

@@ -8,7 +8,7 @@
 //! runs:
 //!
 //! ```text
-//! PROPTEST_CASES=100000 cargo test -p si-robot -p si-data --test no_panic
+//! PROPTEST_CASES=100000 cargo test -p si-pusht -p si-data --test no_panic
 //! ```
 //!
 //! (about 12 minutes on 2 cores, most of it the expert and rendering properties; add a name filter such
@@ -17,13 +17,13 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
-use si_robot::expert::{ExpertParams, MIN_DETOUR_RADIUS};
-use si_robot::render::{
+use si_pusht::expert::{ExpertParams, MIN_DETOUR_RADIUS};
+use si_pusht::render::{
     draw_frame, episode_gif, frame_png, strip_png, Frame, MAX_GIF_DELAY_MS, MAX_PIXELS, MAX_SIDE,
     MAX_STRIP_SIDE, MIN_CELL,
 };
-use si_robot::{
-    run_episode, Action, Demonstrations, Expert, ExpertConfig, Obs, Policy, PushT, RobotError,
+use si_pusht::{
+    run_episode, Action, Demonstrations, Expert, ExpertConfig, Obs, Policy, PushT, PushTError,
 };
 
 /// `PROPTEST_CASES` if set, otherwise `default`. (proptest 1.12's `proptest!` also re-applies the variable
@@ -182,8 +182,8 @@ fn frame() -> Frame {
     ([256.0, 400.0, 256.0, 300.0, 0.0], Some([256.0, 380.0]))
 }
 
-fn is_invalid<T: std::fmt::Debug>(r: &Result<T, RobotError>) -> bool {
-    matches!(r, Err(RobotError::InvalidParameter { .. }))
+fn is_invalid<T: std::fmt::Debug>(r: &Result<T, PushTError>) -> bool {
+    matches!(r, Err(PushTError::InvalidParameter { .. }))
 }
 
 fn demo_set() -> Demonstrations {
@@ -220,7 +220,7 @@ fn check_demos_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
             let again = Demonstrations::from_bytes(&d.to_bytes().unwrap()).unwrap();
             prop_assert_eq!(again, d);
         }
-        Err(RobotError::Demonstrations(_)) => {}
+        Err(PushTError::Demonstrations(_)) => {}
         Err(e) => prop_assert!(false, "unexpected error kind {e:?}"),
     }
     Ok(())
@@ -239,7 +239,7 @@ fn infinite_push_noise_is_a_typed_error() {
     assert!(
         matches!(
             r,
-            Err(RobotError::InvalidParameter {
+            Err(PushTError::InvalidParameter {
                 name: "push_noise",
                 ..
             })
@@ -368,7 +368,7 @@ fn safetensors_offset_overflow_is_a_typed_error() {
     let b = safetensors_bytes(&[("obs".into(), "U8".into(), vec![big], [0, big])], &[]);
     assert!(matches!(
         Demonstrations::from_bytes(&b),
-        Err(RobotError::Demonstrations(_))
+        Err(PushTError::Demonstrations(_))
     ));
 }
 
@@ -405,7 +405,7 @@ proptest! {
         let r = cfg.check();
         prop_assert_eq!(r.is_ok(), should_accept(&cfg), "{:?} -> {:?}", cfg, r);
         if let Err(e) = r {
-            prop_assert!(matches!(e, RobotError::InvalidParameter { .. }), "{:?}", e);
+            prop_assert!(matches!(e, PushTError::InvalidParameter { .. }), "{:?}", e);
             let _ = e.to_string();
         }
     }
@@ -520,7 +520,7 @@ proptest! {
         prop_assert!(cfg.check().is_ok());
         let mut e = Expert::new(cfg).unwrap();
         let r = run_episode(&mut e, seed, 3);
-        prop_assert!(r.is_ok() || matches!(r, Err(RobotError::Policy(_)) | Err(RobotError::NonFiniteAction { .. })), "{:?}", r.err());
+        prop_assert!(r.is_ok() || matches!(r, Err(PushTError::Policy(_)) | Err(PushTError::NonFiniteAction { .. })), "{:?}", r.err());
     }
 
     /// The expert on arbitrary observation histories (non-finite, far off the arena, empty): actions or a
@@ -531,7 +531,7 @@ proptest! {
         e.reset(seed);
         match e.act(&history) {
             Ok(a) => prop_assert!(!a.is_empty()),
-            Err(RobotError::Policy(_) | RobotError::NonFiniteState { .. }) => {}
+            Err(PushTError::Policy(_) | PushTError::NonFiniteState { .. }) => {}
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
     }
@@ -542,14 +542,14 @@ proptest! {
         let mut env = PushT::new();
         match env.reset_to(state) {
             Ok(_) => {}
-            Err(RobotError::NonFiniteState { .. }) => return Ok(()),
+            Err(PushTError::NonFiniteState { .. }) => return Ok(()),
             Err(e) => prop_assert!(false, "unexpected error {e:?}"),
         }
         for a in actions {
             let a: Action = a;
             match env.step(a) {
                 Ok(s) => prop_assert!((0.0..=1.0).contains(&s.reward) || s.reward.is_nan()),
-                Err(RobotError::NonFiniteAction { .. } | RobotError::EpisodeOver { .. }) => {}
+                Err(PushTError::NonFiniteAction { .. } | PushTError::EpisodeOver { .. }) => {}
                 Err(e) => prop_assert!(false, "unexpected error {e:?}"),
             }
         }
@@ -602,7 +602,7 @@ proptest! {
 
 #[test]
 fn summaries_of_extreme_latencies_do_not_overflow() {
-    let episode = |latency| si_robot::Episode {
+    let episode = |latency| si_pusht::Episode {
         seed: 0,
         score: 1.0,
         success: true,
@@ -612,18 +612,18 @@ fn summaries_of_extreme_latencies_do_not_overflow() {
         latency,
         displaced_at: None,
     };
-    let r = si_robot::summarise(vec![
+    let r = si_pusht::summarise(vec![
         episode(std::time::Duration::MAX),
         episode(std::time::Duration::MAX),
     ]);
     assert!(r.mean_latency >= std::time::Duration::from_secs(u64::MAX / 2));
-    let r = si_robot::summarise(vec![
+    let r = si_pusht::summarise(vec![
         episode(std::time::Duration::from_millis(1)),
         episode(std::time::Duration::from_millis(3)),
     ]);
     assert_eq!(r.mean_latency, std::time::Duration::from_millis(2));
     assert_eq!(
-        si_robot::summarise(vec![]).mean_latency,
+        si_pusht::summarise(vec![]).mean_latency,
         std::time::Duration::ZERO
     );
 }

@@ -1,10 +1,10 @@
 //! The expert, the evaluator, demonstrations and rendering.
 
-use si_robot::expert::{keypoint_error, training_seeds};
-use si_robot::policy::summarise;
-use si_robot::render::{episode_frames, episode_gif, frame_png, strip_png};
-use si_robot::{
-    evaluate, run_episode, Action, Demonstrations, Expert, Obs, Policy, Pose, PushT, RobotError,
+use si_pusht::eval::summarise;
+use si_pusht::expert::{keypoint_error, training_seeds};
+use si_pusht::render::{episode_frames, episode_gif, frame_png, strip_png};
+use si_pusht::{
+    evaluate, run_episode, Action, Demonstrations, Expert, Obs, Policy, Pose, PushT, PushTError,
     GOAL, TEST_SEEDS, V2,
 };
 
@@ -12,10 +12,10 @@ use si_robot::{
 struct Stay;
 impl Policy for Stay {
     fn reset(&mut self, _seed: u64) {}
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
         let o = history
             .last()
-            .ok_or_else(|| RobotError::Policy("no observation".into()))?;
+            .ok_or_else(|| PushTError::Policy("no observation".into()))?;
         Ok(vec![[o[0], o[1]]; 4])
     }
 }
@@ -24,7 +24,7 @@ impl Policy for Stay {
 struct Mute;
 impl Policy for Mute {
     fn reset(&mut self, _seed: u64) {}
-    fn act(&mut self, _history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+    fn act(&mut self, _history: &[Obs]) -> Result<Vec<Action>, PushTError> {
         Ok(Vec::new())
     }
 }
@@ -54,7 +54,7 @@ fn expert_solves_test_seeds() {
             angle: last[4],
         };
         if e.success {
-            assert!(si_robot::coverage(&p) > 0.95);
+            assert!(si_pusht::coverage(&p) > 0.95);
             assert!(keypoint_error(&p) < 5.0);
         }
     }
@@ -93,7 +93,7 @@ fn evaluator_scores_a_passive_policy_and_rejects_empty_chunks() {
     assert!(r.mean_score >= 0.0 && r.mean_score < 1.0);
     assert!(matches!(
         run_episode(&mut Mute, 1, 10),
-        Err(RobotError::Policy(_))
+        Err(PushTError::Policy(_))
     ));
     let s = summarise(Vec::new());
     assert!(s.success_rate == 0.0 && s.episodes.is_empty());
@@ -124,7 +124,7 @@ fn demonstrations_round_trip_through_a_file() {
     broken.actions.pop();
     assert!(matches!(
         d.push_episode(&broken),
-        Err(RobotError::Demonstrations(_))
+        Err(PushTError::Demonstrations(_))
     ));
 }
 

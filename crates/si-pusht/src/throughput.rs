@@ -7,11 +7,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::coverage::coverage;
 use crate::env::{PushT, MAX_STEPS};
-use crate::error::RobotError;
+use crate::error::PushTError;
 use crate::geometry::{Pose, V2};
 
 /// Environment steps per second with random targets within ±60 px of the block (resetting every 300 steps).
-pub fn env_steps_per_second(n_steps: usize, seed: u64) -> Result<f64, RobotError> {
+pub fn env_steps_per_second(n_steps: usize, seed: u64) -> Result<f64, PushTError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let offsets: Vec<[f64; 2]> = (0..n_steps)
         .map(|_| [rng.random_range(-60.0..60.0), rng.random_range(-60.0..60.0)])

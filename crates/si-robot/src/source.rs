@@ -5,9 +5,10 @@ use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngCore};
 use si_core::{CoreError, Draw, Points, TargetSource};
 
+use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
-use crate::stream::tube::Tube;
-use crate::stream::windows::{Window, CONTEXT_DIM};
+use crate::tube::Tube;
+use crate::windows::Window;
 
 /// Draws of the tube x_t = ξ(t) + σ_t z around windows chosen uniformly: t ~ U[0, 1], z ~ N(0, I₂),
 /// m = ξ(t), ṁ = ξ̇(t), σ = σ_t, σ̇ = −k σ_t, context = the window's observations. The regression

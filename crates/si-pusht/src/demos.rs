@@ -14,9 +14,10 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::env::{Action, Obs};
-use crate::error::RobotError;
-use crate::policy::Episode;
+use crate::env::{Action, Obs, MAX_STEPS};
+use crate::error::PushTError;
+use crate::eval::{run_episode, Episode, Policy};
+use crate::expert::training_seeds;
 
 /// Format tag stored in the file's metadata.
 pub const FORMAT: &str = "pusht-demos-v1";
@@ -34,14 +35,14 @@ pub struct Demonstrations {
     pub seeds: Vec<u64>,
 }
 
-fn bad(msg: impl Into<String>) -> RobotError {
-    RobotError::Demonstrations(msg.into())
+fn bad(msg: impl Into<String>) -> PushTError {
+    PushTError::Demonstrations(msg.into())
 }
 
 /// Refuses a safetensors header holding a number (a shape or an offset: the numbers outside strings) larger
 /// than the whole file. Such a number never fits the file; and safetensors 0.4 adds offsets unchecked
 /// (`buffer_end + 8 + n`), which overflows — a panic with overflow checks — on an offset near `usize::MAX`.
-fn check_header_numbers(bytes: &[u8]) -> Result<(), RobotError> {
+fn check_header_numbers(bytes: &[u8]) -> Result<(), PushTError> {
     let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
         return Ok(()); // too short: safetensors reports it
     };
@@ -85,7 +86,7 @@ fn check_header_numbers(bytes: &[u8]) -> Result<(), RobotError> {
 
 impl Demonstrations {
     /// Appends an episode: its observations before each action and the actions.
-    pub fn push_episode(&mut self, ep: &Episode) -> Result<(), RobotError> {
+    pub fn push_episode(&mut self, ep: &Episode) -> Result<(), PushTError> {
         if ep.observations.len() != ep.actions.len() + 1 {
             return Err(bad(format!(
                 "episode {} has {} observations for {} actions",
@@ -108,7 +109,7 @@ impl Demonstrations {
     }
 
     /// The file's bytes (after [`Demonstrations::validate`], so that what is written reads back).
-    pub fn to_bytes(&self) -> Result<Vec<u8>, RobotError> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, PushTError> {
         self.validate()?;
         let n = self.obs.len();
         if self.episode_ends.iter().any(|&e| i64::try_from(e).is_err()) {
@@ -154,7 +155,7 @@ impl Demonstrations {
 
     /// Checks the structure: as many actions as observations, as many seeds as episodes, `episode_ends`
     /// non-decreasing up to the number of rows (every row in an episode), every value finite.
-    pub fn validate(&self) -> Result<(), RobotError> {
+    pub fn validate(&self) -> Result<(), PushTError> {
         let n = self.obs.len();
         if self.actions.len() != n || self.seeds.len() != self.episode_ends.len() {
             return Err(bad("obs/action or seeds/episode_ends lengths differ"));
@@ -183,14 +184,14 @@ impl Demonstrations {
         Ok(())
     }
 
-    /// Parses a file's bytes; anything malformed is [`RobotError::Demonstrations`], never a panic.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RobotError> {
+    /// Parses a file's bytes; anything malformed is [`PushTError::Demonstrations`], never a panic.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PushTError> {
         check_header_numbers(bytes)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
         // the data of tensor `name`, which must have dtype `dtype` and shape [rows] (`cols` None) or
         // [rows, cols]; returns the rows
         let get =
-            |name: &str, dtype: Dtype, cols: Option<usize>| -> Result<(&[u8], usize), RobotError> {
+            |name: &str, dtype: Dtype, cols: Option<usize>| -> Result<(&[u8], usize), PushTError> {
                 let t = st.tensor(name).map_err(|e| bad(format!("{name}: {e}")))?;
                 if t.dtype() != dtype {
                     return Err(bad(format!("{name}: dtype {:?}", t.dtype())));
@@ -256,16 +257,79 @@ impl Demonstrations {
     }
 
     /// Writes the file atomically (a temporary file in the same folder, then a rename).
-    pub fn write(&self, path: &Path) -> Result<(), RobotError> {
+    pub fn write(&self, path: &Path) -> Result<(), PushTError> {
         Ok(si_data::write_atomic(path, &self.to_bytes()?)?)
     }
 
     /// Reads a file.
-    pub fn read(path: &Path) -> Result<Self, RobotError> {
-        let bytes = std::fs::read(path).map_err(|source| RobotError::Io {
+    pub fn read(path: &Path) -> Result<Self, PushTError> {
+        let bytes = std::fs::read(path).map_err(|source| PushTError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         Self::from_bytes(&bytes)
     }
+}
+
+/// Settings of a demonstration collection ([`collect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Collection {
+    /// Successful episodes wanted.
+    pub episodes: usize,
+    /// The first training seed ([`training_seeds`]: the test seeds are always skipped).
+    pub first_seed: u64,
+    /// Give up after this many episodes per wanted episode (0 counts as 1).
+    pub max_attempts_per_demo: usize,
+}
+
+/// Where a collection stands, after each episode it ran ([`collect`]'s callback).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CollectionProgress {
+    /// Episodes run so far.
+    pub attempts: usize,
+    /// Successful episodes kept so far.
+    pub collected: usize,
+    /// Steps (observation–action rows) kept so far.
+    pub steps: usize,
+    /// Whether the episode just run succeeded (and was kept).
+    pub success: bool,
+}
+
+/// Demonstrations: the successful episodes of `policy` (usually the [`Expert`](crate::Expert)) on the
+/// training seeds from `settings.first_seed` on, each at most [`MAX_STEPS`] steps, until
+/// `settings.episodes` succeeded; `progress` is told after every episode. Returns the demonstrations and the
+/// number of episodes run. Running out of attempts is [`PushTError::TooFewSuccesses`].
+pub fn collect<P: Policy + ?Sized>(
+    policy: &mut P,
+    settings: Collection,
+    mut progress: impl FnMut(CollectionProgress),
+) -> Result<(Demonstrations, usize), PushTError> {
+    let mut demos = Demonstrations::default();
+    let mut attempts = 0usize;
+    let limit = settings
+        .episodes
+        .saturating_mul(settings.max_attempts_per_demo.max(1));
+    for seed in training_seeds(settings.first_seed) {
+        if demos.episodes() >= settings.episodes {
+            break;
+        }
+        if attempts >= limit {
+            return Err(PushTError::TooFewSuccesses {
+                successes: demos.episodes(),
+                attempts,
+            });
+        }
+        attempts += 1;
+        let ep = run_episode(policy, seed, MAX_STEPS)?;
+        if ep.success {
+            demos.push_episode(&ep)?;
+        }
+        progress(CollectionProgress {
+            attempts,
+            collected: demos.episodes(),
+            steps: demos.obs.len(),
+            success: ep.success,
+        });
+    }
+    Ok((demos, attempts))
 }

@@ -4,7 +4,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::coverage::{coverage, reward, SUCCESS_THRESHOLD};
-use crate::error::RobotError;
+use crate::error::PushTError;
 use crate::geometry::{Pose, COG, V2};
 use crate::physics::World;
 use crate::test_starts::TEST_STARTS;
@@ -52,7 +52,7 @@ pub struct Step {
 /// The Push-T environment.
 ///
 /// ```
-/// use si_robot::PushT;
+/// use si_pusht::PushT;
 /// let mut env = PushT::new();
 /// let obs = env.reset(7);
 /// let s = env.step([obs[2], obs[3]]).unwrap();
@@ -126,9 +126,9 @@ impl PushT {
     /// Resets to `state = [ax, ay, bx, by, θ]` as the reference does: `(bx, by)` is placed as the body origin
     /// at angle 0, then the body turns by `θ` about its centre of gravity, so the observed origin is
     /// `(bx + 45 sin θ, by + 45 − 45 cos θ)`; then one physics sub-step runs without control.
-    pub fn reset_to(&mut self, state: [f64; 5]) -> Result<Obs, RobotError> {
+    pub fn reset_to(&mut self, state: [f64; 5]) -> Result<Obs, PushTError> {
         if let Some((index, &value)) = state.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(RobotError::NonFiniteState { index, value });
+            return Err(PushTError::NonFiniteState { index, value });
         }
         self.set_state(state);
         Ok(self.obs())
@@ -150,17 +150,17 @@ impl PushT {
     }
 
     /// One control step: 10 sub-steps of `a = k_p (target − x) − k_v v`, `v ← v + a dt`, then physics.
-    /// A non-finite target is refused with [`RobotError::NonFiniteAction`] and leaves the state unchanged.
-    pub fn step(&mut self, action: Action) -> Result<Step, RobotError> {
+    /// A non-finite target is refused with [`PushTError::NonFiniteAction`] and leaves the state unchanged.
+    pub fn step(&mut self, action: Action) -> Result<Step, PushTError> {
         let target = V2::new(action[0], action[1]);
         if !target.is_finite() {
-            return Err(RobotError::NonFiniteAction {
+            return Err(PushTError::NonFiniteAction {
                 x: action[0],
                 y: action[1],
             });
         }
         if self.steps >= MAX_STEPS {
-            return Err(RobotError::EpisodeOver {
+            return Err(PushTError::EpisodeOver {
                 steps: self.steps,
                 limit: MAX_STEPS,
             });
@@ -216,11 +216,11 @@ impl PushT {
 
     /// Puts the T down at `pose`, at rest, with no remembered contacts; the pusher keeps its position and
     /// velocity (the robustness protocol's displacement, [`crate::disturb`]). A non-finite pose is refused with
-    /// [`RobotError::NonFiniteState`] and leaves the state unchanged.
-    pub fn place_block(&mut self, pose: Pose) -> Result<Obs, RobotError> {
+    /// [`PushTError::NonFiniteState`] and leaves the state unchanged.
+    pub fn place_block(&mut self, pose: Pose) -> Result<Obs, PushTError> {
         let s = [pose.position.x, pose.position.y, pose.angle];
         if let Some((index, &value)) = s.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(RobotError::NonFiniteState {
+            return Err(PushTError::NonFiniteState {
                 index: index + 2,
                 value,
             });

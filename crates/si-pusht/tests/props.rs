@@ -1,9 +1,9 @@
 //! Invariants, checked on random inputs.
 
 use proptest::prelude::*;
-use si_robot::coverage::{convex_intersection_area, coverage_against};
-use si_robot::geometry::{t_world, BAR};
-use si_robot::{coverage, reward, Pose, PushT, RobotError, GOAL, V2};
+use si_pusht::coverage::{convex_intersection_area, coverage_against};
+use si_pusht::geometry::{t_world, BAR};
+use si_pusht::{coverage, reward, Pose, PushT, PushTError, GOAL, V2};
 
 fn pose() -> impl Strategy<Value = Pose> {
     (150.0..360.0f64, 150.0..360.0f64, -7.0..7.0f64).prop_map(|(x, y, a)| Pose {
@@ -35,7 +35,7 @@ proptest! {
     #[test]
     fn overlap_is_invariant_under_a_common_rigid_motion(p in near_goal(), q in near_goal(), dx in -50.0..50.0f64, dy in -50.0..50.0f64, da in -3.0..3.0f64) {
         // turn both about the origin by da, then shift by (dx, dy)
-        let r = si_robot::geometry::for_angle(da);
+        let r = si_pusht::geometry::for_angle(da);
         let m = |s: &Pose| Pose { position: s.position.rotate(r) + V2::new(dx, dy), angle: s.angle + da };
         prop_assert!((coverage_against(&p, &q) - coverage_against(&m(&p), &m(&q))).abs() < 1e-9);
     }
@@ -76,7 +76,7 @@ proptest! {
         if x.is_finite() && y.is_finite() {
             prop_assert!(r.is_ok());
         } else {
-            let refused = matches!(r, Err(RobotError::NonFiniteAction { .. }));
+            let refused = matches!(r, Err(PushTError::NonFiniteAction { .. }));
             prop_assert!(refused);
             prop_assert_eq!(env.obs(), before.obs());
             let mut twin = before.clone();

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use si_robot::zarr::{read_replay_buffer, UNKNOWN_SEED};
-use si_robot::{Demonstrations, RobotError};
+use si_pusht::zarr::{read_replay_buffer, UNKNOWN_SEED};
+use si_pusht::{Demonstrations, PushTError};
 
 const N: usize = 50;
 const ENDS: [usize; 3] = [12, 31, 50];
@@ -133,18 +133,18 @@ fn f32_rows<const K: usize>(f: impl Fn(usize) -> [f64; K]) -> Vec<[f32; K]> {
     (0..N).map(|i| f(i).map(|v| v as f32)).collect()
 }
 
-/// The message of a `RobotError::Zarr`, or a failure naming what came instead.
-fn zarr_error(r: Result<Demonstrations, RobotError>) -> String {
+/// The message of a `PushTError::Zarr`, or a failure naming what came instead.
+fn zarr_error(r: Result<Demonstrations, PushTError>) -> String {
     match r {
-        Err(RobotError::Zarr(msg)) => msg,
-        other => panic!("expected RobotError::Zarr, got {other:?}"),
+        Err(PushTError::Zarr(msg)) => msg,
+        other => panic!("expected PushTError::Zarr, got {other:?}"),
     }
 }
 
-fn demos_error(r: Result<Demonstrations, RobotError>) -> String {
+fn demos_error(r: Result<Demonstrations, PushTError>) -> String {
     match r {
-        Err(RobotError::Demonstrations(msg)) => msg,
-        other => panic!("expected RobotError::Demonstrations, got {other:?}"),
+        Err(PushTError::Demonstrations(msg)) => msg,
+        other => panic!("expected PushTError::Demonstrations, got {other:?}"),
     }
 }
 
@@ -236,11 +236,11 @@ fn a_missing_path_is_an_io_error() {
     let dir = tmp("nowhere");
     let p = dir.path().join("nowhere");
     match read_replay_buffer(&p) {
-        Err(RobotError::Io { path, source }) => {
+        Err(PushTError::Io { path, source }) => {
             assert_eq!(path, p);
             assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
         }
-        other => panic!("expected RobotError::Io, got {other:?}"),
+        other => panic!("expected PushTError::Io, got {other:?}"),
     }
 }
 
@@ -476,7 +476,7 @@ proptest! {
         std::fs::write(&p, bytes).unwrap();
         match read_replay_buffer(c.path()) {
             Ok(d) => prop_assert!(d.validate().is_ok()),
-            Err(RobotError::Zarr(_) | RobotError::Demonstrations(_)) => {}
+            Err(PushTError::Zarr(_) | PushTError::Demonstrations(_)) => {}
             Err(e) => prop_assert!(false, "unexpected error {e:?}"),
         }
     }
@@ -513,7 +513,7 @@ proptest! {
         });
         match read_replay_buffer(c.path()) {
             Ok(d) => prop_assert!(d.validate().is_ok()),
-            Err(RobotError::Zarr(_) | RobotError::Demonstrations(_)) => {}
+            Err(PushTError::Zarr(_) | PushTError::Demonstrations(_)) => {}
             Err(e) => prop_assert!(false, "unexpected error {e:?}"),
         }
     }

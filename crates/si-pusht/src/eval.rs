@@ -5,9 +5,9 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use crate::disturb::Displacement;
+use crate::disturb::{Displacement, DisplacementParams};
 use crate::env::{Action, Obs, PushT, MAX_STEPS};
-use crate::error::RobotError;
+use crate::error::PushTError;
 
 /// The published test seeds (Diffusion Policy's protocol): 100000..100049.
 pub const TEST_SEEDS: Range<u64> = 100_000..100_050;
@@ -16,14 +16,14 @@ pub const TEST_SEEDS: Range<u64> = 100_000..100_050;
 /// actions, executed in order before the policy is asked again. A streaming policy returns one action.
 ///
 /// ```
-/// use si_robot::{evaluate, Action, Obs, Policy, RobotError};
+/// use si_pusht::{evaluate, Action, Obs, Policy, PushTError};
 ///
 /// /// Heads for the block's origin, four steps at a time.
 /// struct Chase;
 /// impl Policy for Chase {
 ///     fn reset(&mut self, _seed: u64) {}
-///     fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
-///         let o = history.last().ok_or_else(|| RobotError::Policy("no observation".into()))?;
+///     fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
+///         let o = history.last().ok_or_else(|| PushTError::Policy("no observation".into()))?;
 ///         Ok(vec![[o[2], o[3]]; 4])
 ///     }
 /// }
@@ -36,7 +36,7 @@ pub trait Policy {
     /// Prepares for a new episode; `seed` seeds any randomness of the policy.
     fn reset(&mut self, seed: u64);
     /// The next actions.
-    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError>;
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError>;
 }
 
 /// The outcome of one episode.
@@ -78,18 +78,18 @@ pub fn run_episode<P: Policy + ?Sized>(
     policy: &mut P,
     seed: u64,
     max_steps: usize,
-) -> Result<Episode, RobotError> {
+) -> Result<Episode, PushTError> {
     run(policy, seed, max_steps, None)
 }
 
-/// As [`run_episode`], with the block displaced after step `d.at_step` as [`Displacement::draw`] says (an
+/// As [`run_episode`], with the block displaced after step `d.at_step` as [`DisplacementParams::draw`] says (an
 /// episode that succeeds earlier, or whose draw fails, is not displaced: see [`Episode::displaced_at`]).
 pub fn run_episode_displaced<P: Policy + ?Sized>(
     policy: &mut P,
     seed: u64,
     max_steps: usize,
     d: &Displacement,
-) -> Result<Episode, RobotError> {
+) -> Result<Episode, PushTError> {
     run(policy, seed, max_steps, Some(d.check()?))
 }
 
@@ -97,8 +97,8 @@ fn run<P: Policy + ?Sized>(
     policy: &mut P,
     seed: u64,
     max_steps: usize,
-    displacement: Option<Displacement>,
-) -> Result<Episode, RobotError> {
+    displacement: Option<DisplacementParams>,
+) -> Result<Episode, PushTError> {
     let mut displaced_at = None;
     let mut env = PushT::new();
     let mut history = vec![env.reset(seed)];
@@ -115,13 +115,14 @@ fn run<P: Policy + ?Sized>(
         latency += t0.elapsed();
         calls += 1;
         if chunk.is_empty() {
-            return Err(RobotError::Policy("empty action chunk".into()));
+            return Err(PushTError::Policy("empty action chunk".into()));
         }
         for a in chunk {
             let s = env.step(a)?;
             actions.push(a);
             history.push(s.obs);
-            if let Some(d) = displacement.filter(|d| d.at_step == actions.len() && !s.info.success)
+            if let Some(d) =
+                displacement.filter(|d| d.at_step() == actions.len() && !s.info.success)
             {
                 if let Some(pose) = d.draw(seed, &s.obs) {
                     // the policy sees the moved block in the observation of this step
@@ -155,7 +156,7 @@ fn run<P: Policy + ?Sized>(
 pub fn evaluate<P: Policy + ?Sized>(
     policy: &mut P,
     seeds: impl IntoIterator<Item = u64>,
-) -> Result<Report, RobotError> {
+) -> Result<Report, PushTError> {
     let mut episodes = Vec::new();
     for seed in seeds {
         episodes.push(run_episode(policy, seed, MAX_STEPS)?);

@@ -28,7 +28,7 @@ use si_core::{Batch, Field};
 use si_integrate::{IntegrateError, Result, Stepper};
 
 use crate::error::RobotError;
-use crate::stream::tube::Tube;
+use crate::tube::Tube;
 
 fn check_lambda(lambda: f64) -> std::result::Result<(), RobotError> {
     if lambda.is_finite() && lambda >= 0.0 {

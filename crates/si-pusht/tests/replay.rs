@@ -1,10 +1,10 @@
 //! The port against the reference: replay vectors written by `tools/pusht/make_replay_vectors.py`.
 
 use serde_json::Value;
-use si_robot::env::{DT, K_P, K_V, SUBSTEPS};
-use si_robot::geometry::{for_angle, COG};
-use si_robot::physics::World;
-use si_robot::{coverage, Pose, PushT, V2};
+use si_pusht::env::{DT, K_P, K_V, SUBSTEPS};
+use si_pusht::geometry::{for_angle, COG};
+use si_pusht::physics::World;
+use si_pusht::{coverage, Pose, PushT, V2};
 
 fn data() -> Value {
     let text = include_str!("data/pusht_replay.json");
@@ -226,7 +226,7 @@ fn solve_order_matches_reference() {
 
 #[test]
 fn test_seeds_start_where_the_reference_starts() {
-    for (seed, _, want) in si_robot::test_starts::TEST_STARTS {
+    for (seed, _, want) in si_pusht::test_starts::TEST_STARTS {
         let got = PushT::new().reset(seed);
         for k in 0..5 {
             assert!(
