@@ -5,10 +5,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, CoreError, Field, PairSource, Points};
 use si_integrate::Euler;
-use si_robot::stream::{
+use si_pusht::{Demonstrations, Policy};
+use si_robot::RobotError;
+use si_robot::{
     decode_action, encode_context, windows, ChunkPairs, ChunkedConfig, ChunkedPolicy, CONTEXT_DIM,
 };
-use si_robot::{Demonstrations, Policy, RobotError};
 
 fn demos() -> Demonstrations {
     Demonstrations {
@@ -90,9 +91,10 @@ fn with_the_exact_field_the_policy_returns_the_chunk() {
         let config = ChunkedConfig {
             horizon: 16,
             execute: 8,
-            steps: k,
+            integration_steps: k,
         };
-        let mut p = ChunkedPolicy::new(PointMass(chunk.clone()), Euler, config).unwrap();
+        let mut p =
+            ChunkedPolicy::new(PointMass(chunk.clone()), Euler, config.check().unwrap()).unwrap();
         p.reset(3);
         let a = p.act(&demos().obs[..1]).unwrap();
         assert_eq!(a.len(), 8);
@@ -113,15 +115,16 @@ fn bad_settings_are_typed_errors() {
     let c = |horizon, execute, steps| ChunkedConfig {
         horizon,
         execute,
-        steps,
+        integration_steps: steps,
     };
     for cfg in [c(16, 0, 10), c(16, 17, 10), c(16, 8, 0), c(8, 4, 10)] {
         assert!(matches!(
-            ChunkedPolicy::new(f(), Euler, cfg),
+            cfg.check()
+                .and_then(|params| ChunkedPolicy::new(f(), Euler, params)),
             Err(RobotError::InvalidParameter { .. })
         ));
     }
-    let mut p = ChunkedPolicy::new(f(), Euler, ChunkedConfig::default()).unwrap();
+    let mut p = ChunkedPolicy::new(f(), Euler, ChunkedConfig::default().check().unwrap()).unwrap();
     assert!(p.act(&[]).is_err());
     assert!(p.act(&[[f64::NAN, 0.0, 0.0, 0.0, 0.0]]).is_err());
 }

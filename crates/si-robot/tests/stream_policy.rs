@@ -7,14 +7,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, CoreError, Field, Points};
 use si_integrate::{integrate, TimeGrid, Trajectory};
-use si_robot::expert::training_seeds;
-use si_robot::stream::{
+use si_pusht::expert::training_seeds;
+use si_pusht::{run_episode, Demonstrations, Expert, Policy, PushTError};
+use si_robot::{
     decode_action, encode_action, encode_context, windows, DemoOracle, TubeConfig, TubeExponential,
     TubeMixture, CONTEXT_DIM,
 };
-use si_robot::{
-    run_episode, Demonstrations, Expert, Policy, RobotError, StreamingConfig, StreamingPolicy, Tube,
-};
+use si_robot::{RobotError, StreamingConfig, StreamingPolicy, Tube};
 
 fn tube() -> Tube {
     TubeConfig {
@@ -44,10 +43,10 @@ fn the_actions_sent_are_the_integration_path() {
     let chunk = 8;
     let step = TubeExponential::new(tube(), 1.0).unwrap();
     let config = StreamingConfig {
-        chunk,
+        reanchor_every: chunk,
         noisy_start: true,
     };
-    let mut policy = StreamingPolicy::new(&o, step, tube(), config).unwrap();
+    let mut policy = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
     let seed = 7;
     let ep = run_episode(&mut policy, seed, 37).unwrap();
     assert_eq!(ep.actions.len(), 37);
@@ -146,9 +145,10 @@ fn each_call_takes_one_step_and_returns_one_action() {
         evals: &evals,
     };
     let step = TubeExponential::new(tube(), 0.0).unwrap();
-    let mut p = StreamingPolicy::new(f, step, tube(), StreamingConfig::default()).unwrap();
+    let mut p =
+        StreamingPolicy::new(f, step, StreamingConfig::default().check(tube()).unwrap()).unwrap();
     p.reset(3);
-    let mut env = si_robot::PushT::new();
+    let mut env = si_pusht::PushT::new();
     let mut history = vec![env.reset(3)];
     for call in 1..=20 {
         let a = p.act(&history).unwrap();
@@ -164,21 +164,23 @@ fn bad_input_is_a_typed_error() {
     let step = TubeExponential::new(tube(), 0.5).unwrap();
     for chunk in [0, 17] {
         let c = StreamingConfig {
-            chunk,
+            reanchor_every: chunk,
             noisy_start: false,
         };
         assert!(matches!(
-            StreamingPolicy::new(&o, step, tube(), c),
+            c.check(tube())
+                .and_then(|params| StreamingPolicy::new(&o, step, params)),
             Err(RobotError::InvalidParameter { .. })
         ));
     }
-    let mut p = StreamingPolicy::new(&o, step, tube(), StreamingConfig::default()).unwrap();
+    let mut p =
+        StreamingPolicy::new(&o, step, StreamingConfig::default().check(tube()).unwrap()).unwrap();
     p.reset(0);
     assert!(p.act(&[]).is_err());
     let bad = [100.0, f64::NAN, 200.0, 200.0, 0.0];
     assert!(matches!(
         p.act(&[bad]),
-        Err(RobotError::NonFiniteState { index: 1, .. })
+        Err(PushTError::NonFiniteState { index: 1, .. })
     ));
     // a state so far out that the oracle's weights overflow: a typed error, not a NaN action
     let far = [1e308, 1e308, 200.0, 200.0, 0.0];
@@ -197,5 +199,10 @@ fn bad_input_is_a_typed_error() {
             Err(CoreError::Backend("unused".into()))
         }
     }
-    assert!(StreamingPolicy::new(Wrong, step, tube(), StreamingConfig::default()).is_err());
+    assert!(StreamingPolicy::new(
+        Wrong,
+        step,
+        StreamingConfig::default().check(tube()).unwrap()
+    )
+    .is_err());
 }

@@ -8,8 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Points};
 use si_integrate::{integrate, Stepper, TimeGrid};
-use si_robot::stream::{ActionPath, TubeConfig, TubeEulerMaruyama, TubeExponential, TubeMixture};
-use si_robot::Tube;
+use si_robot::{ActionPath, Tube, TubeConfig, TubeEulerMaruyama, TubeExponential, TubeMixture};
 
 fn tube(sigma0: f64, k: f64) -> Tube {
     TubeConfig {

@@ -6,12 +6,13 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Field, Points, TargetSource};
-use si_robot::stream::{
+use si_core::{CoreError, Field, Points, TargetSource};
+use si_pusht::{Demonstrations, PushTError};
+use si_robot::RobotError;
+use si_robot::{
     decode_action, encode_action, encode_context, encode_obs, windows, ActionPath, DemoOracle,
     TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM, OBS_DIM,
 };
-use si_robot::{Demonstrations, RobotError};
 
 fn tube(sigma0: f64, k: f64, horizon: usize) -> si_robot::Tube {
     TubeConfig { sigma0, k, horizon }.check().unwrap()
@@ -169,7 +170,10 @@ fn bad_demonstrations_are_typed_errors() {
     let mut d = demos();
     assert!(windows(&d, 0).is_err());
     d.obs[2][4] = f64::NAN;
-    assert!(matches!(windows(&d, 4), Err(RobotError::Demonstrations(_))));
+    assert!(matches!(
+        windows(&d, 4),
+        Err(RobotError::PushT(PushTError::Demonstrations(_)))
+    ));
     let mut d = demos();
     d.episode_ends = vec![3, 3, 5];
     d.seeds = vec![1, 2, 3];
@@ -427,4 +431,26 @@ fn one_path_log_density_is_the_normal_density() {
         (src.dim(), src.context_dim(), src.windows().len()),
         (2, CONTEXT_DIM, 2)
     );
+}
+
+#[test]
+fn log_density_refuses_points_of_another_dimension() {
+    let f = split(tube(0.4, 1.5, 2));
+    for dim in [1, 3] {
+        let x = Points::from_row_major(2, dim, &vec![0.1; 2 * dim]).unwrap();
+        assert!(matches!(
+            f.log_density(0.5, &x),
+            Err(CoreError::ShapeMismatch { .. })
+        ));
+    }
+    // a 2-D point still has its density: one path through the origin at t = 0 with σ0 = 0.4
+    let one = TubeMixture::new(
+        vec![path(&[[0.0, 0.0], [0.5, 0.0], [1.0, 1.0]])],
+        &[1.0],
+        tube(0.4, 1.5, 2),
+    )
+    .unwrap();
+    let x = Points::from_row_major(1, 2, &[0.0, 0.0]).unwrap();
+    let want = -(2.0 * std::f64::consts::PI * 0.16).ln();
+    assert!((one.log_density(0.0, &x).unwrap()[0] - want).abs() < 1e-12);
 }
