@@ -1,13 +1,13 @@
-//! Push-T: demonstrations, expert figures and the environment benchmark (si-robot).
+//! Push-T: demonstrations, expert figures and the environment benchmark (si-pusht).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use si_robot::expert::training_seeds;
-use si_robot::render::{episode_frames, episode_gif, strip_png};
-use si_robot::{evaluate, run_episode, Demonstrations, Expert, MAX_STEPS, TEST_SEEDS};
+use si_pusht::demos::{collect, Collection};
+use si_pusht::render::{episode_frames, episode_gif, strip_png};
+use si_pusht::{evaluate, Expert, TEST_SEEDS};
 
 use si_report::FigureEntry;
 
@@ -37,27 +37,17 @@ pub fn demos(args: &DemosArgs) -> Result<()> {
         )
         .context("progress template")?,
     );
-    let mut expert = Expert::default();
-    let mut demos = Demonstrations::default();
-    let mut attempts = 0usize;
-    let limit = args.n.saturating_mul(args.max_attempts_per_demo.max(1));
-    for seed in training_seeds(args.seed) {
-        if demos.episodes() >= args.n {
-            break;
-        }
-        anyhow::ensure!(
-            attempts < limit,
-            "only {} successes in {attempts} episodes",
-            demos.episodes()
-        );
-        attempts += 1;
-        let ep = run_episode(&mut expert, seed, MAX_STEPS)?;
-        if ep.success {
-            demos.push_episode(&ep)?;
+    let collection = Collection {
+        episodes: args.n,
+        first_seed: args.seed,
+        max_attempts_per_demo: args.max_attempts_per_demo,
+    };
+    let (demos, attempts) = collect(&mut Expert::default(), collection, |p| {
+        if p.success {
             bar.inc(1);
         }
-        bar.set_message(format!("({attempts} episodes, {} steps)", demos.obs.len()));
-    }
+        bar.set_message(format!("({} episodes, {} steps)", p.attempts, p.steps));
+    })?;
     bar.finish();
     demos.write(&args.out)?;
     println!(
@@ -169,8 +159,8 @@ pub fn bench(quick: bool) -> Result<()> {
     } else {
         (200_000, 2_000_000)
     };
-    let steps_per_s = si_robot::speed::env_steps_per_second(n_steps, 0)?;
-    let cov_us = si_robot::speed::coverage_micros(n_cov, 0);
+    let steps_per_s = si_pusht::throughput::env_steps_per_second(n_steps, 0)?;
+    let cov_us = si_pusht::throughput::coverage_micros(n_cov, 0);
     println!(
         "push-t env steps/s (random targets within 60 px of the block, one thread): {steps_per_s:>10.0}   reference (gym-pusht 0.1.8): {REF_STEPS_PER_S:>6.0}   ratio {:>6.1}x",
         steps_per_s / REF_STEPS_PER_S

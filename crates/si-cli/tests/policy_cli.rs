@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use si_robot::expert::training_seeds;
-use si_robot::{run_episode, Demonstrations, Expert};
+use si_pusht::expert::training_seeds;
+use si_pusht::{run_episode, Demonstrations, Expert};
 
 /// A fresh temporary folder, removed when dropped.
 fn tmp() -> tempfile::TempDir {

@@ -17,10 +17,9 @@ use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
 use si_mlp::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
-use si_robot::stream::{
-    ActionPath, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
+use si_robot::{
+    ActionPath, Tube, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
 };
-use si_robot::Tube;
 
 use super::{Entry, Sizes};
 
