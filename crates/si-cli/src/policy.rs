@@ -15,8 +15,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
 use si_nn::{
-    Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TensorBatch, TrainConfig,
-    TrainObserver, Trainer, Uploaded,
+    CsvLog, LrSchedule, Progress, TensorBatch, TrainConfig, TrainObserver, Trainer, Uploaded,
 };
 use si_pusht::{
     run_episode, run_episode_displaced, summarise, Demonstrations, Displacement, Episode, Policy,
@@ -24,7 +23,7 @@ use si_pusht::{
 };
 use si_robot::{
     windows, ChunkPairs, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice,
-    StreamingConfig, TrainedPolicy, Tube, TubeConfig, TubeSource, CONTEXT_DIM,
+    StreamingConfig, TrainedPolicy, Tube, TubeConfig, TubeSource,
 };
 
 /// `si policy …`.
@@ -128,21 +127,6 @@ fn device() -> tch::Device {
     tch::Device::cuda_if_available()
 }
 
-/// The streaming policy's model: b and η of the tube on one SiLU trunk, with 4 time frequencies, the
-/// segment phase of a T-action horizon and the observation context.
-pub fn tube_model(horizon: usize, width: usize, depth: usize) -> ModelConfig {
-    let mut m = ModelConfig::new(2);
-    m.width = width;
-    m.depth = depth;
-    m.activation = Activation::Silu;
-    m.time_features = 4;
-    m.time_segments = horizon;
-    m.context_dim = CONTEXT_DIM;
-    m.heads = vec![Head::B, Head::Eta];
-    m.shared_trunk = true;
-    m
-}
-
 /// A training run of a policy; the tube is checked for the kind ([`PolicyKind::training_tube`]).
 pub struct PolicyTraining<'a> {
     /// The demonstrations file.
@@ -211,23 +195,15 @@ pub fn train_policy(a: &PolicyTraining<'_>) -> Result<()> {
     );
     // streaming: b and η of the tube, with the segment phase; chunked: b of the one-sided linear
     // interpolant from N(0, I) to the chunk
-    let (m, source): (ModelConfig, Box<dyn TargetSource<TensorBatch>>) =
-        if a.kind == PolicyKind::Chunked {
-            let mut m = tube_model(tube.horizon(), a.width, a.depth);
-            m.dim = a.kind.state_dim(tube.horizon());
-            m.heads = vec![Head::B];
-            m.time_segments = 0;
-            let pairs = ChunkPairs::new(w, tube.horizon())?;
-            let it = Interpolant::one_sided_linear();
-            let source = InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?);
-            (m, Box::new(Uploaded::new(source, device())))
-        } else {
-            let m = tube_model(tube.horizon(), a.width, a.depth);
-            (
-                m,
-                Box::new(Uploaded::new(TubeSource::new(w, tube)?, device())),
-            )
-        };
+    let m = a.kind.model(tube.horizon(), a.width, a.depth);
+    let source: Box<dyn TargetSource<TensorBatch>> = if a.kind == PolicyKind::Chunked {
+        let pairs = ChunkPairs::new(w, tube.horizon())?;
+        let it = Interpolant::one_sided_linear();
+        let source = InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?);
+        Box::new(Uploaded::new(source, device()))
+    } else {
+        Box::new(Uploaded::new(TubeSource::new(w, tube)?, device()))
+    };
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;
     t.lr = a.lr;

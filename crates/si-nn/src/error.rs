@@ -17,6 +17,10 @@ pub enum NnError {
         /// Why it is rejected (with the value).
         reason: String,
     },
+    /// The model configuration is out of range, or a name does not parse (si-model's error, message
+    /// unchanged: `invalid hyper-parameter ...`).
+    #[error(transparent)]
+    Model(#[from] si_model::ModelError),
     /// A data file cannot be used (wrong dtype, shape, non-finite values, not a .npy file).
     #[error("bad data file {path}: {reason}")]
     BadData {

@@ -6,6 +6,7 @@ use common::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Field, Interpolant, Points};
+use si_model::ModelError;
 use si_nn::{
     Divergence, FieldNet, Head, LearnedField, ModelConfig, NnError, TensorBatch, TrainConfig,
 };
@@ -161,7 +162,7 @@ fn hyper_parameters_are_validated() {
     m.heads = vec![Head::B, Head::B];
     assert!(matches!(
         m.check(),
-        Err(NnError::InvalidHyperParameter { name: "heads", .. })
+        Err(ModelError::InvalidHyperParameter { name: "heads", .. })
     ));
     let mut m = ModelConfig::new(2);
     m.width = 0;

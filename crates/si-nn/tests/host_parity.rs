@@ -1,4 +1,4 @@
-//! The host evaluator (si-mlp, no libtorch) against si-nn's own forward on trained checkpoints, and a
+//! The host evaluator (si-model, no libtorch) against si-nn's own forward on trained checkpoints, and a
 //! streaming-policy field learned from the tube source against the exact tube oracle.
 
 use std::path::Path;
@@ -6,7 +6,7 @@ use std::path::Path;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{ConditionalField, Field, Points, TargetSource};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::train::load_model;
 use si_nn::{Activation, Context, Head, ModelConfig, TrainConfig, Trainer, Uploaded};
 use si_robot::stream::{ActionPath, TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM};

@@ -8,7 +8,7 @@
 use rand::{Rng, SeedableRng};
 use si_core::{ConditionalField, Points};
 use si_integrate::{integrate, TimeGrid, Trajectory};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_pusht::Demonstrations;
 use si_robot::{windows, TubeConfig, TubeExponential, CONTEXT_DIM};
 

@@ -66,7 +66,7 @@ pub enum RobotError {
     Integrate(#[from] si_integrate::IntegrateError),
     /// A checkpoint could not be read into the host evaluator.
     #[error(transparent)]
-    Model(#[from] si_mlp::MlpError),
+    Model(#[from] si_model::ModelError),
 }
 
 /// A policy's error as the simulator's evaluator reports it: the simulator's own errors as they are, the

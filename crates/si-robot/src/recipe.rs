@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use si_integrate::Euler;
-use si_mlp::HostNet;
+use si_model::{Activation, Head, HostNet, ModelConfig};
 use si_pusht::Policy;
 
 use crate::chunked::{ChunkedConfig, ChunkedPolicy};
@@ -97,6 +97,36 @@ impl FromStr for PolicyKind {
                 value: s.to_string(),
                 reason: "must be streaming, streaming-sde or chunked",
             })
+    }
+}
+
+/// The streaming policy's model: b and η of the tube on one SiLU trunk, with 4 time frequencies, the
+/// segment phase of a T-action horizon (T = `horizon`) and the observation context ([`CONTEXT_DIM`]).
+pub fn tube_model(horizon: usize, width: usize, depth: usize) -> ModelConfig {
+    let mut m = ModelConfig::new(2);
+    m.width = width;
+    m.depth = depth;
+    m.activation = Activation::Silu;
+    m.time_features = 4;
+    m.time_segments = horizon;
+    m.context_dim = CONTEXT_DIM;
+    m.heads = vec![Head::B, Head::Eta];
+    m.shared_trunk = true;
+    m
+}
+
+impl PolicyKind {
+    /// The model this kind trains for a tube of `horizon` actions: [`tube_model`] for the streaming kinds;
+    /// for the chunked kind the same trunk on the whole chunk (dimension 2T), the velocity b alone and no
+    /// segment phase (b of the one-sided linear interpolant from N(0, I) to the chunk).
+    pub fn model(self, horizon: usize, width: usize, depth: usize) -> ModelConfig {
+        let mut m = tube_model(horizon, width, depth);
+        if self == Self::Chunked {
+            m.dim = self.state_dim(horizon);
+            m.heads = vec![Head::B];
+            m.time_segments = 0;
+        }
+        m
     }
 }
 

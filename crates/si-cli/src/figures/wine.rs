@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, Field, Points};
 use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
-use si_mlp::HostNet;
+use si_model::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
 use si_robot::{
@@ -94,7 +94,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let exact = TubeMixture::new(vec![up.clone(), down.clone()], &[1.0, 1.0], tube)?;
     // the model: b and η on one trunk, with the segment phase
     let steps = if sizes.quick { 1500 } else { 6000 };
-    let m = crate::policy::tube_model(T, 64, 3);
+    let m = si_robot::recipe::tube_model(T, 64, 3);
     let mut t = TrainConfig::new(steps);
     t.batch = 256;
     t.lr = 3e-3;
@@ -210,7 +210,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: format!(
             "2-D tube, T = 16, sigma0 = 0.3, k = 2; model 3x64 SiLU, heads b and eta, segment phase, {steps} steps, \
-             batch 256, EMA 0.995; evaluated on the host (si-mlp); {ROLLOUTS} rollouts per panel"
+             batch 256, EMA 0.995; evaluated on the host (si-model); {ROLLOUTS} rollouts per panel"
         ),
         numbers,
     })

@@ -1,7 +1,6 @@
-//! Field models: hyper-parameters and the MLP.
+//! Field models: hyper-parameters (from si-model, shared with the host evaluator) and the MLP.
 
-mod config;
 mod net;
 
-pub use config::{Activation, Head, ModelConfig, ModelParams};
 pub use net::{Context, FieldNet};
+pub use si_model::config::{Activation, Head, ModelConfig, ModelParams};

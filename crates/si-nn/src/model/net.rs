@@ -5,8 +5,10 @@ use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
+use si_model::format;
+
 use crate::error::{NnError, Result};
-use crate::model::config::{Activation, Head, ModelParams};
+use crate::model::{Activation, Head, ModelParams};
 
 /// Layers are created with zeros, so that building a model never draws from libtorch's process-wide
 /// generator; [`FieldNet::new`] then fills them from the caller's seed.
@@ -71,7 +73,7 @@ impl Mlp {
         let mut fan_in = input as i64;
         for k in 0..depth {
             layers.push(nn::linear(
-                &p / format!("l{k}"),
+                &p / format::layer(k),
                 fan_in,
                 width as i64,
                 zero_init(),
@@ -79,7 +81,7 @@ impl Mlp {
             fan_in = width as i64;
         }
         layers.push(nn::linear(
-            &p / format!("l{depth}"),
+            &p / format::layer(depth),
             fan_in,
             out as i64,
             zero_init(),
@@ -142,7 +144,7 @@ impl FieldNet {
         let root = vs.root();
         let trunks = if params.shared_trunk {
             vec![Mlp::new(
-                &root / "trunk",
+                &root / format::TRUNK,
                 params.input_dim(),
                 params.width,
                 params.depth,
@@ -155,7 +157,7 @@ impl FieldNet {
                 .iter()
                 .map(|head| {
                     Mlp::new(
-                        &root / head.name(),
+                        &root / format::mlp_prefix(*head),
                         params.input_dim(),
                         params.width,
                         params.depth,

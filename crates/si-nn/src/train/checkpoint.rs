@@ -9,6 +9,9 @@
 //! for a model trained on a source without one. `si-nn/1` files (written before the interpolant had one
 //! serialised form) are still read: their interpolant names (`"OneSidedLinear"`, `{"Linear":{"Sqrt":{"a":1.0}}}`,
 //! ...) are converted by [`legacy_interpolant`]. Any other format is an error naming the version.
+//!
+//! The metadata key, the format tags and the tensor names are defined once, in [`si_model::format`], which
+//! the host evaluator reads through too.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,15 +22,13 @@ use tch::{Device, Kind, Tensor};
 
 use si_core::{Gamma, Interpolant};
 use si_data::write_atomic;
+use si_model::format::METADATA_KEY;
 
 use crate::error::{NnError, Result};
 use crate::model::ModelConfig;
 use crate::train::config::TrainConfig;
 
-/// Format tag of the metadata written now.
-pub const FORMAT: &str = "si-nn/2";
-/// The first format, still read.
-pub const FORMAT_V1: &str = "si-nn/1";
+pub use si_model::format::{FORMAT, FORMAT_V1};
 
 /// One row of the loss log: the mean of each head's loss over `log_every` steps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,7 +92,7 @@ pub fn save(path: &Path, meta: &CheckpointMeta, tensors: &[(String, Tensor)]) ->
     let mut info = HashMap::new();
     info.insert("format".to_string(), "pt".to_string());
     info.insert(
-        "si_nn".to_string(),
+        METADATA_KEY.to_string(),
         serde_json::to_string(meta).map_err(|e| bad(path, e.to_string()))?,
     );
     let bytes =
@@ -108,8 +109,13 @@ pub fn load(path: &Path) -> Result<(CheckpointMeta, HashMap<String, Tensor>)> {
     let text = header
         .metadata()
         .as_ref()
-        .and_then(|m| m.get("si_nn"))
-        .ok_or_else(|| bad(path, "no `si_nn` metadata (not written by si-nn)"))?;
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or_else(|| {
+            bad(
+                path,
+                format!("no `{METADATA_KEY}` metadata (not written by si-nn)"),
+            )
+        })?;
     let meta = parse_meta(text).map_err(|reason| bad(path, reason))?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(path, e.to_string()))?;
     let mut out = HashMap::new();

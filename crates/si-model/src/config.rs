@@ -1,12 +1,18 @@
 //! Model hyper-parameters ([`ModelConfig`]) and their checked form ([`ModelParams`]).
+//!
+//! This one serde type is what si-nn writes into a checkpoint's metadata and what every reader (si-nn's
+//! loader, [`HostNet`](crate::HostNet)) parses back, so a field added here is read the same on the host and
+//! on the device: there is no second description of the model to keep in step.
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{NnError, Result};
+use crate::error::{ModelError, Result};
 
 /// The nonlinearity between layers.
+///
+/// Exhaustive on purpose: si-nn's forward and the host evaluator match on it, so a new activation does not
+/// compile until both evaluate it (or the host reports it as unsupported).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Activation {
     /// max(0, x).
     Relu,
@@ -19,14 +25,14 @@ pub enum Activation {
 }
 
 impl std::str::FromStr for Activation {
-    type Err = NnError;
+    type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "relu" => Ok(Self::Relu),
             "silu" | "swish" => Ok(Self::Silu),
             "gelu" => Ok(Self::Gelu),
             "tanh" => Ok(Self::Tanh),
-            _ => Err(NnError::hyper(
+            _ => Err(ModelError::hyper(
                 "activation",
                 format!("unknown activation `{s}` (relu, silu, gelu, tanh)"),
             )),
@@ -34,9 +40,10 @@ impl std::str::FromStr for Activation {
     }
 }
 
-/// Which field a head of the model estimates (arXiv 2303.08797, §2).
+/// Which field a head of the model estimates (arXiv 2303.08797, §2; docs/math.md §2).
+///
+/// Exhaustive on purpose, like [`Activation`]: the losses and both evaluators match on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
 pub enum Head {
     /// The velocity b.
     B,
@@ -49,7 +56,8 @@ pub enum Head {
 }
 
 impl Head {
-    /// Short name (used in tensor names and CSV columns).
+    /// Short name (used in tensor names, see [`format::mlp_prefix`](crate::format::mlp_prefix), and CSV
+    /// columns).
     pub fn name(self) -> &'static str {
         match self {
             Head::B => "b",
@@ -61,14 +69,14 @@ impl Head {
 }
 
 impl std::str::FromStr for Head {
-    type Err = NnError;
+    type Err = ModelError;
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "b" => Ok(Self::B),
             "s" => Ok(Self::S),
             "eta" | "η" => Ok(Self::Eta),
             "v" => Ok(Self::V),
-            _ => Err(NnError::hyper(
+            _ => Err(ModelError::hyper(
                 "heads",
                 format!("unknown field `{s}` (b, s, eta, v)"),
             )),
@@ -125,47 +133,47 @@ impl ModelConfig {
     /// Validates once; the checked value is what models are built from.
     pub fn check(self) -> Result<ModelParams> {
         if self.dim == 0 || self.dim > 1 << 24 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "dim",
                 format!("{} is not in 1..=16777216", self.dim),
             ));
         }
         if self.context_dim > 1 << 24 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "context_dim",
                 format!("{} > 16777216", self.context_dim),
             ));
         }
         if self.width == 0 || self.width > 1 << 16 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "width",
                 format!("{} is not in 1..=65536", self.width),
             ));
         }
         if self.depth == 0 || self.depth > 64 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "depth",
                 format!("{} is not in 1..=64", self.depth),
             ));
         }
         if self.time_features > 64 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "time_features",
                 format!("{} > 64", self.time_features),
             ));
         }
         if self.time_segments > 1 << 16 {
-            return Err(NnError::hyper(
+            return Err(ModelError::hyper(
                 "time_segments",
                 format!("{} > 65536", self.time_segments),
             ));
         }
         if self.heads.is_empty() {
-            return Err(NnError::hyper("heads", "at least one field is needed"));
+            return Err(ModelError::hyper("heads", "at least one field is needed"));
         }
         for (i, h) in self.heads.iter().enumerate() {
             if self.heads[..i].contains(h) {
-                return Err(NnError::hyper(
+                return Err(ModelError::hyper(
                     "heads",
                     format!("field {} listed twice", h.name()),
                 ));

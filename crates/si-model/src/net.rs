@@ -1,31 +1,18 @@
 //! The network and its fields.
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nalgebra::DMatrix;
 use safetensors::tensor::{Dtype, SafeTensors};
 use si_core::{check_context, Batch, ConditionalField, ContextForm, CoreError, Field, Points};
 
-/// Errors of loading a checkpoint.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MlpError {
-    /// The file could not be read.
-    #[error("i/o on {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not an si-nn checkpoint this reader understands.
-    #[error("bad checkpoint: {0}")]
-    Bad(String),
-}
+use crate::config::{Activation, Head, ModelConfig, ModelParams};
+use crate::error::ModelError;
+use crate::format;
 
-fn bad(msg: impl Into<String>) -> MlpError {
-    MlpError::Bad(msg.into())
+fn bad(msg: impl Into<String>) -> ModelError {
+    ModelError::BadCheckpoint(msg.into())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,6 +23,16 @@ enum Act {
 }
 
 impl Act {
+    /// The activations the host evaluates; any other is [`ModelError::UnsupportedActivation`].
+    fn new(a: Activation) -> Result<Self, ModelError> {
+        match a {
+            Activation::Relu => Ok(Act::Relu),
+            Activation::Silu => Ok(Act::Silu),
+            Activation::Tanh => Ok(Act::Tanh),
+            Activation::Gelu => Err(ModelError::UnsupportedActivation(a)),
+        }
+    }
+
     fn apply(self, h: &mut [f32]) {
         match self {
             Act::Relu => h.iter_mut().for_each(|v| *v = v.max(0.0)),
@@ -80,21 +77,13 @@ fn dot(w: &[f32], x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Which field a head estimates (si-nn's `Head`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Head {
-    B,
-    S,
-    Eta,
-    V,
-}
-
 /// The input of one forward (t, x, c as the first layer sees them) and every head's output.
 type Forward = (Vec<f32>, Vec<Vec<f32>>);
 
 /// An si-nn field model on the host (crate documentation).
 #[derive(Debug)]
 pub struct HostNet {
+    params: ModelParams,
     dim: usize,
     context_dim: usize,
     time_features: usize,
@@ -110,88 +99,26 @@ pub struct HostNet {
 
 impl HostNet {
     /// Reads a checkpoint file.
-    pub fn read(path: &Path) -> Result<Self, MlpError> {
-        let bytes = std::fs::read(path).map_err(|source| MlpError::Io {
+    pub fn read(path: &Path) -> Result<Self, ModelError> {
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
             path: path.to_path_buf(),
             source,
         })?;
         Self::from_bytes(&bytes)
     }
 
-    /// Parses a checkpoint's bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MlpError> {
+    /// Parses a checkpoint's bytes: the model part of the metadata into a checked [`ModelConfig`] (through
+    /// [`format::read_model`] and [`ModelConfig::check`]), then the weights [`format::mlps`] names, each
+    /// checked to be f32 of the layer's shape.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
+        let params = format::read_model(meta.metadata().as_ref())?.check()?;
+        let act = Act::new(params.activation)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("si_nn"))
-            .ok_or_else(|| bad("no si_nn metadata"))?;
-        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
-        let model = &v["model"];
-        let num = |k: &str| -> Result<usize, MlpError> {
-            model[k]
-                .as_u64()
-                .and_then(|u| usize::try_from(u).ok())
-                .ok_or_else(|| bad(format!("model.{k} is missing")))
-        };
-        let (dim, width, depth) = (num("dim")?, num("width")?, num("depth")?);
-        let (time_features, context_dim) = (num("time_features")?, num("context_dim")?);
-        // absent in checkpoints written before the phase feature existed: no phase
-        let time_segments = match &model["time_segments"] {
-            serde_json::Value::Null => 0,
-            v => v
-                .as_u64()
-                .and_then(|u| usize::try_from(u).ok())
-                .filter(|&u| u <= 1 << 16)
-                .ok_or_else(|| bad("model.time_segments is not a size"))?,
-        };
-        if dim == 0
-            || width == 0
-            || dim > 1 << 20
-            || width > 1 << 16
-            || depth > 64
-            || time_features > 1024
-        {
-            return Err(bad("model sizes out of range"));
-        }
-        let act = match model["activation"].as_str() {
-            Some("Relu") => Act::Relu,
-            Some("Silu") => Act::Silu,
-            Some("Tanh") => Act::Tanh,
-            other => {
-                return Err(bad(format!(
-                    "activation {other:?} is not supported on the host"
-                )))
-            }
-        };
-        let heads = model["heads"]
-            .as_array()
-            .ok_or_else(|| bad("model.heads is missing"))?
-            .iter()
-            .map(|h| match h.as_str() {
-                Some("B") => Ok(Head::B),
-                Some("S") => Ok(Head::S),
-                Some("Eta") => Ok(Head::Eta),
-                Some("V") => Ok(Head::V),
-                other => Err(bad(format!("unknown head {other:?}"))),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if heads.is_empty() {
-            return Err(bad("no heads"));
-        }
-        let shared = model["shared_trunk"]
-            .as_bool()
-            .ok_or_else(|| bad("model.shared_trunk is missing"))?;
-        let input = dim
-            + 1
-            + 2 * time_features
-            + usize::from(time_segments > 0)
-            + if context_dim > 0 { context_dim + 1 } else { 0 };
-        let ema = st.names().iter().any(|n| n.starts_with("ema."));
-        let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, MlpError> {
+        let ema = format::has_ema(st.names().into_iter().map(String::as_str));
+        let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, ModelError> {
             let key = if ema {
-                format!("ema.{name}")
+                format::ema(name)
             } else {
                 name.to_string()
             };
@@ -208,45 +135,42 @@ impl HostNet {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect())
         };
-        let mlp = |prefix: &str, out: usize| -> Result<Vec<Layer>, MlpError> {
-            let mut layers = Vec::with_capacity(depth + 1);
-            let mut fan_in = input;
-            for k in 0..=depth {
-                let o = if k == depth { out } else { width };
-                let w = tensor(&format!("{prefix}.l{k}.weight"), &[o, fan_in])?;
-                let b = tensor(&format!("{prefix}.l{k}.bias"), &[o])?;
-                layers.push(Layer { w, b, fan_in });
-                fan_in = o;
-            }
-            Ok(layers)
-        };
-        let mlps = if shared {
-            vec![mlp("trunk", dim * heads.len())?]
-        } else {
-            heads
-                .iter()
-                .map(|h| {
-                    let name = match h {
-                        Head::B => "b",
-                        Head::S => "s",
-                        Head::Eta => "eta",
-                        Head::V => "v",
-                    };
-                    mlp(name, dim)
-                })
-                .collect::<Result<_, _>>()?
-        };
+        let mlps = format::mlps(&params)
+            .iter()
+            .map(|mlp| {
+                mlp.layers()
+                    .map(|(w, b, fan_in, out)| {
+                        Ok(Layer {
+                            w: tensor(&w, &[out, fan_in])?,
+                            b: tensor(&b, &[out])?,
+                            fan_in,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, ModelError>>()
+            })
+            .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Self {
-            dim,
-            context_dim,
-            time_features,
-            time_segments,
+            dim: params.dim,
+            context_dim: params.context_dim,
+            time_features: params.time_features,
+            time_segments: params.time_segments,
             act,
-            heads,
-            shared,
+            heads: params.heads.clone(),
+            shared: params.shared_trunk,
             mlps,
+            params,
             cache: RefCell::new(None),
         })
+    }
+
+    /// The model's configuration, as the checkpoint's metadata holds it.
+    pub fn config(&self) -> &ModelConfig {
+        self.params.config()
+    }
+
+    /// The model's checked configuration.
+    pub fn params(&self) -> &ModelParams {
+        &self.params
     }
 
     /// The dimension d of the points.
