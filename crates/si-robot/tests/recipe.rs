@@ -106,3 +106,23 @@ fn a_missing_or_bad_sidecar_is_a_typed_error() {
         Err(RobotError::Model(_))
     ));
 }
+
+#[test]
+fn each_kind_trains_its_model() {
+    use si_model::{Activation, Head};
+    let s = PolicyKind::StreamingSde.model(16, 64, 3);
+    assert_eq!((s.dim, s.width, s.depth), (2, 64, 3));
+    assert_eq!(s.activation, Activation::Silu);
+    assert_eq!(
+        (s.time_features, s.time_segments, s.context_dim),
+        (4, 16, 22)
+    );
+    assert_eq!(s.heads, vec![Head::B, Head::Eta]);
+    assert!(s.shared_trunk);
+    assert_eq!(PolicyKind::Streaming.model(16, 64, 3), s);
+    assert_eq!(si_robot::recipe::tube_model(16, 64, 3), s);
+    let c = PolicyKind::Chunked.model(16, 64, 3);
+    assert_eq!((c.dim, c.time_segments, c.context_dim), (32, 0, 22));
+    assert_eq!(c.heads, vec![Head::B]);
+    assert_eq!((c.width, c.depth, c.time_features), (64, 3, 4));
+}
