@@ -13,17 +13,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
-use si_nn::{
-    CsvLog, LrSchedule, Progress, TensorBatch, TrainConfig, TrainObserver, Trainer, Uploaded,
-};
+use si_nn::{CsvLog, LrSchedule, Progress, TrainConfig, TrainObserver, Trainer, Uploaded};
 use si_pusht::{
     run_episode, run_episode_displaced, summarise, Demonstrations, Displacement, Episode, Policy,
     MAX_STEPS,
 };
 use si_robot::{
-    windows, ChunkPairs, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice,
-    StreamingConfig, TrainedPolicy, Tube, TubeConfig, TubeSource,
+    windows, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice,
+    StreamingConfig, TrainedPolicy, Tube, TubeConfig,
 };
 
 /// `si policy …`.
@@ -193,17 +190,9 @@ pub fn train_policy(a: &PolicyTraining<'_>) -> Result<()> {
         tube.horizon(),
         device()
     );
-    // streaming: b and η of the tube, with the segment phase; chunked: b of the one-sided linear
-    // interpolant from N(0, I) to the chunk
     let m = a.kind.model(tube.horizon(), a.width, a.depth);
-    let source: Box<dyn TargetSource<TensorBatch>> = if a.kind == PolicyKind::Chunked {
-        let pairs = ChunkPairs::new(w, tube.horizon())?;
-        let it = Interpolant::one_sided_linear();
-        let source = InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?);
-        Box::new(Uploaded::new(source, device()))
-    } else {
-        Box::new(Uploaded::new(TubeSource::new(w, tube)?, device()))
-    };
+    let targets = a.kind.training_source(w, tube)?;
+    let source = Uploaded::new(targets.as_ref(), device());
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;
     t.lr = a.lr;
@@ -224,7 +213,7 @@ pub fn train_policy(a: &PolicyTraining<'_>) -> Result<()> {
         observers.push(&mut progress);
     }
     let t0 = Instant::now();
-    trainer.run(source.as_ref(), &mut observers)?;
+    trainer.run(&source, &mut observers)?;
     trainer.save(a.out)?;
     PolicyMeta::new(a.kind, tube, a.demos).write(a.out)?;
     eprintln!(

@@ -12,16 +12,19 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use si_core::{Interpolant, InterpolantSource, Points, TargetSource, TimeRange};
 use si_integrate::Euler;
 use si_model::{Activation, Head, HostNet, ModelConfig};
 use si_pusht::Policy;
 
-use crate::chunked::{ChunkedConfig, ChunkedPolicy};
+use crate::chunked::{ChunkPairs, ChunkedConfig, ChunkedPolicy};
 use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
+use crate::source::TubeSource;
 use crate::step::{TubeEulerMaruyama, TubeExponential};
 use crate::streaming::{StreamingConfig, StreamingPolicy};
 use crate::tube::{Tube, TubeConfig};
+use crate::windows::Window;
 
 /// The policy family: what the model transports and how it is evaluated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +130,24 @@ impl PolicyKind {
             m.time_segments = 0;
         }
         m
+    }
+
+    /// The regression targets this kind trains on, drawn from `windows` (cut with `tube`'s horizon): b and
+    /// η of the tube ([`TubeSource`]) for the streaming kinds; for the chunked kind b of the one-sided
+    /// linear interpolant from N(0, I) to the whole chunk ([`ChunkPairs`]), t drawn from [10⁻³, 1 − 10⁻³].
+    pub fn training_source(
+        self,
+        windows: Vec<Window>,
+        tube: Tube,
+    ) -> Result<Box<dyn TargetSource<Points>>, RobotError> {
+        Ok(match self {
+            Self::Chunked => {
+                let pairs = ChunkPairs::new(windows, tube.horizon())?;
+                let it = Interpolant::one_sided_linear();
+                Box::new(InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?))
+            }
+            Self::Streaming | Self::StreamingSde => Box::new(TubeSource::new(windows, tube)?),
+        })
     }
 }
 
