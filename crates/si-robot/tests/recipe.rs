@@ -126,3 +126,30 @@ fn each_kind_trains_its_model() {
     assert_eq!(c.heads, vec![Head::B]);
     assert_eq!((c.width, c.depth, c.time_features), (64, 3, 4));
 }
+
+#[test]
+fn each_kind_trains_on_its_targets() {
+    use si_robot::{ActionPath, Window, CONTEXT_DIM};
+    let path =
+        |h: usize| ActionPath::new((0..=h).map(|j| [j as f64 / 16.0, 0.0]).collect()).unwrap();
+    let windows = |h: usize| {
+        vec![Window {
+            context: [0.0; CONTEXT_DIM],
+            path: path(h),
+        }]
+    };
+    let tube = TubeConfig::default().check().unwrap();
+    let s = PolicyKind::Streaming
+        .training_source(windows(16), tube)
+        .unwrap();
+    assert_eq!((s.dim(), s.context_dim()), (2, CONTEXT_DIM));
+    let c = PolicyKind::Chunked
+        .training_source(windows(16), tube)
+        .unwrap();
+    assert_eq!((c.dim(), c.context_dim()), (32, CONTEXT_DIM));
+    // windows of another horizon than the tube's
+    assert!(matches!(
+        PolicyKind::Chunked.training_source(windows(8), tube),
+        Err(RobotError::Demonstrations(_))
+    ));
+}
