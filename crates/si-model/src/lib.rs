@@ -5,7 +5,7 @@
 //!   [`ModelParams`], with [`Activation`] and [`Head`]. si-nn builds its libtorch model from the same type,
 //!   so a field added to [`ModelConfig`] is read the same on the host and on the device: both parse the one
 //!   serde type, with no second hand-written reader to fall out of step.
-//! - [`format`]: the checkpoint's metadata key, format tags, tensor names and the typed parse of the model
+//! - [`format`](mod@format): the checkpoint's metadata key, format tags, tensor names and the typed parse of the model
 //!   part of the metadata; si-nn writes and reads checkpoints through it.
 //! - [`HostNet`]: the checkpoint's network evaluated in plain Rust.
 //!
