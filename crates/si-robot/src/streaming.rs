@@ -97,7 +97,6 @@ struct Anchor {
 pub struct StreamingPolicy<F, S> {
     field: F,
     stepper: S,
-    tube: Tube,
     params: StreamingParams,
     rng: ChaCha8Rng,
     anchor: Option<Anchor>,
@@ -123,7 +122,6 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
         Ok(Self {
             field,
             stepper,
-            tube: params.tube,
             params,
             rng: ChaCha8Rng::seed_from_u64(0),
             anchor: None,
@@ -152,7 +150,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
         let cur = history[history.len() - 1];
         let mut x = Points::from_row_major(1, 2, &encode_action([cur[0], cur[1]]))?;
         if self.params.noisy_start {
-            x.add_noise(self.tube.sigma0(), &mut self.rng)?;
+            x.add_noise(self.params.tube.sigma0(), &mut self.rng)?;
         }
         self.anchors.push(self.sent.len());
         Ok(Anchor { x, j: 0, context })
@@ -181,7 +179,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
             Some(a) if a.j < self.params.reanchor_every => a,
             _ => self.reanchor(history)?,
         };
-        let dt = self.tube.dt();
+        let dt = self.params.tube.dt();
         let given = self.field.given(&a.context)?;
         self.stepper
             .step(&given, a.j as f64 * dt, dt, &mut a.x, &mut self.rng)?;
