@@ -1,10 +1,10 @@
 """Prints, for one replay episode, the reference's broad-phase state after every physics sub-step: the tree of
 non-static shapes (pusher, bar, stem) with each leaf's fattened box, time stamp and cached pairs (newest
-first), and the order in which the contacts were solved. Used to check `crates/si-robot/src/broadphase.rs`.
+first), and the order in which the contacts were solved. Used to check `crates/si-pusht/src/broadphase.rs`.
 
 Usage (same throwaway environment as make_replay_vectors.py):
 
-    /tmp/pusht-venv/bin/python tools/pusht/log_broadphase.py crates/si-robot/tests/data/pusht_replay.json 1 > ref.txt
+    /tmp/pusht-venv/bin/python tools/pusht/log_broadphase.py crates/si-pusht/tests/data/pusht_replay.json 1 > ref.txt
 
 Chipmunk's trees are not exposed by pymunk; they are read out of memory with cffi, assuming Chipmunk 7.0.3's
 layouts (pymunk 6.11): cpSpatialIndex {klass, bbfunc, staticIndex, dynamicIndex}, then cpBBTree

@@ -4,7 +4,7 @@ Usage (in a throwaway virtual environment; the reference is not a dependency of 
 
     python3 -m venv /tmp/pusht-venv
     /tmp/pusht-venv/bin/pip install gym-pusht==0.1.8
-    /tmp/pusht-venv/bin/python tools/pusht/make_replay_vectors.py crates/si-robot/tests/data/pusht_replay.json
+    /tmp/pusht-venv/bin/python tools/pusht/make_replay_vectors.py crates/si-pusht/tests/data/pusht_replay.json
 
 The file holds
   * "episodes": 14 episodes in which the T never touches a wall and 4 in which it does ("walls"), with start states [ax, ay, bx, by, theta] given to reset(options={"reset_to_state": ...}),

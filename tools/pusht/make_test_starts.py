@@ -4,7 +4,7 @@ gym-pusht 0.1.8 draws them with gymnasium's seeded numpy generator (PCG64 throug
 port keeps its own ChaCha8 generator for other seeds but uses these states for the test seeds, so that its
 evaluation starts from exactly the reference's 50 test episodes. Usage:
 
-    /tmp/pusht-venv/bin/python tools/pusht/make_test_starts.py > crates/si-robot/src/test_starts.rs
+    /tmp/pusht-venv/bin/python tools/pusht/make_test_starts.py > crates/si-pusht/src/test_starts.rs
 """
 
 import gymnasium as gym

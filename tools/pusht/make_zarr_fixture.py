@@ -8,7 +8,7 @@ A zarr v2 directory store with
   `ReplayBuffer` default);
 
 so that every array spans several chunks, the last ones partial. The values are arithmetic sequences that
-`crates/si-robot/tests/zarr.rs` recomputes: for row i (float32 arithmetic),
+`crates/si-pusht/tests/zarr.rs` recomputes: for row i (float32 arithmetic),
     state[i]  = (100 + i, 200 + 2 i, 300 + 0.5 i, 400 − 0.25 i, float32(0.1) · i)
     action[i] = (1000 + 3 i, 2000 − 2 i)
     n_contacts[i] = i mod 3.
@@ -17,7 +17,7 @@ function that zarr 2.18 imports, hence 0.15):
 
     python3 -m venv /tmp/zarr-venv
     /tmp/zarr-venv/bin/pip install zarr==2.18.3 numcodecs==0.15.1 numpy==2.4.6
-    /tmp/zarr-venv/bin/python tools/pusht/make_zarr_fixture.py crates/si-robot/tests/data/pusht_small_replay.zarr
+    /tmp/zarr-venv/bin/python tools/pusht/make_zarr_fixture.py crates/si-pusht/tests/data/pusht_small_replay.zarr
 """
 
 import shutil

@@ -2,9 +2,9 @@
 //! it is not a second library.
 
 mod bench;
+mod demos;
 mod mutants;
 mod nn;
-mod robot;
 mod test;
 
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ enum Command {
         only: Vec<String>,
     },
     /// Write Push-T demonstrations of the scripted expert (successful episodes only).
-    Demos(robot::DemosArgs),
+    Demos(demos::DemosArgs),
     /// Install libtorch (torch==2.11.0 from the Python package registry) into the cache folder.
     Setup,
     /// Mutation testing of the formula files (installs cargo-mutants when missing; not part of `test`).
@@ -102,7 +102,7 @@ fn main() -> Result<()> {
         Command::ReproduceFigures { quick, out, only } => nn::figures(&out, quick, &only),
         Command::Test => test::run_all(),
         Command::Bench { quick, only } => bench::run(quick, &only),
-        Command::Demos(args) => robot::demos(&args),
+        Command::Demos(args) => demos::write(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
         Command::Mutants { only, list } => mutants::run(&only, list),
         Command::Train { args } => nn::passthrough("train", &args),

@@ -42,12 +42,13 @@ pub const SCOPE: [(&str, &[&str]); 4] = [
     (
         "si-robot",
         &[
-            "src/stream/tube.rs",
-            "src/stream/windows.rs",
-            "src/stream/source.rs",
-            "src/stream/oracle.rs",
-            "src/stream/step.rs",
-            "src/stream/policy.rs",
+            "src/tube.rs",
+            "src/encode.rs",
+            "src/windows.rs",
+            "src/source.rs",
+            "src/oracle.rs",
+            "src/step.rs",
+            "src/streaming.rs",
         ],
     ),
 ];

@@ -3,30 +3,25 @@
 //! Training regresses b and η of the tube x_t = ξ(t) + σ_t z around the demonstrated action paths
 //! (si-robot's [`TubeSource`]) with an MLP on (x, t, the segment phase, the last two observations), on the
 //! GPU when there is one. The checkpoint is an ordinary si-nn checkpoint; the tube's settings are written
-//! beside it (`CKPT.policy.json`). Evaluation runs the model on the host (si-model: one small forward per
-//! action, no framework call) inside si-robot's [`StreamingPolicy`], one integration step per action.
+//! beside it (si-robot's [`PolicyMeta`], `CKPT.policy.json`). Evaluation reads both into si-robot's
+//! [`TrainedPolicy`] (the model on the host: one small forward per action, no framework call) and builds the
+//! policy from the arguments ([`TrainedPolicy::policy`]), one integration step per action. This module only
+//! maps arguments to those calls.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand, ValueEnum};
-use serde::{Deserialize, Serialize};
-use si_core::{Interpolant, InterpolantSource, TargetSource, TimeRange};
-use si_integrate::Euler;
-use si_model::HostNet;
-use si_nn::{
-    Activation, CsvLog, Head, LrSchedule, ModelConfig, Progress, TensorBatch, TrainConfig,
-    TrainObserver, Trainer, Uploaded,
-};
-use si_robot::stream::{
-    windows, ChunkPairs, ChunkedConfig, ChunkedPolicy, StreamingConfig, StreamingPolicy,
-    TubeConfig, TubeEulerMaruyama, TubeExponential, TubeSource, CONTEXT_DIM,
-};
+use clap::{Args, Subcommand};
+use si_nn::{Progress, TrainObserver};
+use si_pusht::{run_seeds, summarise, Displacement, Episode, Policy, MAX_STEPS};
+use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    run_episode, run_episode_displaced, summarise, Demonstrations, Displacement, Episode, Policy,
-    Tube, MAX_STEPS,
+    LabelledPolicy, PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy,
+    TubeConfig,
 };
+
+use crate::device;
 
 /// `si policy …`.
 #[derive(Subcommand, Debug)]
@@ -37,26 +32,15 @@ pub enum PolicyCommand {
     Eval(EvalArgs),
 }
 
-/// The policy family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
-pub enum Kind {
-    /// One integration step per action, ODE (λ = 0 at evaluation unless asked otherwise).
-    Streaming,
-    /// One integration step per action, SDE (λ = 1 at evaluation unless asked otherwise).
-    StreamingSde,
-    /// Diffusion Policy's recipe: a whole chunk of T actions from noise with K Euler steps (one network pass
-    /// each), execute the first n, re-plan.
-    Chunked,
-}
-
 /// Arguments of `policy train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Demonstrations (the file `cargo xtask demos` writes).
     #[arg(long)]
     pub demos: PathBuf,
-    #[arg(long, value_enum, default_value = "streaming")]
-    pub kind: Kind,
+    /// streaming, streaming-sde or chunked.
+    #[arg(long, default_value = "streaming")]
+    pub kind: PolicyKind,
     /// Checkpoint to write (safetensors); the tube's settings go to CKPT.policy.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -102,16 +86,17 @@ pub struct EvalArgs {
     #[arg(long)]
     pub lambda: Option<f64>,
     /// Chunked policies: K, the Euler steps (network passes) from noise to a chunk.
-    #[arg(long, default_value_t = 10)]
-    pub k: usize,
+    #[arg(long = "euler-steps", alias = "k", default_value_t = 10)]
+    pub euler_steps: usize,
     /// Chunked policies: actions executed before re-planning.
     #[arg(long, default_value_t = 8)]
     pub execute: usize,
-    #[arg(long, value_enum, default_value = "exponential")]
-    pub stepper: StepperKind,
+    /// exponential or euler.
+    #[arg(long, default_value = "exponential")]
+    pub stepper: StepperChoice,
     /// T_chunk: actions between re-anchors.
-    #[arg(long, default_value_t = 8)]
-    pub chunk: usize,
+    #[arg(long = "reanchor-every", alias = "chunk", default_value_t = 8)]
+    pub reanchor_every: usize,
     /// Start each anchor at the measured position plus N(0, σ0²) instead of exactly at it.
     #[arg(long)]
     pub noisy_start: bool,
@@ -135,128 +120,46 @@ pub struct EvalArgs {
     pub displace_turn: f64,
 }
 
-/// The integration step of the streaming policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum StepperKind {
-    /// The linear pull onto the path integrated exactly (needs b and η).
-    Exponential,
-    /// Euler–Maruyama (Euler on b alone for λ = 0).
-    Euler,
-}
-
-/// What is written beside the checkpoint.
-#[derive(Debug, Serialize, Deserialize)]
-struct PolicyMeta {
-    kind: Kind,
-    sigma0: f64,
-    k: f64,
-    horizon: usize,
-    demos: String,
-}
-
-fn meta_path(ckpt: &Path) -> PathBuf {
-    let mut s = ckpt.as_os_str().to_owned();
-    s.push(".policy.json");
-    PathBuf::from(s)
-}
-
-fn device() -> tch::Device {
-    tch::Device::cuda_if_available()
-}
-
-/// The streaming policy's model: b and η of the tube on one SiLU trunk, with 4 time frequencies, the
-/// segment phase of a T-action horizon and the observation context.
-pub fn tube_model(horizon: usize, width: usize, depth: usize) -> ModelConfig {
-    let mut m = ModelConfig::new(2);
-    m.width = width;
-    m.depth = depth;
-    m.activation = Activation::Silu;
-    m.time_features = 4;
-    m.time_segments = horizon;
-    m.context_dim = CONTEXT_DIM;
-    m.heads = vec![Head::B, Head::Eta];
-    m.shared_trunk = true;
-    m
-}
-
 /// `policy train`.
 pub fn train(a: &TrainArgs) -> Result<()> {
-    let tube = TubeConfig {
+    let tube = a.kind.training_tube(TubeConfig {
         sigma0: a.sigma0,
         k: a.k,
         horizon: a.horizon,
-    }
-    .check()?;
-    if tube.sigma0() <= 0.0 && a.kind != Kind::Chunked {
-        bail!("--sigma0 must be > 0: the regression of eta needs a tube of positive width");
-    }
-    let demos =
-        Demonstrations::read(&a.demos).with_context(|| format!("reading {}", a.demos.display()))?;
-    let w = windows(&demos, tube.horizon())?;
+    })?;
+    let training = PolicyTraining {
+        demos: &a.demos,
+        kind: a.kind,
+        out: &a.out,
+        tube,
+        width: a.width,
+        depth: a.depth,
+        steps: a.steps,
+        batch: a.batch,
+        lr: a.lr,
+        ema: a.ema,
+        seed: a.seed,
+    };
     eprintln!(
-        "{} demonstrations, {} windows; tube sigma0 = {}, k = {}, T_pred = {}; device {:?}",
-        demos.episodes(),
-        w.len(),
+        "tube sigma0 = {}, k = {}, T_pred = {}; device {:?}",
         tube.sigma0(),
         tube.k(),
         tube.horizon(),
         device()
     );
-    // streaming: b and η of the tube, with the segment phase; chunked: b of the one-sided linear
-    // interpolant from N(0, I) to the chunk
-    let (m, source): (ModelConfig, Box<dyn TargetSource<TensorBatch>>) = if a.kind == Kind::Chunked
-    {
-        let mut m = tube_model(tube.horizon(), a.width, a.depth);
-        m.dim = 2 * tube.horizon();
-        m.heads = vec![Head::B];
-        m.time_segments = 0;
-        let pairs = ChunkPairs::new(w, tube.horizon())?;
-        let it = Interpolant::one_sided_linear();
-        let source = InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?);
-        (m, Box::new(Uploaded::new(source, device())))
-    } else {
-        let m = tube_model(tube.horizon(), a.width, a.depth);
-        (
-            m,
-            Box::new(Uploaded::new(TubeSource::new(w, tube)?, device())),
-        )
-    };
-    let mut t = TrainConfig::new(a.steps);
-    t.batch = a.batch;
-    t.lr = a.lr;
-    t.schedule = LrSchedule::Cosine {
-        min_lr: a.lr * 0.01,
-    };
-    t.ema_decay = Some(a.ema);
-    t.antithetic = false;
-    t.seed = a.seed;
-    let mut trainer = Trainer::new(m.check()?, t.check()?, device())?;
     let mut progress = Progress::new();
-    let mut log = CsvLog {
-        path: a.out.with_extension("csv"),
-        every: 500,
-    };
-    let mut observers: Vec<&mut dyn TrainObserver> = vec![&mut log];
+    let mut observers: Vec<&mut dyn TrainObserver> = Vec::new();
     if !a.quiet {
         observers.push(&mut progress);
     }
     let t0 = Instant::now();
-    trainer.run(source.as_ref(), &mut observers)?;
-    trainer.save(&a.out)?;
-    let meta = PolicyMeta {
-        kind: a.kind,
-        sigma0: tube.sigma0(),
-        k: tube.k(),
-        horizon: tube.horizon(),
-        demos: a.demos.display().to_string(),
-    };
-    si_data::write_atomic(
-        &meta_path(&a.out),
-        serde_json::to_string_pretty(&meta)?.as_bytes(),
-    )?;
+    let done = train_policy(&training, device(), &mut observers)
+        .with_context(|| format!("training on {}", a.demos.display()))?;
     eprintln!(
-        "trained {} steps in {:.1} s; checkpoint {}",
-        trainer.steps_done(),
+        "{} demonstrations, {} windows: trained {} steps in {:.1} s; checkpoint {}",
+        done.episodes,
+        done.windows,
+        done.steps,
         t0.elapsed().as_secs_f64(),
         a.out.display()
     );
@@ -282,52 +185,8 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     Ok(v)
 }
 
-/// A trained streaming policy: the host model and its tube.
-pub struct Loaded {
-    /// The model.
-    pub net: HostNet,
-    /// The tube it was trained on.
-    pub tube: Tube,
-    /// Its kind.
-    pub kind: Kind,
-}
-
-/// Reads a checkpoint of `policy train` and its settings.
-pub fn load(ckpt: &Path) -> Result<Loaded> {
-    let mp = meta_path(ckpt);
-    let meta: PolicyMeta = serde_json::from_slice(
-        &std::fs::read(&mp)
-            .with_context(|| format!("reading {} (written by policy train)", mp.display()))?,
-    )?;
-    let net = HostNet::read(ckpt)?;
-    let dim = if meta.kind == Kind::Chunked {
-        2 * meta.horizon
-    } else {
-        2
-    };
-    if net.dim() != dim || net.context_dim() != CONTEXT_DIM {
-        bail!(
-            "{} is not a Push-T streaming policy (dimension {}, context {})",
-            ckpt.display(),
-            net.dim(),
-            net.context_dim()
-        );
-    }
-    let tube = TubeConfig {
-        sigma0: meta.sigma0,
-        k: meta.k,
-        horizon: meta.horizon,
-    }
-    .check()?;
-    Ok(Loaded {
-        net,
-        tube,
-        kind: meta.kind,
-    })
-}
-
 /// Runs `policy` on `seeds` with a progress bar; returns the episodes.
-pub fn run_seeds(
+fn run_seeds_with_bar(
     policy: &mut dyn Policy,
     seeds: &[u64],
     max_steps: usize,
@@ -343,96 +202,67 @@ pub fn run_seeds(
     bar.set_style(indicatif::ProgressStyle::with_template(
         "{bar:40} {pos}/{len} episodes {msg} [{elapsed_precise} < {eta_precise}]",
     )?);
-    let mut eps = Vec::with_capacity(seeds.len());
     let mut successes = 0;
-    for &s in seeds {
-        let e = match displacement {
-            Some(d) => run_episode_displaced(policy, s, max_steps, d)?,
-            None => run_episode(policy, s, max_steps)?,
-        };
+    let episodes = run_seeds(policy, seeds, max_steps, displacement, |e| {
         successes += usize::from(e.success);
-        eps.push(e);
         bar.set_message(format!("{label}: {successes} successes"));
         bar.inc(1);
-    }
+    })?;
     bar.finish_and_clear();
-    Ok(eps)
-}
-
-/// The policy `a` describes, built on the loaded model, and a label that says what it is.
-pub fn build<'a>(l: &'a Loaded, a: &EvalArgs) -> Result<(Box<dyn Policy + 'a>, String)> {
-    let lambda = a.lambda.unwrap_or(match l.kind {
-        Kind::StreamingSde => 1.0,
-        Kind::Streaming | Kind::Chunked => 0.0,
-    });
-    let config = StreamingConfig {
-        chunk: a.chunk,
-        noisy_start: a.noisy_start,
-    };
-    let label = match l.kind {
-        Kind::Chunked => format!("chunked, K = {} Euler steps, execute {}", a.k, a.execute),
-        _ => format!(
-            "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start",
-            a.stepper,
-            a.chunk,
-            if a.noisy_start { "noisy" } else { "exact" }
-        ),
-    };
-    let policy: Box<dyn Policy + 'a> = match (l.kind, a.stepper) {
-        (Kind::Chunked, _) => {
-            let config = ChunkedConfig {
-                horizon: l.tube.horizon(),
-                execute: a.execute,
-                steps: a.k,
-            };
-            Box::new(ChunkedPolicy::new(&l.net, Euler, config)?)
-        }
-        (_, StepperKind::Exponential) => Box::new(StreamingPolicy::new(
-            &l.net,
-            TubeExponential::new(l.tube, lambda)?,
-            l.tube,
-            config,
-        )?),
-        (_, StepperKind::Euler) => Box::new(StreamingPolicy::new(
-            &l.net,
-            TubeEulerMaruyama::new(l.tube, lambda)?,
-            l.tube,
-            config,
-        )?),
-    };
-    Ok((policy, label))
+    Ok(episodes)
 }
 
 impl EvalArgs {
     /// The displacement `--displace-at` asks for, checked.
     pub fn displacement(&self) -> Result<Option<Displacement>> {
-        self.displace_at
-            .map(|at_step| {
-                Displacement {
-                    at_step,
-                    distance: self.displace_by,
-                    max_turn: self.displace_turn,
-                }
-                .check()
-            })
-            .transpose()
-            .map_err(Into::into)
+        let Some(at_step) = self.displace_at else {
+            return Ok(None);
+        };
+        let d = Displacement {
+            at_step,
+            distance: self.displace_by,
+            max_turn: self.displace_turn,
+        };
+        d.check()?;
+        Ok(Some(d))
+    }
+
+    /// How the arguments ask the trained policy to be evaluated.
+    pub fn settings(&self) -> PolicySettings {
+        PolicySettings {
+            lambda: self.lambda,
+            stepper: self.stepper,
+            streaming: StreamingConfig {
+                reanchor_every: self.reanchor_every,
+                noisy_start: self.noisy_start,
+            },
+            execute: self.execute,
+            euler_steps: self.euler_steps,
+        }
     }
 }
 
 /// `policy eval`.
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let l = load(&a.checkpoint)?;
+    let trained = TrainedPolicy::load(&a.checkpoint).with_context(|| {
+        format!(
+            "reading {} (written by policy train)",
+            a.checkpoint.display()
+        )
+    })?;
     let seeds = parse_seeds(&a.seeds)?;
     let displacement = a.displacement()?;
-    let (mut policy, mut label) = build(&l, a)?;
+    let LabelledPolicy {
+        mut policy,
+        mut label,
+    } = trained.policy(&a.settings())?;
     if let Some(d) = &displacement {
         label.push_str(&format!(
             ", block displaced {} px after step {}",
             d.distance, d.at_step
         ));
     }
-    let episodes = run_seeds(
+    let episodes = run_seeds_with_bar(
         policy.as_mut(),
         &seeds,
         a.max_steps,

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use si_robot::expert::training_seeds;
-use si_robot::{run_episode, Demonstrations, Expert};
+use si_pusht::expert::training_seeds;
+use si_pusht::{run_episode, Demonstrations, Expert};
 
 /// A fresh temporary folder, removed when dropped.
 fn tmp() -> tempfile::TempDir {
@@ -179,4 +179,33 @@ fn train_then_eval_prints_score_success_and_latency() {
         "0",
     ]);
     assert!(e.contains("sigma0"), "{e}");
+}
+
+#[test]
+fn eval_names_its_settings_and_keeps_the_old_flags() {
+    let bin = env!("CARGO_BIN_EXE_si");
+    let out = Command::new(bin)
+        .args(["policy", "eval", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--euler-steps"), "{help}");
+    assert!(help.contains("--reanchor-every"), "{help}");
+    // the old names are aliases: a missing checkpoint is the error, not an unknown flag
+    let out = Command::new(bin)
+        .args(["policy", "eval", "--checkpoint", "none.safetensors"])
+        .args(["--k", "4", "--chunk", "4"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(e.contains("policy train"), "{e}");
+    let out = Command::new(bin)
+        .args(["policy", "train", "--kind", "diffusion"])
+        .args(["--demos", "d.safetensors", "--out", "o.safetensors"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(e.contains("streaming, streaming-sde or chunked"), "{e}");
 }

@@ -6,7 +6,7 @@
 //! The default run is fast (a few thousand cases per property). For a long run set `PROPTEST_CASES`, e.g.
 //!
 //! ```text
-//! PROPTEST_CASES=100000 cargo test -p si-robot -p si-data --test no_panic
+//! PROPTEST_CASES=100000 cargo test -p si-pusht -p si-data --test no_panic
 //! ```
 //!
 //! (not `--release`: the test profile is optimised but keeps overflow checks, which turn a silent wrap into

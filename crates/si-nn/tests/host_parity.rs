@@ -9,7 +9,7 @@ use si_core::{ConditionalField, Field, Points, TargetSource};
 use si_model::HostNet;
 use si_nn::train::load_model;
 use si_nn::{Activation, Context, Head, ModelConfig, TrainConfig, Trainer, Uploaded};
-use si_robot::stream::{ActionPath, TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM};
+use si_robot::{ActionPath, TubeConfig, TubeMixture, TubeSource, Window, CONTEXT_DIM};
 use tch::{Device, Kind, Tensor};
 
 /// A fresh temporary folder, removed when dropped.

@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use si_core::{ConditionalField, Points};
 use si_integrate::{integrate, TimeGrid, Trajectory};
 use si_model::HostNet;
-use si_robot::stream::{windows, TubeConfig, TubeExponential, CONTEXT_DIM};
-use si_robot::Demonstrations;
+use si_pusht::Demonstrations;
+use si_robot::{windows, TubeConfig, TubeExponential, CONTEXT_DIM};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let a: Vec<String> = std::env::args().collect();

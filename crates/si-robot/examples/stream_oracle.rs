@@ -2,8 +2,10 @@
 //! `cargo run --release -p si-robot --example stream_oracle -- DEMOS.safetensors [BANDWIDTH] [N_SEEDS]`.
 //! Prints its score on the demonstrations' own seeds (where it can replay them) and on the test seeds.
 
-use si_robot::stream::{windows, DemoOracle, TubeConfig, TubeExponential};
-use si_robot::{evaluate, Demonstrations, StreamingConfig, StreamingPolicy, TEST_SEEDS};
+use si_pusht::{evaluate, Demonstrations, TEST_SEEDS};
+use si_robot::{
+    windows, DemoOracle, StreamingConfig, StreamingPolicy, TubeConfig, TubeExponential,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -24,8 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut p = StreamingPolicy::new(
             &oracle,
             TubeExponential::new(tube, 0.0)?,
-            tube,
-            StreamingConfig::default(),
+            StreamingConfig::default().check(tube)?,
         )?;
         let t0 = std::time::Instant::now();
         let r = evaluate(&mut p, seeds.iter().copied())?;

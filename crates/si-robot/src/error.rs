@@ -1,42 +1,14 @@
-//! Typed errors of the Push-T crate.
+//! Typed errors of the streaming trajectory policy.
 
 use std::path::PathBuf;
+
+use si_pusht::PushTError;
 
 /// Everything that can go wrong at the public boundary of this crate.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RobotError {
-    /// An action (target position) had a NaN or infinite coordinate; the state was left unchanged.
-    #[error("action ({x}, {y}) is not finite")]
-    NonFiniteAction {
-        /// Target x.
-        x: f64,
-        /// Target y.
-        y: f64,
-    },
-    /// A state given to `reset_to` had a NaN or infinite entry.
-    #[error("state entry {index} = {value} is not finite")]
-    NonFiniteState {
-        /// Position in `[agent_x, agent_y, block_x, block_y, block_angle]`.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
-    /// `step` was called on an episode that already reached its step limit.
-    #[error("the episode is over ({steps} steps taken, limit {limit})")]
-    EpisodeOver {
-        /// Steps taken.
-        steps: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// A policy failed to produce an action.
-    #[error("policy failed: {0}")]
-    Policy(String),
-    /// Arrays of a demonstration set disagree in length.
-    #[error("demonstration arrays disagree: {0}")]
-    Demonstrations(String),
-    /// A setting (expert configuration, image size, frame delay) is outside its valid range; nothing was done.
+    /// A setting (tube, policy, stepper, oracle) is outside its valid range; nothing was done.
     #[error("invalid parameter `{name}` = {value}: {reason}")]
     InvalidParameter {
         /// Name of the setting.
@@ -46,15 +18,33 @@ pub enum RobotError {
         /// What a valid value is.
         reason: &'static str,
     },
-    /// Rendering failed.
-    #[error("rendering failed: {0}")]
-    Render(String),
-    /// A zarr store (Diffusion Policy's replay buffer) could not be read: it is not a directory, an array is
-    /// missing or has another data type or shape, its metadata is malformed, or a chunk is missing or fails to
-    /// decode.
-    #[error("zarr store {0}")]
-    Zarr(String),
-    /// Reading or writing a file failed.
+    /// Demonstrations or training windows cannot be used (none, or of mixed horizons).
+    #[error("demonstrations: {0}")]
+    Demonstrations(String),
+    /// The policy could not produce an action.
+    #[error("policy failed: {0}")]
+    Policy(String),
+    /// A checkpoint is not a model of the kind its sidecar names (dimension or context size).
+    #[error("{path} is not a Push-T {kind} policy (dimension {dim}, context {context_dim})")]
+    NotAPolicy {
+        /// The checkpoint.
+        path: PathBuf,
+        /// The kind its sidecar names.
+        kind: String,
+        /// The model's dimension.
+        dim: usize,
+        /// The model's context size.
+        context_dim: usize,
+    },
+    /// The settings file beside a checkpoint could not be parsed or written.
+    #[error("policy settings {path}: {reason}")]
+    Sidecar {
+        /// The settings file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading a file failed.
     #[error("i/o on {path}: {source}")]
     Io {
         /// The file.
@@ -62,13 +52,34 @@ pub enum RobotError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The simulator refused an action, a state or the demonstrations.
+    #[error(transparent)]
+    PushT(#[from] PushTError),
     /// A file could not be written atomically.
     #[error(transparent)]
     Data(#[from] si_data::DataError),
-    /// A field or batch of the streaming policy failed.
+    /// A field or batch failed.
     #[error(transparent)]
     Core(#[from] si_core::CoreError),
-    /// An integration step of the streaming policy failed.
+    /// An integration step failed.
     #[error(transparent)]
     Integrate(#[from] si_integrate::IntegrateError),
+    /// A checkpoint could not be read into the host evaluator.
+    #[error(transparent)]
+    Model(#[from] si_model::ModelError),
+    /// Training the policy's model failed (feature `nn`).
+    #[cfg(feature = "nn")]
+    #[error(transparent)]
+    Nn(#[from] si_nn::NnError),
+}
+
+/// A policy's error as the simulator's evaluator reports it: the simulator's own errors as they are, the
+/// others as [`PushTError::Policy`] with their message.
+impl From<RobotError> for PushTError {
+    fn from(e: RobotError) -> Self {
+        match e {
+            RobotError::PushT(e) => e,
+            other => PushTError::Policy(other.to_string()),
+        }
+    }
 }

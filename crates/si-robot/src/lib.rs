@@ -1,79 +1,51 @@
-//! Push-T: a circular pusher pushes a T-shaped block into a goal pose on a 2-D table.
+//! The streaming trajectory policy (docs/math.md §7) on the Push-T simulator ([`si_pusht`]).
 //!
-//! The environment ([`PushT`]) defines the same task as the reference Push-T (gym-pusht 0.1.8 on pymunk 6):
-//! a 512 × 512 arena with four wall segments, a PD-controlled kinematic pusher of radius 15
-//! (`a = k_p (target − x) − k_v v`, `k_p = 100`, `k_v = 20`, 10 sub-steps of 0.01 s per control step), a T of
-//! mass 1 and moment 3000 whose velocity is zeroed every sub-step (space damping 0: quasi-static), frictionless
-//! contacts, the goal pose `(256, 256, π/4)`, reward `clip(coverage / 0.95, 0, 1)`, success `coverage > 0.95`,
-//! and 300 steps per episode.
+//! The policy learns the demonstrated action paths as a stochastic interpolant, a tube
+//! x_t = ξ(t) + σ_t z around each path ([`tube`]), and streams one integration step per action
+//! ([`StreamingPolicy`]), ODE or SDE. The parts:
 //!
-//! # Physics: a purpose-built solver, not a general engine
-//! The reference's block motion is whatever Chipmunk's sub-step does: positions integrated with the velocity
-//! left by the previous solve, the velocity then zeroed by damping, contacts warm-started from cached impulses
-//! and solved by 10 sweeps of sequential impulses with Chipmunk's slop (0.1) and bias (`1 − 0.9⁶⁰ᵈᵗ`). A general
-//! engine (rapier2d) has a different integrator, contact model and solver, so the T would move differently
-//! under the same pushes. [`physics`] reproduces that sub-step for this scene (one kinematic circle, one body of
-//! two boxes, four static segments), with Chipmunk's contact geometry in [`contact`] and its broad phase in
-//! [`broadphase`]. Against replay vectors recorded from the reference (`tools/pusht/make_replay_vectors.py`,
-//! 18 contact-rich episodes of 60 steps):
+//! * [`encode`]: the observation encoder (positions normalised to the arena, the goal offsets, the pusher
+//!   in the block's frame; a context is the last two observations);
+//! * [`windows`](mod@windows): training windows cut from demonstrations, a context and the path that followed;
+//! * [`tube`]: the tube's width σ_t = σ0 e^{−kt} and the paths it surrounds;
+//! * [`source`]: the regression targets of b and η drawn from the windows;
+//! * [`oracle`]: the exact fields of a finite set of paths (no learning);
+//! * [`step`]: one-step-per-action integrators of the tube's SDE;
+//! * [`streaming`]: the policy that streams them;
+//! * [`chunked`]: the chunked baseline (Diffusion Policy's recipe) built from the same parts;
+//! * [`recipe`]: the policy kinds, the sidecar written beside a checkpoint, loading a trained policy and
+//!   building the evaluated policy by name.
 //!
-//! | episodes | steps | pusher | block position | block angle | coverage |
-//! |---|---|---|---|---|---|
-//! | 14 without wall contact | 10 / 25 / 40 / 60 | ≤ 2e-13 px | 1e-13 / 2e-13 / 3e-13 / 1.3e-12 px | 5e-14 / 1e-13 / 1.3e-13 / 9e-13 ° | ≤ 4e-15 |
-//! | 4 pushing the T into walls | 10 / 25 / 40 / 60 | ≤ 6e-14 px | 6e-14 / 1.3e-13 / 1.3e-13 / 1e-12 px | 3e-14 / 5e-14 / 1e-13 / 6e-13 ° | ≤ 3e-15 |
-//!
-//! Sequential impulses depend on the order in which the contacts are solved, and when the pusher and a wall
-//! (or two walls, in a corner) touch the T together, Chipmunk's order changes from sub-step to sub-step: it is
-//! the order in which its bounding-box trees report the pairs, which depends on the history of the trees
-//! (leaves refitted and reinserted when a shape leaves its fattened box, cached pair lists). [`broadphase`]
-//! replays that algorithm for these seven shapes, so the port solves the pairs in the reference's order at
-//! every sub-step of the replay vectors (checked against the order recorded from the reference); solving
-//! wall contacts first instead made a T squeezed against a wall part from the reference after ~25 steps
-//! (35 px after 40).
-//!
-//! Coverage is the exact polygon intersection of the two Ts ([`coverage()`]): identical to the reference's
-//! (shapely) to 5e-15 and about 0.5 µs a call instead of 180 µs. An environment step takes about 5 µs
-//! (about 65× the reference's 3,000 steps/s on the same machine; `cargo bench -p si-robot`; modelling the
-//! broad phase costs about 1 µs of it).
-//!
-//! # Expert, evaluation, demonstrations
-//! [`Expert`] plans pushes by simulating them ([`expert`]); [`evaluate`] runs any [`Policy`] on seeds
-//! (the published protocol: [`TEST_SEEDS`], whose start states are the reference's own draws);
-//! [`Demonstrations`] is the file format of successful episodes; [`render`] draws frames, strips and GIFs.
-//!
-//! # The streaming policy
-//! [`stream`] learns the demonstrated action paths as a stochastic interpolant (a tube x_t = ξ(t) + σ_t z)
-//! and streams one integration step per action ([`StreamingPolicy`]), ODE or SDE; it is generic over the
-//! field, so the exact oracle of [`stream::oracle`] and a learned model run through the same code.
+//! Generic over fields: the exact oracle, the host evaluator of a trained model and any other
+//! [`ConditionalField`](si_core::ConditionalField) run through the same code. This crate never links a
+//! machine-learning framework.
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
-pub mod broadphase;
-pub mod contact;
-pub mod coverage;
-pub mod demos;
-pub mod disturb;
-pub mod env;
+pub mod chunked;
+pub mod encode;
 pub mod error;
-pub mod expert;
-pub mod geometry;
-pub mod physics;
-pub mod policy;
-pub mod render;
-pub mod speed;
-pub mod stream;
-pub mod test_starts;
-#[cfg(feature = "zarr")]
-pub mod zarr;
+pub mod oracle;
+pub mod recipe;
+pub mod source;
+pub mod step;
+pub mod streaming;
+#[cfg(feature = "nn")]
+pub mod training;
+pub mod tube;
+pub mod windows;
 
-pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
-pub use demos::Demonstrations;
-pub use disturb::Displacement;
-pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
-pub use error::RobotError;
-pub use expert::{Expert, ExpertConfig, ExpertParams};
-pub use geometry::{Pose, GOAL, V2};
-pub use policy::{
-    evaluate, run_episode, run_episode_displaced, summarise, Episode, Policy, Report, TEST_SEEDS,
+pub use chunked::{ChunkPairs, ChunkedConfig, ChunkedParams, ChunkedPolicy};
+pub use encode::{
+    context_point, decode_action, encode_action, encode_context, encode_obs, CONTEXT_DIM, OBS_DIM,
 };
-pub use stream::{StreamingConfig, StreamingPolicy, Tube, TubeConfig};
+pub use error::RobotError;
+pub use oracle::{DemoOracle, TubeMixture};
+pub use recipe::{
+    LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice, TrainedPolicy,
+};
+pub use source::TubeSource;
+pub use step::{TubeEulerMaruyama, TubeExponential};
+pub use streaming::{StreamingConfig, StreamingParams, StreamingPolicy};
+pub use tube::{ActionPath, Tube, TubeConfig};
+pub use windows::{windows, Window};

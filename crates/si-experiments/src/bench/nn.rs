@@ -3,7 +3,6 @@
 //! run, and the Python reference's figures, which are fixed (measured once, labelled with their machine,
 //! and compared only on a CPU).
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};

@@ -12,8 +12,8 @@ pub fn run(quick: bool) -> Result<()> {
     } else {
         (200_000, 2_000_000)
     };
-    let steps_per_s = si_robot::speed::env_steps_per_second(n_steps, 0)?;
-    let cov_us = si_robot::speed::coverage_micros(n_cov, 0);
+    let steps_per_s = si_pusht::throughput::env_steps_per_second(n_steps, 0)?;
+    let cov_us = si_pusht::throughput::coverage_micros(n_cov, 0);
     println!(
         "push-t env steps/s (random targets within 60 px of the block, one thread): {steps_per_s:>10.0}   reference (gym-pusht 0.1.8): {REF_STEPS_PER_S:>6.0}   ratio {:>6.1}x",
         steps_per_s / REF_STEPS_PER_S

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use si_pusht::render::{episode_frames, episode_gif, strip_png};
+use si_pusht::{evaluate, Expert, TEST_SEEDS};
 use si_report::FigureEntry;
-use si_robot::render::{episode_frames, episode_gif, strip_png};
-use si_robot::{evaluate, Expert, TEST_SEEDS};
 
 /// A rendered expert rollout and the expert's numbers on the published protocol.
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {

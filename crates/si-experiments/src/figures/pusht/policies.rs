@@ -11,13 +11,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use plotters::prelude::*;
+use si_pusht::demos::{collect, Collection};
+use si_pusht::render::draw_trace;
+use si_pusht::{run_seeds, summarise, Displacement, Episode, Expert, Policy};
 use si_report::{color, pe, png, DrawError};
-use si_robot::expert::training_seeds;
-use si_robot::render::draw_trace;
-use si_robot::{run_episode, summarise, Demonstrations, Displacement, Episode, Expert, Policy};
+use si_robot::training::{train_policy, PolicyTraining};
+use si_robot::{
+    PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
+};
 
 use crate::figures::{Entry, Sizes};
-use crate::policy::{build, load, run_seeds, EvalArgs, Kind, StepperKind, TrainArgs};
 
 /// Published Push-T anchors (state observations, human demonstrations, GPU): name, mean score, ms per action.
 /// Streaming Flow Policy (arXiv 2505.21851, table 1) and Diffusion Policy as reported there.
@@ -104,21 +107,12 @@ fn evaluate(
     displacement: Option<&Displacement>,
 ) -> Result<Row> {
     let t0 = Instant::now();
-    let test = run_seeds(policy, &seeds(100_000, plan.test), 300, None, true, name)?;
+    let test = run_seeds(policy, &seeds(100_000, plan.test), 300, None, |_| {})?;
     let held_out = (plan.held_out > 0)
-        .then(|| {
-            run_seeds(
-                policy,
-                &seeds(HELD_OUT, plan.held_out),
-                300,
-                None,
-                true,
-                name,
-            )
-        })
+        .then(|| run_seeds(policy, &seeds(HELD_OUT, plan.held_out), 300, None, |_| {}))
         .transpose()?;
     let displaced = displacement
-        .map(|d| run_seeds(policy, &seeds(100_000, plan.test), 300, Some(d), true, name))
+        .map(|d| run_seeds(policy, &seeds(100_000, plan.test), 300, Some(d), |_| {}))
         .transpose()?;
     let mut traces = vec![test[0].clone()];
     if let Some(d) = &displaced {
@@ -141,15 +135,19 @@ fn evaluate(
     Ok(row)
 }
 
-fn train(out: &Path, demos: &Path, kind: Kind, plan: &Plan, name: &str) -> Result<PathBuf> {
+fn train(out: &Path, demos: &Path, kind: PolicyKind, plan: &Plan, name: &str) -> Result<PathBuf> {
     let ckpt = out.join(name);
-    let args = TrainArgs {
-        demos: demos.to_path_buf(),
-        kind,
-        out: ckpt.clone(),
+    let tube = kind.training_tube(TubeConfig {
         sigma0: 0.05,
         k: 2.0,
         horizon: 16,
+    })?;
+    let t0 = Instant::now();
+    let training = PolicyTraining {
+        demos,
+        kind,
+        out: &ckpt,
+        tube,
         width: plan.width,
         depth: 3,
         steps: plan.steps,
@@ -157,10 +155,8 @@ fn train(out: &Path, demos: &Path, kind: Kind, plan: &Plan, name: &str) -> Resul
         lr: 2e-3,
         ema: if plan.steps < 10_000 { 0.99 } else { 0.999 },
         seed: 15,
-        quiet: true,
     };
-    let t0 = Instant::now();
-    crate::policy::train(&args)?;
+    train_policy(&training, tch::Device::cuda_if_available(), &mut [])?;
     tracing::info!(
         ?kind,
         seconds = t0.elapsed().as_secs_f64(),
@@ -169,22 +165,16 @@ fn train(out: &Path, demos: &Path, kind: Kind, plan: &Plan, name: &str) -> Resul
     Ok(ckpt)
 }
 
-fn eval_args(checkpoint: &Path, lambda: f64, stepper: StepperKind, k: usize) -> EvalArgs {
-    EvalArgs {
-        checkpoint: checkpoint.to_path_buf(),
-        seeds: String::new(),
+fn settings(lambda: f64, stepper: StepperChoice, euler_steps: usize) -> PolicySettings {
+    PolicySettings {
         lambda: Some(lambda),
-        k,
-        execute: 8,
         stepper,
-        chunk: 8,
-        noisy_start: false,
-        max_steps: 300,
-        csv: None,
-        quiet: true,
-        displace_at: None,
-        displace_by: 60.0,
-        displace_turn: std::f64::consts::FRAC_PI_4,
+        streaming: StreamingConfig {
+            reanchor_every: 8,
+            noisy_start: false,
+        },
+        execute: 8,
+        euler_steps,
     }
 }
 
@@ -193,17 +183,12 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let plan = Plan::new(sizes);
     let t_start = Instant::now();
     // demonstrations: successful expert episodes on training seeds (never the test or held-out seeds)
-    let mut expert = Expert::default();
-    let mut demos = Demonstrations::default();
-    for seed in training_seeds(0) {
-        if demos.episodes() >= plan.demos {
-            break;
-        }
-        let ep = run_episode(&mut expert, seed, 300)?;
-        if ep.success {
-            demos.push_episode(&ep)?;
-        }
-    }
+    let collection = Collection {
+        episodes: plan.demos,
+        first_seed: 0,
+        max_attempts_per_demo: 3,
+    };
+    let (demos, _) = collect(&mut Expert::default(), collection, |_| {})?;
     let demo_file = out.join("fig15_demos.safetensors");
     demos
         .write(&demo_file)
@@ -211,20 +196,20 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let streaming = train(
         out,
         &demo_file,
-        Kind::StreamingSde,
+        PolicyKind::StreamingSde,
         &plan,
         "fig15_streaming.safetensors",
     )?;
     let chunked = train(
         out,
         &demo_file,
-        Kind::Chunked,
+        PolicyKind::Chunked,
         &plan,
         "fig15_chunked.safetensors",
     )?;
     let train_s = t_start.elapsed().as_secs_f64();
-    let ls = load(&streaming)?;
-    let lc = load(&chunked)?;
+    let ls = TrainedPolicy::load(&streaming)?;
+    let lc = TrainedPolicy::load(&chunked)?;
     let d = Displacement::default();
     let mut rows = Vec::new();
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
@@ -236,31 +221,23 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ("streaming ODE", 0.0),
         ("streaming SDE, lambda = 8", best_sde),
     ] {
-        let (mut p, _) = build(
-            &ls,
-            &eval_args(&streaming, lambda, StepperKind::Exponential, 0),
-        )?;
+        let mut p = ls
+            .policy(&settings(lambda, StepperChoice::Exponential, 0))?
+            .policy;
         rows.push(evaluate(name, p.as_mut(), &plan, Some(&d))?);
     }
     for k in [10, 100] {
-        let (mut p, _) = build(&lc, &eval_args(&chunked, 0.0, StepperKind::Euler, k))?;
+        let mut p = lc.policy(&settings(0.0, StepperChoice::Euler, k))?.policy;
         let name = format!("chunked, K = {k}");
         let disp = (k == 10).then_some(&d);
         rows.push(evaluate(&name, p.as_mut(), &plan, disp)?);
     }
     // λ sweep on the test seeds, exponential step against Euler–Maruyama (the step's error apart from the SDE's)
-    for stepper in [StepperKind::Exponential, StepperKind::Euler] {
+    for stepper in [StepperChoice::Exponential, StepperChoice::Euler] {
         let mut cells = Vec::new();
         for &lambda in &plan.lambdas {
-            let (mut p, _) = build(&ls, &eval_args(&streaming, lambda, stepper, 0))?;
-            let eps = run_seeds(
-                p.as_mut(),
-                &seeds(100_000, plan.test),
-                300,
-                None,
-                true,
-                "sweep",
-            )?;
+            let mut p = ls.policy(&settings(lambda, stepper, 0))?.policy;
+            let eps = run_seeds(p.as_mut(), &seeds(100_000, plan.test), 300, None, |_| {})?;
             let s = summary(&eps);
             cells.push(format!(
                 "{lambda}: {:.3} / {:.0} %",

@@ -17,10 +17,9 @@ use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
 use si_model::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
 use si_report::{color, pe, png, DrawError};
-use si_robot::stream::{
-    ActionPath, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
+use si_robot::{
+    ActionPath, Tube, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
 };
-use si_robot::Tube;
 
 use crate::figures::{Entry, Sizes};
 
@@ -95,7 +94,7 @@ pub fn figure14(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let exact = TubeMixture::new(vec![up.clone(), down.clone()], &[1.0, 1.0], tube)?;
     // the model: b and η on one trunk, with the segment phase
     let steps = if sizes.quick { 1500 } else { 6000 };
-    let m = crate::policy::tube_model(T, 64, 3);
+    let m = si_robot::recipe::tube_model(T, 64, 3);
     let mut t = TrainConfig::new(steps);
     t.batch = 256;
     t.lr = 3e-3;

@@ -1,0 +1,375 @@
+//! The recipe of a trained policy: its kind, the settings written beside its checkpoint (the sidecar),
+//! loading it for evaluation on the host, and building the evaluated policy from checked settings.
+//!
+//! A checkpoint `CKPT` of a trained policy is an ordinary model checkpoint; the tube it was trained on and
+//! its kind are written beside it, in `CKPT.policy.json` ([`meta_path`], [`PolicyMeta`]). [`TrainedPolicy`]
+//! reads both (the model into the host evaluator: one small forward per action, no framework call) and
+//! [`TrainedPolicy::policy`] builds the [`Policy`] that runs it: the streaming policy with the exponential
+//! or Euler–Maruyama step ([`StepperChoice`]), or the chunked baseline.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use si_core::{Interpolant, InterpolantSource, Points, TargetSource, TimeRange};
+use si_integrate::Euler;
+use si_model::{Activation, Head, HostNet, ModelConfig};
+use si_pusht::Policy;
+
+use crate::chunked::{ChunkPairs, ChunkedConfig, ChunkedPolicy};
+use crate::encode::CONTEXT_DIM;
+use crate::error::RobotError;
+use crate::source::TubeSource;
+use crate::step::{TubeEulerMaruyama, TubeExponential};
+use crate::streaming::{StreamingConfig, StreamingPolicy};
+use crate::tube::{Tube, TubeConfig};
+use crate::windows::Window;
+
+/// The policy family: what the model transports and how it is evaluated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyKind {
+    /// One integration step per action, ODE (λ = 0 at evaluation unless asked otherwise).
+    Streaming,
+    /// One integration step per action, SDE (λ = 1 at evaluation unless asked otherwise).
+    StreamingSde,
+    /// Diffusion Policy's recipe: a whole chunk of T actions from noise with K Euler steps (one network pass
+    /// each), execute the first n, re-plan.
+    Chunked,
+}
+
+impl PolicyKind {
+    /// Every kind, in the order of the command line's help.
+    pub const ALL: [PolicyKind; 3] = [Self::Streaming, Self::StreamingSde, Self::Chunked];
+
+    /// The name on the command line: `streaming`, `streaming-sde` or `chunked`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Streaming => "streaming",
+            Self::StreamingSde => "streaming-sde",
+            Self::Chunked => "chunked",
+        }
+    }
+
+    /// The dimension of the model's state for a tube of `horizon` actions: 2 (one action) for the
+    /// streaming kinds, 2T (a whole chunk) for the chunked one.
+    pub fn state_dim(self, horizon: usize) -> usize {
+        match self {
+            Self::Chunked => 2 * horizon,
+            Self::Streaming | Self::StreamingSde => 2,
+        }
+    }
+
+    /// λ at evaluation when none is asked for: 1 for `streaming-sde`, 0 otherwise.
+    pub fn default_lambda(self) -> f64 {
+        match self {
+            Self::StreamingSde => 1.0,
+            Self::Streaming | Self::Chunked => 0.0,
+        }
+    }
+
+    /// The tube to train this kind on: the streaming kinds regress η, which needs a tube of positive width
+    /// (σ0 > 0); the chunked kind only uses the tube's horizon.
+    pub fn training_tube(self, config: TubeConfig) -> Result<Tube, RobotError> {
+        let tube = config.check()?;
+        if tube.sigma0() <= 0.0 && self != Self::Chunked {
+            return Err(RobotError::InvalidParameter {
+                name: "sigma0",
+                value: tube.sigma0().to_string(),
+                reason: "must be > 0: the regression of eta needs a tube of positive width",
+            });
+        }
+        Ok(tube)
+    }
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PolicyKind {
+    type Err = RobotError;
+    fn from_str(s: &str) -> Result<Self, RobotError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| RobotError::InvalidParameter {
+                name: "kind",
+                value: s.to_string(),
+                reason: "must be streaming, streaming-sde or chunked",
+            })
+    }
+}
+
+/// The streaming policy's model: b and η of the tube on one SiLU trunk, with 4 time frequencies, the
+/// segment phase of a T-action horizon (T = `horizon`) and the observation context ([`CONTEXT_DIM`]).
+pub fn tube_model(horizon: usize, width: usize, depth: usize) -> ModelConfig {
+    let mut m = ModelConfig::new(2);
+    m.width = width;
+    m.depth = depth;
+    m.activation = Activation::Silu;
+    m.time_features = 4;
+    m.time_segments = horizon;
+    m.context_dim = CONTEXT_DIM;
+    m.heads = vec![Head::B, Head::Eta];
+    m.shared_trunk = true;
+    m
+}
+
+impl PolicyKind {
+    /// The model this kind trains for a tube of `horizon` actions: [`tube_model`] for the streaming kinds;
+    /// for the chunked kind the same trunk on the whole chunk (dimension 2T), the velocity b alone and no
+    /// segment phase (b of the one-sided linear interpolant from N(0, I) to the chunk).
+    pub fn model(self, horizon: usize, width: usize, depth: usize) -> ModelConfig {
+        let mut m = tube_model(horizon, width, depth);
+        if self == Self::Chunked {
+            m.dim = self.state_dim(horizon);
+            m.heads = vec![Head::B];
+            m.time_segments = 0;
+        }
+        m
+    }
+
+    /// The regression targets this kind trains on, drawn from `windows` (cut with `tube`'s horizon): b and
+    /// η of the tube ([`TubeSource`]) for the streaming kinds; for the chunked kind b of the one-sided
+    /// linear interpolant from N(0, I) to the whole chunk ([`ChunkPairs`]), t drawn from [10⁻³, 1 − 10⁻³].
+    pub fn training_source(
+        self,
+        windows: Vec<Window>,
+        tube: Tube,
+    ) -> Result<Box<dyn TargetSource<Points>>, RobotError> {
+        Ok(match self {
+            Self::Chunked => {
+                let pairs = ChunkPairs::new(windows, tube.horizon())?;
+                let it = Interpolant::one_sided_linear();
+                Box::new(InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?))
+            }
+            Self::Streaming | Self::StreamingSde => Box::new(TubeSource::new(windows, tube)?),
+        })
+    }
+}
+
+/// The integration step of the streaming policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepperChoice {
+    /// The linear pull onto the path integrated exactly (needs b and η): [`TubeExponential`].
+    Exponential,
+    /// Euler–Maruyama (Euler on b alone for λ = 0): [`TubeEulerMaruyama`].
+    Euler,
+}
+
+impl StepperChoice {
+    /// The name on the command line: `exponential` or `euler`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Exponential => "exponential",
+            Self::Euler => "euler",
+        }
+    }
+}
+
+impl fmt::Display for StepperChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StepperChoice {
+    type Err = RobotError;
+    fn from_str(s: &str) -> Result<Self, RobotError> {
+        [Self::Exponential, Self::Euler]
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| RobotError::InvalidParameter {
+                name: "stepper",
+                value: s.to_string(),
+                reason: "must be exponential or euler",
+            })
+    }
+}
+
+/// What is written beside a checkpoint of a trained policy ([`meta_path`]): its kind, its tube and the
+/// demonstrations it was trained on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyMeta {
+    /// The policy family.
+    pub kind: PolicyKind,
+    /// σ0 of the tube.
+    pub sigma0: f64,
+    /// k of the tube (its rate).
+    pub k: f64,
+    /// T_pred of the tube.
+    pub horizon: usize,
+    /// The demonstrations file, as given.
+    pub demos: String,
+}
+
+/// The settings file beside the checkpoint `ckpt`: `CKPT.policy.json`.
+pub fn meta_path(ckpt: &Path) -> PathBuf {
+    let mut s = ckpt.as_os_str().to_owned();
+    s.push(".policy.json");
+    PathBuf::from(s)
+}
+
+impl PolicyMeta {
+    /// The sidecar of a policy of `kind` trained on `tube` from the demonstrations `demos`.
+    pub fn new(kind: PolicyKind, tube: Tube, demos: &Path) -> Self {
+        Self {
+            kind,
+            sigma0: tube.sigma0(),
+            k: tube.k(),
+            horizon: tube.horizon(),
+            demos: demos.display().to_string(),
+        }
+    }
+
+    /// Writes the sidecar beside `ckpt` (atomically: a reader sees the old file or the whole new one).
+    pub fn write(&self, ckpt: &Path) -> Result<(), RobotError> {
+        let path = meta_path(ckpt);
+        let text = serde_json::to_string_pretty(self).map_err(|e| RobotError::Sidecar {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        si_data::write_atomic(&path, text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Reads the sidecar beside `ckpt`.
+    pub fn read(ckpt: &Path) -> Result<Self, RobotError> {
+        let path = meta_path(ckpt);
+        let bytes = std::fs::read(&path).map_err(|source| RobotError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| RobotError::Sidecar {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    /// The tube, checked.
+    pub fn tube(&self) -> Result<Tube, RobotError> {
+        TubeConfig {
+            sigma0: self.sigma0,
+            k: self.k,
+            horizon: self.horizon,
+        }
+        .check()
+    }
+}
+
+/// A trained policy read for evaluation: the host model, the tube it was trained on and its kind.
+#[derive(Debug)]
+pub struct TrainedPolicy {
+    /// The model, on the host.
+    pub net: HostNet,
+    /// The tube it was trained on.
+    pub tube: Tube,
+    /// Its kind.
+    pub kind: PolicyKind,
+}
+
+/// How to evaluate a trained policy ([`TrainedPolicy::policy`]); checked when the policy is built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PolicySettings {
+    /// λ ≥ 0 of the streaming policy's SDE (0: the ODE); `None` for the kind's default
+    /// ([`PolicyKind::default_lambda`]).
+    pub lambda: Option<f64>,
+    /// The streaming policy's integration step.
+    pub stepper: StepperChoice,
+    /// T_chunk and the start of each anchor (streaming kinds).
+    pub streaming: StreamingConfig,
+    /// Chunked kind: actions executed before re-planning.
+    pub execute: usize,
+    /// Chunked kind: K, the Euler steps (network passes) from noise to a chunk.
+    pub euler_steps: usize,
+}
+
+impl Default for PolicySettings {
+    /// The kind's λ, the exponential step, T_chunk = 8 from the exact position; chunked: execute 8, K = 10.
+    fn default() -> Self {
+        Self {
+            lambda: None,
+            stepper: StepperChoice::Exponential,
+            streaming: StreamingConfig::default(),
+            execute: 8,
+            euler_steps: 10,
+        }
+    }
+}
+
+/// A policy built for evaluation and a label that says what it is.
+pub struct LabelledPolicy<'a> {
+    /// The policy.
+    pub policy: Box<dyn Policy + 'a>,
+    /// What it is (kind, step, λ, T_chunk or K), for reports.
+    pub label: String,
+}
+
+impl TrainedPolicy {
+    /// Reads the checkpoint `ckpt` and its sidecar ([`meta_path`]); a model whose dimension or context does
+    /// not fit the sidecar's kind is [`RobotError::NotAPolicy`].
+    pub fn load(ckpt: &Path) -> Result<Self, RobotError> {
+        let meta = PolicyMeta::read(ckpt)?;
+        let net = HostNet::read(ckpt)?;
+        if net.dim() != meta.kind.state_dim(meta.horizon) || net.context_dim() != CONTEXT_DIM {
+            return Err(RobotError::NotAPolicy {
+                path: ckpt.to_path_buf(),
+                kind: meta.kind.to_string(),
+                dim: net.dim(),
+                context_dim: net.context_dim(),
+            });
+        }
+        let tube = meta.tube()?;
+        Ok(Self {
+            net,
+            tube,
+            kind: meta.kind,
+        })
+    }
+
+    /// The policy `settings` describe on this model, and its label. Bad settings (λ, T_chunk, execute, K)
+    /// are [`RobotError::InvalidParameter`].
+    pub fn policy(&self, settings: &PolicySettings) -> Result<LabelledPolicy<'_>, RobotError> {
+        let lambda = settings
+            .lambda
+            .unwrap_or_else(|| self.kind.default_lambda());
+        let s = settings.streaming;
+        let label = match self.kind {
+            PolicyKind::Chunked => format!(
+                "chunked, K = {} Euler steps, execute {}",
+                settings.euler_steps, settings.execute
+            ),
+            _ => format!(
+                "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start",
+                settings.stepper,
+                s.reanchor_every,
+                if s.noisy_start { "noisy" } else { "exact" }
+            ),
+        };
+        let policy: Box<dyn Policy + '_> = match (self.kind, settings.stepper) {
+            (PolicyKind::Chunked, _) => {
+                let params = ChunkedConfig {
+                    horizon: self.tube.horizon(),
+                    execute: settings.execute,
+                    integration_steps: settings.euler_steps,
+                }
+                .check()?;
+                Box::new(ChunkedPolicy::new(&self.net, Euler, params)?)
+            }
+            (_, StepperChoice::Exponential) => Box::new(StreamingPolicy::new(
+                &self.net,
+                TubeExponential::new(self.tube, lambda)?,
+                s.check(self.tube)?,
+            )?),
+            (_, StepperChoice::Euler) => Box::new(StreamingPolicy::new(
+                &self.net,
+                TubeEulerMaruyama::new(self.tube, lambda)?,
+                s.check(self.tube)?,
+            )?),
+        };
+        Ok(LabelledPolicy { policy, label })
+    }
+}

@@ -1,0 +1,197 @@
+//! The streaming policy: the flow's integration path is the robot's motion (docs/math.md §7).
+//!
+//! Every T_chunk actions the policy re-anchors: the state becomes the measured pusher position (plus
+//! N(0, σ0² I) when `noisy_start`), flow time restarts at 0, and the context becomes the last two
+//! observations, kept until the next re-anchor (training pairs a context with t measured from that
+//! observation). Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
+//! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
+//! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use si_core::{Batch, ConditionalField, Points};
+use si_integrate::Stepper;
+
+use si_pusht::{Action, Obs, Policy, PushTError};
+
+use crate::encode::{context_point, decode_action, encode_action, CONTEXT_DIM};
+use crate::error::RobotError;
+use crate::tube::Tube;
+/// Settings of the streaming policy before they are checked against the tube ([`StreamingConfig::check`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StreamingConfig {
+    /// T_chunk: actions sent between re-anchors, 1 ≤ T_chunk ≤ T_pred.
+    pub reanchor_every: usize,
+    /// Start each anchor at the measured position plus N(0, σ0² I) (the law the flow was trained from)
+    /// rather than exactly at it.
+    pub noisy_start: bool,
+}
+
+impl Default for StreamingConfig {
+    /// T_chunk = 8, exact start.
+    fn default() -> Self {
+        Self {
+            reanchor_every: 8,
+            noisy_start: false,
+        }
+    }
+}
+
+impl StreamingConfig {
+    /// Checks the settings against `tube`: 1 ≤ T_chunk ≤ T_pred (the tube's horizon).
+    pub fn check(self, tube: Tube) -> Result<StreamingParams, RobotError> {
+        if !(1..=tube.horizon()).contains(&self.reanchor_every) {
+            return Err(RobotError::InvalidParameter {
+                name: "reanchor_every",
+                value: self.reanchor_every.to_string(),
+                reason: "re-anchor after 1 to T_pred actions",
+            });
+        }
+        Ok(StreamingParams {
+            tube,
+            reanchor_every: self.reanchor_every,
+            noisy_start: self.noisy_start,
+        })
+    }
+}
+
+/// Checked settings of the streaming policy ([`StreamingConfig::check`]): the tube and how it is followed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StreamingParams {
+    tube: Tube,
+    reanchor_every: usize,
+    noisy_start: bool,
+}
+
+impl StreamingParams {
+    /// The tube whose time grid the policy steps on.
+    pub fn tube(&self) -> Tube {
+        self.tube
+    }
+
+    /// T_chunk: actions sent between re-anchors.
+    pub fn reanchor_every(&self) -> usize {
+        self.reanchor_every
+    }
+
+    /// Whether each anchor starts at the measured position plus N(0, σ0² I).
+    pub fn noisy_start(&self) -> bool {
+        self.noisy_start
+    }
+}
+
+/// The integration state between calls.
+#[derive(Clone, Debug)]
+struct Anchor {
+    /// The state (normalised action units, one point).
+    x: Points,
+    /// Steps taken since the anchor.
+    j: usize,
+    /// The anchor's context.
+    context: Points,
+}
+
+/// A [`Policy`] that streams one integration step per action (module documentation), generic over a
+/// conditioned field (exact oracle or learned model) and a stepper.
+#[derive(Debug)]
+pub struct StreamingPolicy<F, S> {
+    field: F,
+    stepper: S,
+    params: StreamingParams,
+    rng: ChaCha8Rng,
+    anchor: Option<Anchor>,
+    sent: Vec<[f64; 2]>,
+    anchors: Vec<usize>,
+}
+
+impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
+    /// The policy of `field` (2-D actions, [`CONTEXT_DIM`] context) stepped by `stepper` on the time grid of
+    /// the tube of `params`.
+    pub fn new(field: F, stepper: S, params: StreamingParams) -> Result<Self, RobotError> {
+        if field.dim() != 2 || field.context_dim() != CONTEXT_DIM {
+            return Err(RobotError::InvalidParameter {
+                name: "field",
+                value: format!(
+                    "dimension {}, context {} (wanted 2, {CONTEXT_DIM})",
+                    field.dim(),
+                    field.context_dim()
+                ),
+                reason: "a Push-T streaming field has dimension 2 and the observation context (CONTEXT_DIM)",
+            });
+        }
+        Ok(Self {
+            field,
+            stepper,
+            params,
+            rng: ChaCha8Rng::seed_from_u64(0),
+            anchor: None,
+            sent: Vec::new(),
+            anchors: Vec::new(),
+        })
+    }
+
+    /// The integrator states sent since the last reset, in normalised units, in order.
+    pub fn sent(&self) -> &[[f64; 2]] {
+        &self.sent
+    }
+
+    /// The indices into [`sent`](Self::sent) at which the policy re-anchored.
+    pub fn anchors(&self) -> &[usize] {
+        &self.anchors
+    }
+
+    /// The field.
+    pub fn field(&self) -> &F {
+        &self.field
+    }
+
+    fn reanchor(&mut self, history: &[Obs]) -> Result<Anchor, RobotError> {
+        let context = context_point(history)?;
+        let cur = history[history.len() - 1];
+        let mut x = Points::from_row_major(1, 2, &encode_action([cur[0], cur[1]]))?;
+        if self.params.noisy_start {
+            x.add_noise(self.params.tube.sigma0(), &mut self.rng)?;
+        }
+        self.anchors.push(self.sent.len());
+        Ok(Anchor { x, j: 0, context })
+    }
+}
+
+impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for StreamingPolicy<F, S> {
+    /// Forgets the integration state and the record of sent actions; seeds the SDE's noise (and the noisy
+    /// start) with `seed`.
+    fn reset(&mut self, seed: u64) {
+        self.rng = ChaCha8Rng::seed_from_u64(seed);
+        self.anchor = None;
+        self.sent.clear();
+        self.anchors.clear();
+    }
+
+    /// One integration step; its result is the action.
+    fn act(&mut self, history: &[Obs]) -> Result<Vec<Action>, PushTError> {
+        self.step_once(history).map_err(PushTError::from)
+    }
+}
+
+impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
+    fn step_once(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
+        let mut a = match self.anchor.take() {
+            Some(a) if a.j < self.params.reanchor_every => a,
+            _ => self.reanchor(history)?,
+        };
+        let dt = self.params.tube.dt();
+        let given = self.field.given(&a.context)?;
+        self.stepper
+            .step(&given, a.j as f64 * dt, dt, &mut a.x, &mut self.rng)?;
+        a.j += 1;
+        let u = [a.x.as_slice()[0], a.x.as_slice()[1]];
+        if u.iter().any(|v| !v.is_finite()) {
+            return Err(RobotError::Policy(format!(
+                "the flow produced a non-finite action {u:?}"
+            )));
+        }
+        self.sent.push(u);
+        self.anchor = Some(a);
+        Ok(vec![decode_action(u)])
+    }
+}

@@ -1,0 +1,72 @@
+//! Training windows cut from demonstrations: an observation context and the action path that followed it.
+//!
+//! # What ξ is: the commanded targets, anchored at the measured pusher position
+//! The pusher follows its commanded target through a PD controller and lags a moving target by about two
+//! actions. The path of a window starting at row r is
+//!
+//! ```text
+//! ξ(0) = the measured pusher position in obs[r],   ξ(j/T) = action[r + j − 1]  (j = 1..T),
+//! ```
+//!
+//! the positions the expert *commanded*, repeated past the end of the episode (Diffusion Policy's padding).
+//! The streaming policy sends its integration states as commands: the state at t = j/T is action j of the
+//! chunk, so what the flow learned to produce is exactly what is sent, and the measured position (where a
+//! re-anchored flow starts) is the one point of ξ that is never sent. Learning the measured positions
+//! instead would need the controller's inverse to turn states into commands.
+//!
+//! The context of a window is the observation encoder's ([`crate::encode`]).
+
+use si_pusht::Demonstrations;
+
+use crate::encode::{encode_action, encode_context, CONTEXT_DIM};
+use crate::error::RobotError;
+use crate::tube::ActionPath;
+
+/// One training window: the context at row r and the path of the next T actions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    /// The encoded last two observations.
+    pub context: [f64; CONTEXT_DIM],
+    /// ξ, in normalised units.
+    pub path: ActionPath,
+}
+
+/// Every window of `demos` with horizon T = `horizon` ≥ 1: one per row of every episode. Empty
+/// demonstrations, an empty episode, or a structure that does not validate are errors.
+pub fn windows(demos: &Demonstrations, horizon: usize) -> Result<Vec<Window>, RobotError> {
+    demos.validate()?;
+    if demos.obs.is_empty() {
+        return Err(RobotError::Demonstrations("no demonstrations".into()));
+    }
+    if horizon == 0 {
+        return Err(RobotError::InvalidParameter {
+            name: "horizon",
+            value: "0".into(),
+            reason: "a window spans at least one action",
+        });
+    }
+    let mut out = Vec::with_capacity(demos.obs.len());
+    let mut start = 0;
+    for &end in &demos.episode_ends {
+        if end == start {
+            return Err(RobotError::Demonstrations(format!(
+                "episode ending at row {end} is empty"
+            )));
+        }
+        for r in start..end {
+            let o = &demos.obs[r];
+            let mut knots = Vec::with_capacity(horizon + 1);
+            knots.push(encode_action([o[0], o[1]]));
+            for j in 1..=horizon {
+                knots.push(encode_action(demos.actions[(r + j - 1).min(end - 1)]));
+            }
+            let context = encode_context(&demos.obs[start.max(r.saturating_sub(1))..=r])?;
+            out.push(Window {
+                context,
+                path: ActionPath::new(knots)?,
+            });
+        }
+        start = end;
+    }
+    Ok(out)
+}

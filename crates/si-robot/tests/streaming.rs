@@ -1,0 +1,208 @@
+//! The streaming policy on Push-T: what it sends is the integration path, one step per call, re-anchored
+//! every T_chunk actions; bad input is a typed error.
+
+use std::cell::Cell;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use si_core::{Batch, ConditionalField, CoreError, Field, Points};
+use si_integrate::{integrate, TimeGrid, Trajectory};
+use si_pusht::expert::training_seeds;
+use si_pusht::{run_episode, Demonstrations, Expert, Policy, PushTError};
+use si_robot::{
+    decode_action, encode_action, encode_context, windows, DemoOracle, TubeConfig, TubeExponential,
+    TubeMixture, CONTEXT_DIM,
+};
+use si_robot::{RobotError, StreamingConfig, StreamingPolicy, Tube};
+
+fn tube() -> Tube {
+    TubeConfig {
+        sigma0: 0.05,
+        k: 2.0,
+        horizon: 16,
+    }
+    .check()
+    .unwrap()
+}
+
+/// The exact oracle over two expert demonstrations.
+fn oracle() -> DemoOracle {
+    let mut demos = Demonstrations::default();
+    let mut expert = Expert::default();
+    for seed in training_seeds(0).take(2) {
+        demos
+            .push_episode(&run_episode(&mut expert, seed, 60).unwrap())
+            .unwrap();
+    }
+    DemoOracle::new(windows(&demos, 16).unwrap(), tube(), 0.05).unwrap()
+}
+
+#[test]
+fn the_actions_sent_are_the_integration_path() {
+    let o = oracle();
+    let chunk = 8;
+    let step = TubeExponential::new(tube(), 1.0).unwrap();
+    let config = StreamingConfig {
+        reanchor_every: chunk,
+        noisy_start: true,
+    };
+    let mut policy = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
+    let seed = 7;
+    let ep = run_episode(&mut policy, seed, 37).unwrap();
+    assert_eq!(ep.actions.len(), 37);
+    // what the robot executed is what the policy integrated, bit for bit
+    assert_eq!(policy.sent().len(), 37);
+    for (a, u) in ep.actions.iter().zip(policy.sent()) {
+        assert_eq!(*a, decode_action(*u));
+    }
+    assert_eq!(policy.anchors(), &[0, 8, 16, 24, 32]);
+    // an independent reproduction through the integration driver: from each anchor, the measured pusher
+    // position plus σ0 noise (the same seeded stream), integrated over t = 0, 1/16, ..., T_chunk/16
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let times: Vec<f64> = (0..=chunk).map(|j| j as f64 / 16.0).collect();
+    for &s in policy.anchors() {
+        let history = &ep.observations[..=s];
+        let c = encode_context(history).unwrap();
+        let field = o
+            .given(&Points::from_row_major(1, CONTEXT_DIM, &c).unwrap())
+            .unwrap();
+        let obs = ep.observations[s];
+        let mut x = Points::from_row_major(1, 2, &encode_action([obs[0], obs[1]])).unwrap();
+        x.add_noise(tube().sigma0(), &mut rng).unwrap();
+        let mut path = Trajectory::every(1);
+        let steps = chunk.min(37 - s);
+        let grid = TimeGrid::from_times(times[..=steps].to_vec()).unwrap();
+        integrate(&step, &field, x, &grid, &mut rng, &mut [&mut path]).unwrap();
+        for j in 1..=steps {
+            let p = path.states[j].as_slice();
+            assert_eq!(
+                [p[0], p[1]],
+                policy.sent()[s + j - 1],
+                "anchor {s}, step {j}"
+            );
+        }
+    }
+    // reset forgets the record and the state; the same seed replays the same episode
+    let again = run_episode(&mut policy, seed, 37).unwrap();
+    assert_eq!(again.actions, ep.actions);
+}
+
+/// Counts the conditioned fields made and the field evaluations.
+struct Counting<'a> {
+    inner: &'a DemoOracle,
+    given: &'a Cell<usize>,
+    evals: &'a Cell<usize>,
+}
+
+struct CountingField<'a> {
+    inner: TubeMixture,
+    evals: &'a Cell<usize>,
+}
+
+impl Field<Points> for CountingField<'_> {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn velocity(&self, t: f64, x: &Points) -> Result<Points, CoreError> {
+        self.evals.set(self.evals.get() + 1);
+        self.inner.velocity(t, x)
+    }
+    fn denoiser(&self, t: f64, x: &Points) -> Result<Points, CoreError> {
+        self.evals.set(self.evals.get() + 1);
+        self.inner.denoiser(t, x)
+    }
+}
+
+impl ConditionalField<Points> for Counting<'_> {
+    type Given<'b>
+        = CountingField<'b>
+    where
+        Self: 'b;
+    fn dim(&self) -> usize {
+        2
+    }
+    fn context_dim(&self) -> usize {
+        CONTEXT_DIM
+    }
+    fn given<'b>(&'b self, context: &Points) -> Result<CountingField<'b>, CoreError> {
+        self.given.set(self.given.get() + 1);
+        Ok(CountingField {
+            inner: self.inner.given(context)?,
+            evals: self.evals,
+        })
+    }
+}
+
+/// Each call integrates exactly one step (two evaluations for the exponential step: b and η) and returns
+/// one action: the policy never integrates ahead of what it sends.
+#[test]
+fn each_call_takes_one_step_and_returns_one_action() {
+    let o = oracle();
+    let (given, evals) = (Cell::new(0), Cell::new(0));
+    let f = Counting {
+        inner: &o,
+        given: &given,
+        evals: &evals,
+    };
+    let step = TubeExponential::new(tube(), 0.0).unwrap();
+    let mut p =
+        StreamingPolicy::new(f, step, StreamingConfig::default().check(tube()).unwrap()).unwrap();
+    p.reset(3);
+    let mut env = si_pusht::PushT::new();
+    let mut history = vec![env.reset(3)];
+    for call in 1..=20 {
+        let a = p.act(&history).unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!((given.get(), evals.get()), (call, 2 * call));
+        history.push(env.step(a[0]).unwrap().obs);
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let o = oracle();
+    let step = TubeExponential::new(tube(), 0.5).unwrap();
+    for chunk in [0, 17] {
+        let c = StreamingConfig {
+            reanchor_every: chunk,
+            noisy_start: false,
+        };
+        assert!(matches!(
+            c.check(tube())
+                .and_then(|params| StreamingPolicy::new(&o, step, params)),
+            Err(RobotError::InvalidParameter { .. })
+        ));
+    }
+    let mut p =
+        StreamingPolicy::new(&o, step, StreamingConfig::default().check(tube()).unwrap()).unwrap();
+    p.reset(0);
+    assert!(p.act(&[]).is_err());
+    let bad = [100.0, f64::NAN, 200.0, 200.0, 0.0];
+    assert!(matches!(
+        p.act(&[bad]),
+        Err(PushTError::NonFiniteState { index: 1, .. })
+    ));
+    // a state so far out that the oracle's weights overflow: a typed error, not a NaN action
+    let far = [1e308, 1e308, 200.0, 200.0, 0.0];
+    assert!(p.act(&[far]).is_err());
+    // a field of the wrong dimension
+    struct Wrong;
+    impl ConditionalField<Points> for Wrong {
+        type Given<'a> = TubeMixture;
+        fn dim(&self) -> usize {
+            3
+        }
+        fn context_dim(&self) -> usize {
+            CONTEXT_DIM
+        }
+        fn given(&self, _: &Points) -> Result<TubeMixture, CoreError> {
+            Err(CoreError::Backend("unused".into()))
+        }
+    }
+    assert!(StreamingPolicy::new(
+        Wrong,
+        step,
+        StreamingConfig::default().check(tube()).unwrap()
+    )
+    .is_err());
+}
