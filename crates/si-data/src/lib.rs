@@ -12,5 +12,5 @@ mod error;
 pub mod npy;
 
 pub use array::{one_hot, ArrayData};
-pub use atomic::{temporary_sibling, write_atomic};
+pub use atomic::{temporary_sibling, write_atomic, write_atomic_with};
 pub use error::{DataError, Result};

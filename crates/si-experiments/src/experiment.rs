@@ -59,7 +59,7 @@ pub fn checker_data() -> CouplingPairs<impl si_core::Coupling> {
 }
 
 /// (x, y) pairs of 2-D points.
-pub fn xy(p: &Points) -> Vec<(f64, f64)> {
+pub fn coordinate_pairs(p: &Points) -> Vec<(f64, f64)> {
     let s = p.as_slice();
     (0..p.len()).map(|i| (s[2 * i], s[2 * i + 1])).collect()
 }

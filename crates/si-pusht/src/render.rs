@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use crate::env::{Action, Obs};
 use crate::error::PushTError;
 use crate::geometry::{t_world, Pose, AGENT_RADIUS, ARENA, GOAL, V2, WALLS};
-use si_data::temporary_sibling as tmp_sibling;
+use si_data::write_atomic_with;
 
 const GOAL_COLOUR: RGBColor = RGBColor(144, 238, 144);
 const BLOCK_COLOUR: RGBColor = RGBColor(119, 136, 153);
@@ -218,30 +218,11 @@ pub fn draw_trace<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Runs `draw` (which writes `tmp`), then renames `tmp` to `path`; on failure removes `tmp`.
-fn finish(
-    tmp: &Path,
-    path: &Path,
-    draw: impl FnOnce() -> Result<(), PushTError>,
-) -> Result<(), PushTError> {
-    let res = draw().and_then(|()| {
-        std::fs::rename(tmp, path).map_err(|source| PushTError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    });
-    if res.is_err() {
-        let _ = std::fs::remove_file(tmp);
-    }
-    res
-}
-
 /// Writes one frame as a `size × size` PNG (atomically); `size` in `1..=`[`MAX_SIDE`].
 pub fn frame_png(frame: &Frame, path: &Path, size: u32) -> Result<(), PushTError> {
     check_side("size", size)?;
-    let tmp = tmp_sibling(path);
-    finish(&tmp, path, || {
-        let root = BitMapBackend::new(&tmp, (size, size)).into_drawing_area();
+    write_atomic_with(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (size, size)).into_drawing_area();
         draw_frame(&root, frame, size)?;
         root.present().map_err(render_err)
     })
@@ -280,9 +261,8 @@ pub fn strip_png(frames: &[Frame], path: &Path, cols: usize, cell: u32) -> Resul
             "must be at most 2^26 pixels",
         ));
     }
-    let tmp = tmp_sibling(path);
-    finish(&tmp, path, || {
-        let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
+    write_atomic_with(path, |tmp| {
+        let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(render_err)?;
         let cells = root.split_evenly((rows, cols));
         for (area, frame) in cells.iter().zip(frames) {
@@ -312,9 +292,8 @@ pub fn episode_gif(
             "must be at most 655340 ms (65534 cs)",
         ));
     }
-    let tmp = tmp_sibling(path);
-    finish(&tmp, path, || {
-        let root = BitMapBackend::gif(&tmp, (size, size), delay_ms)
+    write_atomic_with(path, |tmp| {
+        let root = BitMapBackend::gif(tmp, (size, size), delay_ms)
             .map_err(render_err)?
             .into_drawing_area();
         for frame in frames {

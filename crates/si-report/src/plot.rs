@@ -36,24 +36,17 @@ pub fn png(
 ) -> Result<String, ReportError> {
     init_font();
     let path = out.join(name);
-    let tmp = si_data::temporary_sibling(&path);
-    {
-        let root = BitMapBackend::new(&tmp, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(pe)?;
+    si_data::write_atomic_with(&path, |tmp| {
+        let root = BitMapBackend::new(tmp, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
         draw(&root).map_err(ReportError::Draw)?;
-        root.present().map_err(pe)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        ReportError::Data(si_data::DataError::Io {
-            context: format!("writing {}", path.display()),
-            source: e,
-        })
+        root.present().map_err(plot_error)
     })?;
     Ok(name.to_string())
 }
 
 /// Any plotters error as a [`ReportError`].
-pub fn pe<T: std::fmt::Debug>(e: T) -> ReportError {
+pub fn plot_error<T: std::fmt::Debug>(e: T) -> ReportError {
     ReportError::Plot(format!("{e:?}"))
 }
 
@@ -116,14 +109,14 @@ pub fn scatter(
         .x_label_area_size(22)
         .y_label_area_size(28)
         .build_cartesian_2d(-r..r, -r..r)
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     chart
         .configure_mesh()
         .disable_mesh()
         .x_labels(5)
         .y_labels(5)
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     let n = xy.len().max(1);
     let size = if n > 4000 { 1 } else { 2 };
     chart
@@ -138,7 +131,7 @@ pub fn scatter(
                     Circle::new((x, y), size, c.mix(0.5).filled())
                 }),
         )
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     Ok(())
 }
 
@@ -175,7 +168,7 @@ pub fn lines(
         .x_label_area_size(32)
         .y_label_area_size(52)
         .build_cartesian_2d(x0..x1.max(x0 + 1e-9), (y0 - pad)..(y1 + pad))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     chart
         .configure_mesh()
         .x_desc(xl)
@@ -183,7 +176,7 @@ pub fn lines(
         .x_labels(6)
         .y_labels(6)
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     for (k, (label, p)) in series.iter().enumerate() {
         let c = color(k);
         chart
@@ -191,7 +184,7 @@ pub fn lines(
                 p.iter().copied().filter(|q| q.1.is_finite()),
                 c.stroke_width(2),
             ))
-            .map_err(pe)?
+            .map_err(plot_error)?
             .label(label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
         if p.len() <= 12 {
@@ -201,7 +194,7 @@ pub fn lines(
                         .filter(|q| q.1.is_finite())
                         .map(|&q| Circle::new(q, 3, c.filled())),
                 )
-                .map_err(pe)?;
+                .map_err(plot_error)?;
         }
     }
     if let Some((h, label)) = hline {
@@ -211,7 +204,7 @@ pub fn lines(
                 vec![(x0, h), (x1, h)],
                 BLACK.stroke_width(1),
             ))
-            .map_err(pe)?
+            .map_err(plot_error)?
             .label(label)
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1)));
     }
@@ -221,6 +214,6 @@ pub fn lines(
         .border_style(BLACK)
         .label_font(("sans-serif", 12))
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     Ok(())
 }

@@ -123,7 +123,7 @@ pub fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<En
 }
 
 /// A number with three decimals, as the tables print it.
-pub fn f3(v: f64) -> String {
+pub fn three_decimals(v: f64) -> String {
     format!("{v:.3}")
 }
 

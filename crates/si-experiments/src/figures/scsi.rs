@@ -19,7 +19,7 @@ use si_core::metrics::{energy_distance, energy_distance_unbiased};
 use si_core::{AdditiveGaussian, Batch, ForwardModel, LinearGaussian, Points};
 use si_nn::scsi::{run, scsi_interpolant, transport, MonitorRow, ScsiConfig, ScsiParams};
 use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer};
-use si_report::{color, pe, png, DrawError};
+use si_report::{color, plot_error, png, DrawError};
 
 use super::{Entry, Sizes};
 
@@ -29,7 +29,7 @@ pub fn toy() -> Result<GaussianMixture> {
 }
 
 /// The SCSI settings of this figure (and of `si reduce-variance`'s defaults where they agree).
-struct Plan {
+struct ScsiSizes {
     n: usize,
     steps: usize,
     refresh: usize,
@@ -41,7 +41,7 @@ struct Plan {
     eval: usize,
 }
 
-impl Plan {
+impl ScsiSizes {
     fn new(sizes: &Sizes) -> Self {
         if sizes.quick {
             Self {
@@ -146,7 +146,7 @@ struct Case {
     numbers: Vec<(String, String)>,
 }
 
-fn case(sigma: f64, plan: &Plan, steps: usize, seed: u64) -> Result<Case> {
+fn case(sigma: f64, plan: &ScsiSizes, steps: usize, seed: u64) -> Result<Case> {
     let law = toy()?;
     let exact = VarianceReduction::new(&law, sigma)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -230,7 +230,7 @@ fn case(sigma: f64, plan: &Plan, steps: usize, seed: u64) -> Result<Case> {
 
 /// The blur case: x ~ N(0, P) in d = 4, y = M x + σz with M the circular blur [0.2, 0.6, 0.2]; SCSI on
 /// samples of y against the exact answer P (M is invertible, so P is the unique Gaussian fixed point).
-fn blur_case(plan: &Plan) -> Result<Vec<(String, String)>> {
+fn blur_case(plan: &ScsiSizes) -> Result<Vec<(String, String)>> {
     let d = 4;
     let p = DMatrix::from_fn(d, d, |i, j| {
         0.6f64.powi((i as i32 - j as i32).abs()) * if i == j { 1.0 } else { 0.8 }
@@ -282,7 +282,7 @@ fn blur_case(plan: &Plan) -> Result<Vec<(String, String)>> {
 
 /// Figure 13.
 pub fn figure13(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let plan = Plan::new(sizes);
+    let plan = ScsiSizes::new(sizes);
     let sigmas: &[f64] = if sizes.quick { &[0.5] } else { &[0.3, 0.5] };
     let mut cases = Vec::new();
     // σ = 0.3 converges faster (r = σ²/λ is smaller): half the steps
@@ -370,8 +370,8 @@ fn scatter(
         .x_label_area_size(24)
         .y_label_area_size(32)
         .build_cartesian_2d(-4.5..4.5f64, -3.0..3.0f64)
-        .map_err(pe)?;
-    c.configure_mesh().draw().map_err(pe)?;
+        .map_err(plot_error)?;
+    c.configure_mesh().draw().map_err(plot_error)?;
     c.draw_series((0..p.len().min(4000)).map(|i| {
         Circle::new(
             (p.point(i)[0], p.point(i)[1]),
@@ -379,7 +379,7 @@ fn scatter(
             color(0).mix(0.35).filled(),
         )
     }))
-    .map_err(pe)?;
+    .map_err(plot_error)?;
     for (mu, a) in exact
         .fixed_point()
         .means()
@@ -387,7 +387,7 @@ fn scatter(
         .zip(exact.fixed_point().covariances())
     {
         c.draw_series(LineSeries::new(ellipse(mu, a), BLACK.stroke_width(2)))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
     }
     if !only_exact {
         for (mu, s) in exact.data().means().iter().zip(exact.data().covariances()) {
@@ -397,7 +397,7 @@ fn scatter(
                 4,
                 color(3).stroke_width(2),
             ))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         }
     }
     Ok(())
@@ -416,13 +416,13 @@ fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
         .x_label_area_size(28)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..last, (lo - pad)..(hi + pad))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     ch.configure_mesh()
         .x_desc("step")
         .y_desc("unbiased energy distance")
         .y_label_formatter(&|v| format!("{v:.1e}"))
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     for (k, (label, pick)) in [
         ("monitor: F(Phi(y'_A)) vs y'_B", 1usize),
         ("Phi(y') vs exact samples", 2usize),
@@ -437,7 +437,7 @@ fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
                 .map(|r| (r.0, if pick == 1 { r.1 } else { r.2 })),
             col.stroke_width(2),
         ))
-        .map_err(pe)?
+        .map_err(plot_error)?
         .label(label)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
     }
@@ -450,7 +450,7 @@ fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
                 5,
                 BLACK.stroke_width(1),
             ))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         if sign > 0.0 {
             s.label("+- spread between exact samples").legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1))
@@ -462,6 +462,6 @@ fn curves(area: &si_report::Area<'_>, c: &Case) -> Result<(), DrawError> {
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     Ok(())
 }

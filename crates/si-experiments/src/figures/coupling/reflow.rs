@@ -21,12 +21,12 @@ use si_core::{
 use si_integrate::{Straightness, TimeGrid, Trajectory};
 use si_nn::reflow::{flow, reflow_round};
 use si_nn::{Activation, Head, LrSchedule, ModelConfig, TrainConfig, Trainer, Uploaded};
-use si_report::{color, lines, pe, png, DrawError};
+use si_report::{color, lines, plot_error, png, DrawError};
 
-use crate::figures::{f3, Entry, Sizes};
+use crate::figures::{three_decimals, Entry, Sizes};
 
 /// Model and training sizes of both figures.
-struct Plan {
+struct ReflowSizes {
     width: usize,
     steps: usize,
     reflow_steps: usize,
@@ -36,7 +36,7 @@ struct Plan {
     eval: usize,
 }
 
-impl Plan {
+impl ReflowSizes {
     fn new(sizes: &Sizes) -> Self {
         if sizes.quick {
             Self {
@@ -170,8 +170,8 @@ fn plane<'a, 'b>(
         .x_label_area_size(24)
         .y_label_area_size(32)
         .build_cartesian_2d(-r..r, -r..r)
-        .map_err(pe)?;
-    c.configure_mesh().disable_mesh().draw().map_err(pe)?;
+        .map_err(plot_error)?;
+    c.configure_mesh().disable_mesh().draw().map_err(plot_error)?;
     Ok(c)
 }
 
@@ -183,7 +183,7 @@ fn draw_paths(c: &mut Chart<'_, '_>, paths: &[Vec<(f64, f64)>]) -> Result<(), Dr
             p.iter().copied(),
             color(k).mix(0.6).stroke_width(1),
         ))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     }
     Ok(())
 }
@@ -210,7 +210,7 @@ fn two_modes(x: f64) -> Result<GaussianMixture> {
 }
 
 pub fn figure11(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let plan = Plan::new(sizes);
+    let plan = ReflowSizes::new(sizes);
     let t0 = Instant::now();
     let (rho0, rho1) = (two_modes(-4.0)?, two_modes(4.0)?);
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -267,10 +267,10 @@ pub fn figure11(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: plan.settings("the learned flow", t0.elapsed().as_secs_f64(), sizes.quick),
         numbers: vec![
-            ("straightness, learned flow".into(), f3(s1)),
+            ("straightness, learned flow".into(), three_decimals(s1)),
             ("straightness, after one reflow".into(), format!("{s2:.4}")),
-            ("paths keeping their half-plane, learned flow".into(), f3(k1)),
-            ("paths keeping their half-plane, after reflow".into(), f3(k2)),
+            ("paths keeping their half-plane, learned flow".into(), three_decimals(k1)),
+            ("paths keeping their half-plane, after reflow".into(), three_decimals(k2)),
         ],
     })
 }
@@ -279,7 +279,7 @@ pub fn figure11(out: &Path, sizes: &Sizes) -> Result<Entry> {
 const FLOOR: f64 = 1e-3;
 
 pub fn figure12(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let plan = Plan::new(sizes);
+    let plan = ReflowSizes::new(sizes);
     let t0 = Instant::now();
     let ring = Ring::new(8, 5.0, 0.1f64.sqrt())?;
     let base = StandardNormal { dim: 2 };

@@ -9,7 +9,7 @@ use si_core::Points;
 
 use super::{count_modes, pairs, three_interpolants};
 use si_report::FigureEntry;
-use si_report::{color as line_color, pe, png};
+use si_report::{color as line_color, plot_error, png};
 
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_1d()?;
@@ -57,13 +57,13 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .x_label_area_size(30)
                 .y_label_area_size(45)
                 .build_cartesian_2d(lo..hi, 0.0..ymax)
-                .map_err(pe)?;
+                .map_err(plot_error)?;
             chart
                 .configure_mesh()
                 .x_desc("x")
                 .y_desc("rho(t, x)")
                 .draw()
-                .map_err(pe)?;
+                .map_err(plot_error)?;
             for (k, (t, rho)) in curves.iter().enumerate() {
                 let c = line_color(k);
                 chart
@@ -71,7 +71,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         xs.iter().copied().zip(rho.iter().copied()),
                         c.stroke_width(2),
                     ))
-                    .map_err(pe)?
+                    .map_err(plot_error)?
                     .label(format!("t = {t}"))
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
@@ -83,7 +83,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .border_style(BLACK)
                 .label_font(("sans-serif", 13))
                 .draw()
-                .map_err(pe)?;
+                .map_err(plot_error)?;
         }
         Ok(())
     })?;

@@ -13,7 +13,7 @@ use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
 use super::{count_modes, ks_and_critical, pairs};
 use si_report::FigureEntry;
-use si_report::{color as line_color, pe, png};
+use si_report::{color as line_color, plot_error, png};
 
 const SHOW: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
 const LO: f64 = -10.0;
@@ -123,13 +123,13 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                     .x_label_area_size(25)
                     .y_label_area_size(40)
                     .build_cartesian_2d(LO..HI, 0.0..ymax)
-                    .map_err(pe)?;
+                    .map_err(plot_error)?;
                 chart
                     .configure_mesh()
                     .disable_mesh()
                     .x_desc("x")
                     .draw()
-                    .map_err(pe)?;
+                    .map_err(plot_error)?;
                 let w = (HI - LO) / bins as f64;
                 for (k, (name, h)) in [("ODE", &ho), ("SDE eps = 5", &hs)].into_iter().enumerate() {
                     let col = line_color(k);
@@ -140,7 +140,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         .collect();
                     chart
                         .draw_series(LineSeries::new(steps, col.stroke_width(2)))
-                        .map_err(pe)?
+                        .map_err(plot_error)?
                         .label(name)
                         .legend(move |(x, y)| {
                             PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
@@ -151,7 +151,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         xs.iter().copied().zip(exact[c].iter().copied()),
                         BLACK.stroke_width(1),
                     ))
-                    .map_err(pe)?
+                    .map_err(plot_error)?
                     .label("exact rho(t)")
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
                 if r == 0 && c == 0 {
@@ -161,7 +161,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         .border_style(BLACK)
                         .label_font(("sans-serif", 12))
                         .draw()
-                        .map_err(pe)?;
+                        .map_err(plot_error)?;
                 }
             }
         }

@@ -13,7 +13,7 @@ use si_integrate::{integrate, ode_log_likelihood, EulerMaruyama, Heun, TimeGrid}
 
 use super::{energy_vs_null, pairs};
 use si_report::FigureEntry;
-use si_report::{pe, png, viridis};
+use si_report::{plot_error, png, viridis};
 
 fn percentile(v: &[f64], p: f64) -> f64 {
     let mut s = v.to_vec();
@@ -109,22 +109,22 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .x_label_area_size(25)
                 .y_label_area_size(30)
                 .build_cartesian_2d(-6.0..6.0, -6.0..6.0)
-                .map_err(pe)?;
-            chart.configure_mesh().disable_mesh().draw().map_err(pe)?;
+                .map_err(plot_error)?;
+            chart.configure_mesh().disable_mesh().draw().map_err(plot_error)?;
             chart
                 .draw_series((0..x.len()).map(|i| {
                     let p = x.point(i);
                     let c = viridis((ll[i] - lo) / (hi - lo));
                     Circle::new((p[0], p[1]), 2, c.filled())
                 }))
-                .map_err(pe)?;
+                .map_err(plot_error)?;
         }
         let mut cb = ChartBuilder::on(&bar)
             .margin_top(40)
             .margin_bottom(30)
             .y_label_area_size(75)
             .build_cartesian_2d(0.0..1.0, lo..hi)
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         cb.configure_mesh()
             .disable_mesh()
             .disable_x_axis()
@@ -132,7 +132,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
             .y_label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 15))
             .draw()
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         let k = 100;
         cb.draw_series((0..k).map(|i| {
             let (a, b) = (
@@ -141,7 +141,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
             );
             Rectangle::new([(0.0, a), (1.0, b)], viridis(i as f64 / k as f64).filled())
         }))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
         Ok(())
     })?;
     Ok(FigureEntry {

@@ -12,7 +12,7 @@ use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
 use super::{ks_vs_exact, pairs, three_interpolants};
 use si_report::FigureEntry;
-use si_report::{pe, png, viridis};
+use si_report::{plot_error, png, viridis};
 
 const EPS: [f64; 3] = [0.0, 0.5, 5.0];
 const X_RANGE: (f64, f64) = (-10.0, 10.0);
@@ -91,14 +91,14 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .x_label_area_size(25)
                 .y_label_area_size(35)
                 .build_cartesian_2d(0.0..1.0, X_RANGE.0..X_RANGE.1)
-                .map_err(pe)?;
+                .map_err(plot_error)?;
             chart
                 .configure_mesh()
                 .disable_mesh()
                 .x_desc("t")
                 .y_desc("x")
                 .draw()
-                .map_err(pe)?;
+                .map_err(plot_error)?;
             let (nt, nx) = (p.heat.len(), p.heat[0].len());
             let dx = (X_RANGE.1 - X_RANGE.0) / nx as f64;
             chart
@@ -109,14 +109,14 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         Rectangle::new([(t0, x0), (t1, x0 + dx)], viridis(v).filled())
                     })
                 }))
-                .map_err(pe)?;
+                .map_err(plot_error)?;
             for path in &p.paths {
                 chart
                     .draw_series(LineSeries::new(
                         p.times.iter().copied().zip(path.iter().copied()),
                         WHITE.mix(alpha),
                     ))
-                    .map_err(pe)?;
+                    .map_err(plot_error)?;
             }
         }
         Ok(())

@@ -15,9 +15,9 @@ use tch::Device;
 
 use crate::experiment::{
     checker_data, checker_sampler, draw, inside, inside_fraction, normal_points, ode_nll, source,
-    target_points, xy, BEST_LOG_DENSITY,
+    target_points, coordinate_pairs, BEST_LOG_DENSITY,
 };
-use crate::figures::{f3, Entry, Sizes};
+use crate::figures::{three_decimals, Entry, Sizes};
 use si_integrate::Scheme;
 use si_report::{lines, png, scatter};
 
@@ -139,19 +139,19 @@ fn checker_figure(
     png(out, name, (1500, 900), |root| {
         let (top, bottom) = root.split_vertically(450);
         let p = top.split_evenly((1, 4));
-        scatter(&p[0], "base samples", &xy(base), 5.0, None)?;
-        scatter(&p[1], "target (checkerboard)", &xy(target), 5.0, None)?;
+        scatter(&p[0], "base samples", &coordinate_pairs(base), 5.0, None)?;
+        scatter(&p[1], "target (checkerboard)", &coordinate_pairs(target), 5.0, None)?;
         scatter(
             &p[2],
             &format!("ODE (Heun), inside {:.3}", inside_fraction(ode)),
-            &xy(ode),
+            &coordinate_pairs(ode),
             5.0,
             None,
         )?;
         scatter(
             &p[3],
             &format!("SDE (EM, eps 0.5), inside {:.3}", inside_fraction(sde)),
-            &xy(sde),
+            &coordinate_pairs(sde),
             5.0,
             None,
         )?;
@@ -253,24 +253,24 @@ fn numbers(tr: &Trained, e: &Eval) -> Vec<(String, String)> {
         ),
         (
             "ODE samples inside the squares".into(),
-            f3(inside_fraction(&e.ode)),
+            three_decimals(inside_fraction(&e.ode)),
         ),
         (
             "SDE samples inside the squares (eps 0.5, 100 steps)".into(),
-            f3(inside_fraction(&e.sde)),
+            three_decimals(inside_fraction(&e.sde)),
         ),
         (
             "SDE inside, noise-first Euler-Maruyama (eps 0.5, 100 steps)".into(),
-            f3(inside_fraction(&e.sde_noise_first)),
+            three_decimals(inside_fraction(&e.sde_noise_first)),
         ),
         ("SDE draw time (s)".into(), format!("{:.2}", e.sde_s)),
     ];
     if let Some(n) = e.nll {
         v.push((
             "ODE NLL of held-out target samples (nats, exact divergence)".into(),
-            f3(n),
+            three_decimals(n),
         ));
-        v.push(("best achievable (log 32)".into(), f3(-BEST_LOG_DENSITY)));
+        v.push(("best achievable (log 32)".into(), three_decimals(-BEST_LOG_DENSITY)));
     }
     v
 }
@@ -456,7 +456,7 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let frac = inside_fraction(&mids[2]);
     // How the particles inside the squares spread over the checkerboard's 8 squares at t = 1.
     let mut per_square = [0usize; 8];
-    for (x, y) in xy(&mids[2]) {
+    for (x, y) in coordinate_pairs(&mids[2]) {
         if inside(x, y) {
             let (i, j) = ((x / 2.0).floor() as i64 + 2, (y / 2.0).floor() as i64 + 2);
             per_square[((j * 4 + i) / 2) as usize % 8] += 1;
@@ -481,12 +481,12 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
             5.0,
             None,
         )?;
-        scatter(&p[1], "SDE at t = 0.25", &xy(&mids[0]), 5.0, None)?;
-        scatter(&p[2], "SDE at t = 0.5", &xy(&mids[1]), 5.0, None)?;
+        scatter(&p[1], "SDE at t = 0.25", &coordinate_pairs(&mids[0]), 5.0, None)?;
+        scatter(&p[2], "SDE at t = 0.5", &coordinate_pairs(&mids[1]), 5.0, None)?;
         scatter(
             &p[3],
             &format!("SDE at t = 1, inside {frac:.3}"),
-            &xy(&mids[2]),
+            &coordinate_pairs(&mids[2]),
             5.0,
             None,
         )?;
@@ -513,7 +513,7 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         numbers: vec![
             ("training steps".into(), steps.to_string()),
-            ("SDE samples inside the squares at t = 1".into(), f3(frac)),
+            ("SDE samples inside the squares at t = 1".into(), three_decimals(frac)),
             (
                 "squares holding at least half an even share".into(),
                 format!("{reached} of 8"),

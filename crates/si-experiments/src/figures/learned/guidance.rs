@@ -19,8 +19,8 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use crate::experiment::{source, xy};
-use crate::figures::{f3, Sizes};
+use crate::experiment::{source, coordinate_pairs};
+use crate::figures::{three_decimals, Sizes};
 use si_report::{color, png, scatter};
 
 const MEANS: [[f64; 2]; 4] = [[2.0, 2.0], [-2.0, 2.0], [-2.0, -2.0], [2.0, -2.0]];
@@ -82,7 +82,7 @@ pub fn panel(out: &Path, sizes: &Sizes) -> Result<(String, Vec<(String, String)>
             / n as f64;
         numbers.push((
             format!("guidance w = {w}: samples in the asked component (class 0, upper right)"),
-            f3(frac),
+            three_decimals(frac),
         ));
         panels.push((w, x1));
     }
@@ -95,7 +95,7 @@ pub fn panel(out: &Path, sizes: &Sizes) -> Result<(String, Vec<(String, String)>
             scatter(
                 &p[k],
                 &format!("class 0 asked, guidance w = {w}"),
-                &xy(x),
+                &coordinate_pairs(x),
                 5.0,
                 Some(&cols),
             )?;

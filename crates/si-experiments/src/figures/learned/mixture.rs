@@ -23,7 +23,7 @@ use si_nn::{
 use tch::{Device, Kind};
 
 use crate::experiment::source;
-use crate::figures::{f3, Entry, Sizes};
+use crate::figures::{three_decimals, Entry, Sizes};
 use si_report::{lines, png};
 
 /// ε of the SDE models: the bound of the SDE likelihood tightens as ε falls (its gap grows like
@@ -311,7 +311,7 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
         }
         Ok(())
     })?;
-    let last = |v: &Vec<(f64, f64)>| f3(v.last().map(|p| p.1).unwrap_or(f64::NAN));
+    let last = |v: &Vec<(f64, f64)>| three_decimals(v.last().map(|p| p.1).unwrap_or(f64::NAN));
     let mut numbers = Vec::new();
     for (s, c) in setups.iter().zip(&curves) {
         let d = s.d;
@@ -322,14 +322,14 @@ pub fn figure9(out: &Path, sizes: &Sizes) -> Result<Entry> {
             ));
             numbers.push((
                 format!("d = {d}: SDE estimator, eps {e}, on the exact fields"),
-                f3(c.floor_sde[k]),
+                three_decimals(c.floor_sde[k]),
             ));
         }
         numbers.extend([
             (format!("d = {d}: KL ODE model, final"), last(&c.kl_ode)),
             (
                 format!("d = {d}: ODE estimator on the exact fields"),
-                f3(c.floor_ode),
+                three_decimals(c.floor_ode),
             ),
             (
                 format!("d = {d}: relative L2 error of b, final"),

@@ -8,7 +8,7 @@ use si_nn::{LearnedField, TensorBatch};
 
 use super::checker::Trained;
 use crate::experiment::{inside_fraction, normal_points};
-use crate::figures::{f3, Entry, Sizes};
+use crate::figures::{three_decimals, Entry, Sizes};
 use si_report::{lines, png};
 
 fn quality<S: Stepper<TensorBatch>>(
@@ -80,11 +80,11 @@ pub fn figure10(out: &Path, sizes: &Sizes, model: &Trained) -> Result<Entry> {
     })?;
     let mut numbers: Vec<(String, String)> = eps_curve
         .iter()
-        .map(|(e, q)| (format!("EM 100 steps, eps = {e}"), f3(*q)))
+        .map(|(e, q)| (format!("EM 100 steps, eps = {e}"), three_decimals(*q)))
         .collect();
     for (name, c) in [("Euler", &eu), ("Heun", &he), ("EM eps 0.5", &em)] {
         for &(lk, q) in c.iter() {
-            numbers.push((format!("{name}, {} steps", 10f64.powf(lk).round()), f3(q)));
+            numbers.push((format!("{name}, {} steps", 10f64.powf(lk).round()), three_decimals(q)));
         }
     }
     Ok(Entry {

@@ -14,7 +14,7 @@ use plotters::prelude::*;
 use si_pusht::demos::{collect, Collection};
 use si_pusht::render::draw_trace;
 use si_pusht::{run_seeds, summarise, Displacement, Episode, Expert, Policy};
-use si_report::{color, pe, png, DrawError};
+use si_report::{color, plot_error, png, DrawError};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
     PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
@@ -34,7 +34,7 @@ const PUBLISHED: [(&str, f64, f64); 3] = [
 const HELD_OUT: u64 = 200_000;
 
 /// Sizes of the experiment.
-struct Plan {
+struct PushTSizes {
     demos: usize,
     width: usize,
     steps: usize,
@@ -43,7 +43,7 @@ struct Plan {
     lambdas: Vec<f64>,
 }
 
-impl Plan {
+impl PushTSizes {
     fn new(sizes: &Sizes) -> Self {
         if sizes.quick {
             Self {
@@ -103,7 +103,7 @@ fn seeds(first: u64, n: usize) -> Vec<u64> {
 fn evaluate(
     name: &str,
     policy: &mut dyn Policy,
-    plan: &Plan,
+    plan: &PushTSizes,
     displacement: Option<&Displacement>,
 ) -> Result<Row> {
     let t0 = Instant::now();
@@ -135,7 +135,7 @@ fn evaluate(
     Ok(row)
 }
 
-fn train(out: &Path, demos: &Path, kind: PolicyKind, plan: &Plan, name: &str) -> Result<PathBuf> {
+fn train(out: &Path, demos: &Path, kind: PolicyKind, plan: &PushTSizes, name: &str) -> Result<PathBuf> {
     let ckpt = out.join(name);
     let tube = kind.training_tube(TubeConfig {
         sigma0: 0.05,
@@ -180,7 +180,7 @@ fn settings(lambda: f64, stepper: StepperChoice, euler_steps: usize) -> PolicySe
 
 /// Figure 15.
 pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
-    let plan = Plan::new(sizes);
+    let plan = PushTSizes::new(sizes);
     let t_start = Instant::now();
     // demonstrations: successful expert episodes on training seeds (never the test or held-out seeds)
     let collection = Collection {
@@ -349,18 +349,18 @@ fn draw_traces(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError
     for (cell, (title, e)) in cells.iter().zip(&picks) {
         let (head, body) = cell.split_vertically(40);
         head.draw(&Text::new(title.clone(), (6, 4), ("sans-serif", 15)))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         let verdict = if e.success { "success" } else { "no success" };
         head.draw(&Text::new(
             format!("{verdict}, {} steps, score {:.2}", e.steps, e.score),
             (6, 21),
             ("sans-serif", 15),
         ))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
         let (w, h) = body.dim_in_pixel();
         let side = w.min(h).saturating_sub(8);
         let square = body.shrink(((w - side) / 2, 0), (side, side));
-        draw_trace(&square, &e.observations, 10, e.displaced_at, side).map_err(pe)?;
+        draw_trace(&square, &e.observations, 10, e.displaced_at, side).map_err(plot_error)?;
     }
     Ok(())
 }
@@ -391,14 +391,14 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
         .x_label_area_size(30)
         .y_label_area_size(220)
         .build_cartesian_2d(0.0..1.0f64, -0.5..n as f64 - 0.5)
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     let labels = names.clone();
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
         .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     for (i, r) in rows.iter().enumerate() {
         let y = i as f64;
         let v = pick(&r.test);
@@ -406,14 +406,14 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
             [(0.0, y - 0.3), (v, y + 0.3)],
             color(i).mix(0.7).filled(),
         )))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
         if let Some(h) = &r.held_out {
             c.draw_series(std::iter::once(Circle::new(
                 (pick(h), y),
                 5,
                 BLACK.filled(),
             )))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         }
         if let Some(h) = &r.displaced {
             c.draw_series(std::iter::once(Cross::new(
@@ -421,7 +421,7 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
                 6,
                 RED.stroke_width(2),
             )))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         }
     }
     if matches!(metric, Metric::Score) {
@@ -431,7 +431,7 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
                 [(0.0, y - 0.3), (p.1, y + 0.3)],
                 RGBColor(160, 160, 160).filled(),
             )))
-            .map_err(pe)?;
+            .map_err(plot_error)?;
         }
     }
     Ok(())
@@ -469,21 +469,21 @@ fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
         .x_label_area_size(30)
         .y_label_area_size(220)
         .build_cartesian_2d((1.0..hi).log_scale(), -0.5..n as f64 - 0.5)
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     let labels: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
         .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     for (i, (_, v, col)) in items.iter().enumerate() {
         let y = i as f64;
         c.draw_series(std::iter::once(Rectangle::new(
             [(1.0, y - 0.3), (*v, y + 0.3)],
             col.mix(0.7).filled(),
         )))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     }
     Ok(())
 }

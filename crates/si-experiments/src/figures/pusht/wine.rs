@@ -16,7 +16,7 @@ use si_core::{Batch, ConditionalField, Field, Points};
 use si_integrate::{integrate, Stepper, TimeGrid, Trajectory};
 use si_model::HostNet;
 use si_nn::{LrSchedule, TrainConfig, Trainer, Uploaded};
-use si_report::{color, pe, png, DrawError};
+use si_report::{color, plot_error, png, DrawError};
 use si_robot::{
     ActionPath, Tube, TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM,
 };
@@ -233,12 +233,12 @@ fn chart<'a, 'b>(
         .x_label_area_size(24)
         .y_label_area_size(32)
         .build_cartesian_2d(xr, yr)
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     c.configure_mesh()
         .x_desc(xd)
         .y_desc(yd)
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     Ok(c)
 }
 
@@ -265,13 +265,13 @@ fn tube_panel(
         )
         .collect();
     c.draw_series(std::iter::once(Polygon::new(band, color(0).mix(0.2))))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     for (k, p) in paths.iter().enumerate() {
         c.draw_series(LineSeries::new(
             ts.iter().map(|&t| (t, p.at(t)[1])),
             color(k).stroke_width(3),
         ))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     }
     Ok(())
 }
@@ -289,16 +289,16 @@ fn field_panel(
         2,
         &ys.iter().flat_map(|&y| [0.0, y]).collect::<Vec<_>>(),
     )
-    .map_err(pe)?;
+    .map_err(plot_error)?;
     for (k, &t) in [0.3, 0.6, 0.85].iter().enumerate() {
-        let e = exact.velocity(t, &x).map_err(pe)?;
-        let l = learned.velocity(t, &x).map_err(pe)?;
+        let e = exact.velocity(t, &x).map_err(plot_error)?;
+        let l = learned.velocity(t, &x).map_err(plot_error)?;
         let col = color(k + 2);
         c.draw_series(LineSeries::new(
             ys.iter().enumerate().map(|(i, &y)| (y, e.point(i)[1])),
             col.stroke_width(2),
         ))
-        .map_err(pe)?
+        .map_err(plot_error)?
         .label(format!("t = {t}"))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], col.stroke_width(2)));
         c.draw_series(DashedLineSeries::new(
@@ -307,13 +307,13 @@ fn field_panel(
             4,
             col.stroke_width(2),
         ))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     }
     c.configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     Ok(())
 }
 
@@ -324,7 +324,7 @@ fn rollout_panel(area: &si_report::Area<'_>, name: &str, r: &[Vec<f64>]) -> Resu
             v.iter().enumerate().map(|(j, &y)| (j as f64 / T as f64, y)),
             color(0).mix(0.15),
         ))
-        .map_err(pe)?;
+        .map_err(plot_error)?;
     }
     Ok(())
 }
