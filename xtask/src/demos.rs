@@ -13,7 +13,7 @@ pub struct DemosArgs {
     /// Number of successful episodes to write.
     #[arg(long, default_value_t = 100)]
     pub n: usize,
-    /// Output file (safetensors: obs [N,5], action [N,2], episode_ends [E], seeds [E]).
+    /// Output file (safetensors: obs N × 5, action N × 2, episode_ends and seeds E each).
     #[arg(long, default_value = "pusht_demos.safetensors")]
     pub out: PathBuf,
     /// First training seed (the test seeds 100000..100049 are always skipped).

@@ -1,9 +1,10 @@
 //! `si policy train` and `si policy eval`: the streaming trajectory policy on Push-T (docs/math.md §7).
 //!
-//! Training regresses b and η of the tube x_t = ξ(t) + σ_t z around the demonstrated action paths
-//! (si-robot's [`TubeSource`]) with an MLP on (x, t, the segment phase, the last two observations), on the
-//! GPU when there is one. The checkpoint is an ordinary si-nn checkpoint; the tube's settings are written
-//! beside it (si-robot's [`PolicyMeta`], `CKPT.policy.json`). Evaluation reads both into si-robot's
+//! Training ([`train_policy`], si-robot's feature `nn`) regresses b and η of the tube x_t = ξ(t) + σ_t z
+//! around the demonstrated action paths (si-robot's [`si_robot::TubeSource`]) with an MLP on (x, t, the
+//! segment phase, the last two observations), on the GPU when there is one. The checkpoint is an ordinary
+//! si-nn checkpoint; the tube's settings are written beside it (si-robot's [`si_robot::PolicyMeta`],
+//! `CKPT.policy.json`). Evaluation reads both into si-robot's
 //! [`TrainedPolicy`] (the model on the host: one small forward per action, no framework call) and builds the
 //! policy from the arguments ([`TrainedPolicy::policy`]), one integration step per action. This module only
 //! maps arguments to those calls.

@@ -23,7 +23,8 @@
 //! model) with one output slice of d per head on a shared trunk, or one MLP per head; act is ReLU, SiLU or
 //! tanh (a model with another activation is [`ModelError::UnsupportedActivation`]). The EMA weights (`ema.`)
 //! are used when the checkpoint has them, as si-nn's loader does. Agreement with si-nn's own forward is
-//! tested in si-nn (`tests/host_parity.rs`).
+//! tested in si-nn (`tests/model_roundtrip.rs`: every config field) and in si-cli (`tests/host_parity.rs`:
+//! the streaming policy's models).
 //!
 //! [`HostNet`] is a [`ConditionalField`] on host [`Points`] (and, for a model without context, a
 //! [`Field`] through [`HostNet::unconditional`]): b, s, η and v are the heads the model has. With a shared

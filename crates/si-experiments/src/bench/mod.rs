@@ -1,5 +1,5 @@
 //! The benchmarks beside the Python references: exact fields ([`fields`]), the adaptive ODE solver
-//! ([`ode`]), exact minibatch OT ([`ot`]), the Push-T simulator ([`robot`]) and, with the feature `nn`, si-nn's training step and sampling ([`nn`]). Ratios are taken
+//! ([`ode`]), exact minibatch OT ([`ot`]), the Push-T simulator ([`robot`]) and, with the feature `nn`, si-nn's training step and sampling (`nn`). Ratios are taken
 //! against anchors measured in the same run where the anchor can run here, else against fixed figures
 //! labelled with their source.
 
@@ -41,10 +41,10 @@ impl PythonAnchor {
 }
 
 /// The Python anchors (installed by `cargo xtask bench`); a part whose anchor is missing is an error
-/// naming it, except the PyTorch loop of [`nn`], which is skipped with a note.
+/// naming it, except the PyTorch loop of `nn`, which is skipped with a note.
 #[derive(Clone, Debug, Default)]
 pub struct Anchors {
-    /// The Python of the torch install, for the plain PyTorch loop of [`nn`].
+    /// The Python of the torch install, for the plain PyTorch loop of `nn`.
     pub torch: Option<PythonAnchor>,
     /// torchdiffeq, for [`ode`].
     pub ode: Option<PythonAnchor>,

@@ -1,4 +1,4 @@
-//! `si bench`: training-step and SDE-sampling times of the reference setting (the checkerboard, b and s by
+//! si-nn: training-step and SDE-sampling times of the reference setting (the checkerboard, b and s by
 //! two 4×256 ReLU nets, 2000 rows per step), beside a plain PyTorch loop of the same work measured in the same
 //! run, and the Python reference's figures, which are fixed (measured once, labelled with their machine,
 //! and compared only on a CPU).
