@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -208,12 +208,24 @@ pub fn lines(
             .label(label)
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(1)));
     }
+    legend(&mut chart, 12)
+}
+
+/// Draws the legend of a chart's labelled series as the figures do: a white, slightly transparent box
+/// with a black border, labels in the bundled sans-serif at `font_size` px.
+pub fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    font_size: u32,
+) -> Result<(), ReportError>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .label_font(("sans-serif", 12))
+        .label_font(("sans-serif", f64::from(font_size)))
         .draw()
-        .map_err(plot_error)?;
-    Ok(())
+        .map_err(plot_error)
 }

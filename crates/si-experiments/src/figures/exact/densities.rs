@@ -9,7 +9,7 @@ use si_core::Points;
 
 use super::{count_modes, pairs, three_interpolants};
 use si_report::FigureEntry;
-use si_report::{color as line_color, plot_error, png};
+use si_report::{color as line_color, legend, plot_error, png};
 
 pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
     let (r0, r1) = pairs::pair_1d()?;
@@ -77,13 +77,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                         PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(plot_error)?;
+            legend(&mut chart, 13)?;
         }
         Ok(())
     })?;

@@ -13,7 +13,7 @@ use si_integrate::{integrate, EulerMaruyama, Heun, TimeGrid, Trajectory};
 
 use super::{count_modes, ks_and_critical, pairs};
 use si_report::FigureEntry;
-use si_report::{color as line_color, plot_error, png};
+use si_report::{color as line_color, legend, plot_error, png};
 
 const SHOW: [f64; 4] = [0.25, 0.5, 0.75, 1.0];
 const LO: f64 = -10.0;
@@ -155,13 +155,7 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                     .label("exact rho(t)")
                     .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK));
                 if r == 0 && c == 0 {
-                    chart
-                        .configure_series_labels()
-                        .background_style(WHITE.mix(0.8))
-                        .border_style(BLACK)
-                        .label_font(("sans-serif", 12))
-                        .draw()
-                        .map_err(plot_error)?;
+                    legend(&mut chart, 12)?;
                 }
             }
         }
