@@ -2,7 +2,6 @@
 //! metrics, in the 2-D reference setting; and the identities between the fields that every learned
 //! field must also satisfy, checked on the oracle through the `Field` trait only.
 
-use nalgebra::DMatrix;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,40 +19,6 @@ const Z_MAX: f64 = 5.0;
 /// The same rate for the Kolmogorov–Smirnov checks, through the Dvoretzky–Kiefer–Wolfowitz inequality
 /// P(D_n > λ) ≤ 2 exp(−2nλ²) (Massart's constant; valid for every n).
 const KS_ALPHA: f64 = 5.7e-7;
-
-/// ρ(t) as a Gaussian mixture, one component per pair (i, j) (docs/math.md §4; two-sided interpolants).
-fn rho_t(f: &MixtureFields, t: f64) -> GaussianMixture {
-    let c = f.interpolant().schedule(t).unwrap();
-    let (r0, r1) = (f.rho0(), f.rho1());
-    let d = f.dim();
-    let (mut w, mut m, mut cov) = (vec![], vec![], vec![]);
-    for i in 0..r0.n_components() {
-        for j in 0..r1.n_components() {
-            w.push(r0.weights()[i] * r1.weights()[j]);
-            m.push(&r0.means()[i] * c.alpha + &r1.means()[j] * c.beta);
-            cov.push(
-                &r0.covariances()[i] * (c.alpha * c.alpha)
-                    + &r1.covariances()[j] * (c.beta * c.beta)
-                    + DMatrix::identity(d, d) * (c.gamma * c.gamma),
-            );
-        }
-    }
-    GaussianMixture::new(w, m, cov).unwrap()
-}
-
-/// E[(X_r − m_r)⁴], the fourth central moment of coordinate r of a mixture.
-fn central_fourth(g: &GaussianMixture, r: usize) -> f64 {
-    let m = g.mean();
-    g.weights()
-        .iter()
-        .zip(g.means())
-        .zip(g.covariances())
-        .map(|((w, mu), c)| {
-            let (dv, s) = (mu[r] - m[r], c[(r, r)]);
-            w * (dv.powi(4) + 6.0 * dv * dv * s + 3.0 * s * s)
-        })
-        .sum()
-}
 
 /// The law of u·X: a 1-D mixture.
 fn projection(g: &GaussianMixture, u: &[f64; 2]) -> GaussianMixture {
@@ -103,7 +68,7 @@ fn ode_samples_follow_the_exact_marginals() {
     let ks_lim = ((2.0 / KS_ALPHA).ln() / (2.0 * n as f64)).sqrt();
     let h = std::f64::consts::FRAC_1_SQRT_2;
     for (&t, x) in tr.times.iter().zip(&tr.states) {
-        let rho = rho_t(&f, t);
+        let rho = f.marginal(t).unwrap();
         let (m, c) = f.moments(t).unwrap();
         assert!((rho.mean() - &m).amax() < 1e-10 && (rho.covariance() - &c).amax() < 1e-10);
         let (sm, sc) = (x.mean(), x.covariance());
@@ -115,7 +80,8 @@ fn ode_samples_follow_the_exact_marginals() {
                 sm[r],
                 m[r]
             );
-            let se = ((central_fourth(&rho, r) - c[(r, r)].powi(2)) / n as f64).sqrt();
+            let se =
+                ((rho.central_fourth_moment(r, r).unwrap() - c[(r, r)].powi(2)) / n as f64).sqrt();
             let z = (sc[(r, r)] - c[(r, r)]) / se;
             assert!(
                 z.abs() < Z_MAX,

@@ -347,6 +347,27 @@ impl MixtureFields {
         Ok(self.evaluate(t, x, false)?.log_rho)
     }
 
+    /// ρ(t) itself as a Gaussian mixture (docs/math.md §4): one component per pair (i, j) of endpoint
+    /// components, with weight ∝ p_i q_j, mean α μ_i + β ν_j and covariance α² C_i + β² D_j + γ² I (the
+    /// components [`MixtureFields::moments`] sums and [`MixtureFields::sample`] draws from).
+    pub fn marginal(&self, t: f64) -> Result<GaussianMixture> {
+        check_time(t)?;
+        let c = self.interpolant.schedule_unchecked(t);
+        let d = self.dim();
+        let total: f64 = self.pairs.iter().map(|p| p.weight).sum();
+        let (mut w, mut m, mut cov) = (vec![], vec![], vec![]);
+        for p in &self.pairs {
+            w.push(p.weight / total);
+            m.push(&self.rho0.means()[p.i] * c.alpha + &self.rho1.means()[p.j] * c.beta);
+            cov.push(
+                &self.rho0.covariances()[p.i] * (c.alpha * c.alpha)
+                    + &self.rho1.covariances()[p.j] * (c.beta * c.beta)
+                    + DMatrix::identity(d, d) * (c.gamma * c.gamma),
+            );
+        }
+        GaussianMixture::new(w, m, cov)
+    }
+
     /// Exact mean and covariance of ρ(t).
     pub fn moments(&self, t: f64) -> Result<(DVector<f64>, DMatrix<f64>)> {
         check_time(t)?;

@@ -186,6 +186,35 @@ impl GaussianMixture {
         c - &mu * mu.transpose()
     }
 
+    /// E[(X_r − m_r)²(X_q − m_q)²] about the mixture mean m: per component, with d = μ_k − m and covariance
+    /// C, Isserlis' theorem gives d_r²d_q² + d_r²C_qq + d_q²C_rr + 4 d_r d_q C_rq + C_rr C_qq + 2 C_rq² (for
+    /// r = q the fourth central moment d⁴ + 6d²C + 3C²). A coordinate out of range is an error.
+    pub fn central_fourth_moment(&self, r: usize, q: usize) -> Result<f64> {
+        if r >= self.dim() || q >= self.dim() {
+            return Err(AnalyticError::DimensionMismatch(format!(
+                "coordinates ({r}, {q}) of a {}-dimensional mixture",
+                self.dim()
+            )));
+        }
+        let m = self.mean();
+        Ok(self
+            .weights
+            .iter()
+            .zip(&self.means)
+            .zip(&self.covs)
+            .map(|((w, mu), c)| {
+                let (dr, dq) = (mu[r] - m[r], mu[q] - m[q]);
+                let (srr, sqq, srq) = (c[(r, r)], c[(q, q)], c[(r, q)]);
+                w * (dr * dr * dq * dq
+                    + dr * dr * sqq
+                    + dq * dq * srr
+                    + 4.0 * dr * dq * srq
+                    + srr * sqq
+                    + 2.0 * srq * srq)
+            })
+            .sum())
+    }
+
     /// Index of a component drawn with probabilities p_k.
     pub(crate) fn draw_component<R: Rng + ?Sized>(weights: &[f64], rng: &mut R) -> usize {
         let u: f64 = rng.random::<f64>() * weights.iter().sum::<f64>();

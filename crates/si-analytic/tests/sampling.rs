@@ -18,7 +18,8 @@ use si_core::{Batch, Points};
 const Z_MAX: f64 = 5.0;
 
 /// ρ(t) as a Gaussian mixture, one component per pair (i, j) (docs/math.md §4; two-sided interpolants),
-/// checked against `MixtureFields::moments`.
+/// built here from the endpoints; `MixtureFields::moments` and `MixtureFields::marginal` are checked
+/// against it.
 fn rho_t(f: &MixtureFields, t: f64) -> GaussianMixture {
     let c = f.interpolant().schedule(t).unwrap();
     let (r0, r1) = (f.rho0(), f.rho1());
@@ -38,26 +39,15 @@ fn rho_t(f: &MixtureFields, t: f64) -> GaussianMixture {
     let g = GaussianMixture::new(w, m, cov).unwrap();
     let (em, ec) = f.moments(t).unwrap();
     assert!((g.mean() - em).amax() < 1e-10 && (g.covariance() - ec).amax() < 1e-10);
+    // the library's ρ(t) is this mixture, component by component
+    let lib = f.marginal(t).unwrap();
+    assert_eq!(lib.n_components(), g.n_components());
+    for k in 0..g.n_components() {
+        assert!((lib.weights()[k] - g.weights()[k]).abs() < 1e-14);
+        assert!((&lib.means()[k] - &g.means()[k]).amax() < 1e-12);
+        assert!((&lib.covariances()[k] - &g.covariances()[k]).amax() < 1e-12);
+    }
     g
-}
-
-/// E[(X_r − m_r)²(X_q − m_q)²] of a Gaussian mixture (Isserlis per component, about the mixture mean).
-fn central_fourth(g: &GaussianMixture, m: &DVector<f64>, r: usize, q: usize) -> f64 {
-    g.weights()
-        .iter()
-        .zip(g.means())
-        .zip(g.covariances())
-        .map(|((w, mu), c)| {
-            let (dr, dq) = (mu[r] - m[r], mu[q] - m[q]);
-            let (srr, sqq, srq) = (c[(r, r)], c[(q, q)], c[(r, q)]);
-            w * (dr * dr * dq * dq
-                + dr * dr * sqq
-                + dq * dq * srr
-                + 4.0 * dr * dq * srq
-                + srr * sqq
-                + 2.0 * srq * srq)
-        })
-        .sum()
 }
 
 /// The z-scores of the sample mean and of the sample covariance entries (r ≤ q) against ρ(t):
@@ -73,7 +63,7 @@ fn moment_z_scores(x: &Points, rho: &GaussianMixture) -> Vec<(String, f64)> {
             (sm[r] - m[r]) / (c[(r, r)] / n).sqrt(),
         ));
         for q in r..rho.dim() {
-            let se = ((central_fourth(rho, &m, r, q) - c[(r, q)].powi(2)) / n).sqrt();
+            let se = ((rho.central_fourth_moment(r, q).unwrap() - c[(r, q)].powi(2)) / n).sqrt();
             z.push((
                 format!("cov[{r},{q}] {} vs {}", sc[(r, q)], c[(r, q)]),
                 (sc[(r, q)] - c[(r, q)]) / se,
@@ -204,4 +194,39 @@ fn cdf_1d_matches_samples_and_limits() {
     assert!(d < lambda, "KS {d} vs {lambda}");
     let (_, r2) = common::pair_2d();
     assert!(r2.cdf_1d(0.0).is_err());
+}
+
+/// The fourth central moments of a 1-D mixture against quadrature of (x − m)⁴ ρ(x) on a fine grid, and the
+/// cross moment of a 2-D Gaussian against Isserlis' C_rr C_qq + 2 C_rq².
+#[test]
+fn central_fourth_moments_match_quadrature_and_isserlis() {
+    let g = GaussianMixture::univariate(&[(0.3, -2.0, 0.5), (0.7, 1.5, 0.2)]).unwrap();
+    let m = g.mean()[0];
+    let (lo, hi, n) = (-12.0, 12.0, 200_000);
+    let h = (hi - lo) / n as f64;
+    let xs: Vec<f64> = (0..=n).map(|k| lo + k as f64 * h).collect();
+    let p = g
+        .log_density(&Points::from_row_major(xs.len(), 1, &xs).unwrap())
+        .unwrap();
+    // trapezoid rule: the integrand is smooth and negligible at the ends
+    let quad: f64 = xs
+        .iter()
+        .zip(&p)
+        .enumerate()
+        .map(|(k, (x, lp))| {
+            let w = if k == 0 || k == n { 0.5 } else { 1.0 };
+            w * h * (x - m).powi(4) * lp.exp()
+        })
+        .sum();
+    let exact = g.central_fourth_moment(0, 0).unwrap();
+    assert!(
+        (quad - exact).abs() < 1e-8 * exact,
+        "{quad} against {exact}"
+    );
+    let c = DMatrix::from_row_slice(2, 2, &[0.7, 0.3, 0.3, 0.4]);
+    let one =
+        GaussianMixture::new(vec![1.0], vec![DVector::from_vec(vec![1.0, -2.0])], vec![c]).unwrap();
+    let cross = one.central_fourth_moment(0, 1).unwrap();
+    assert!((cross - (0.7 * 0.4 + 2.0 * 0.3 * 0.3)).abs() < 1e-15);
+    assert!(one.central_fourth_moment(2, 0).is_err());
 }

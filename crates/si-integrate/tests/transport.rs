@@ -36,26 +36,6 @@ fn ks_threshold(n: usize) -> f64 {
     ((2.0 / KS_ALPHA).ln() / (2.0 * n as f64)).sqrt()
 }
 
-/// E[(X_r − m_r)²(X_q − m_q)²] of a Gaussian mixture (Isserlis per component, about the mixture mean).
-fn central_fourth(g: &GaussianMixture, r: usize, q: usize) -> f64 {
-    let m = g.mean();
-    g.weights()
-        .iter()
-        .zip(g.means())
-        .zip(g.covariances())
-        .map(|((w, mu), c)| {
-            let (dr, dq) = (mu[r] - m[r], mu[q] - m[q]);
-            let (srr, sqq, srq) = (c[(r, r)], c[(q, q)], c[(r, q)]);
-            w * (dr * dr * dq * dq
-                + dr * dr * sqq
-                + dq * dq * srr
-                + 4.0 * dr * dq * srq
-                + srr * sqq
-                + 2.0 * srq * srq)
-        })
-        .sum()
-}
-
 /// The law of u·X for X from the mixture: a 1-D mixture.
 fn projection(g: &GaussianMixture, u: &[f64]) -> GaussianMixture {
     let comps: Vec<(f64, f64, f64)> = g
@@ -93,7 +73,7 @@ fn check_reaches(samples: &Points, target: &GaussianMixture) -> Result<(f64, f64
     let mut worst_z: f64 = 0.0;
     for r in 0..target.dim() {
         let z_mean = (sm[r] - m[r]) / (c[(r, r)] / n).sqrt();
-        let se_var = ((central_fourth(target, r, r) - c[(r, r)].powi(2)) / n).sqrt();
+        let se_var = ((target.central_fourth_moment(r, r).unwrap() - c[(r, r)].powi(2)) / n).sqrt();
         let z_var = (sc[(r, r)] - c[(r, r)]) / se_var;
         if z_mean.abs() >= Z_MAX {
             return Err(format!(

@@ -13,9 +13,7 @@ mod plot;
 
 pub use error::{DrawError, ReportError, Result};
 pub use index::{write_index, FigureEntry};
-pub use plot::{
-    color, init_font, legend, lines, plot_error, png, scatter, viridis, Area, Series,
-};
+pub use plot::{color, init_font, legend, lines, plot_error, png, scatter, viridis, Area, Series};
 pub use si_data::write_atomic;
 
 /// Logs of the workspace's binaries (the xtask and `si`) on standard error, at `info` unless `RUST_LOG`

@@ -171,7 +171,10 @@ fn plane<'a, 'b>(
         .y_label_area_size(32)
         .build_cartesian_2d(-r..r, -r..r)
         .map_err(plot_error)?;
-    c.configure_mesh().disable_mesh().draw().map_err(plot_error)?;
+    c.configure_mesh()
+        .disable_mesh()
+        .draw()
+        .map_err(plot_error)?;
     Ok(c)
 }
 

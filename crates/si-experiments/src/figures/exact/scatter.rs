@@ -110,7 +110,11 @@ pub fn figure(out: &Path, quick: bool) -> Result<FigureEntry> {
                 .y_label_area_size(30)
                 .build_cartesian_2d(-6.0..6.0, -6.0..6.0)
                 .map_err(plot_error)?;
-            chart.configure_mesh().disable_mesh().draw().map_err(plot_error)?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .draw()
+                .map_err(plot_error)?;
             chart
                 .draw_series((0..x.len()).map(|i| {
                     let p = x.point(i);

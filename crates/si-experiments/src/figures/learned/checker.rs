@@ -14,8 +14,8 @@ use si_nn::{
 use tch::Device;
 
 use crate::experiment::{
-    checker_data, checker_sampler, draw, inside, inside_fraction, normal_points, ode_nll, source,
-    target_points, coordinate_pairs, BEST_LOG_DENSITY,
+    checker_data, checker_sampler, coordinate_pairs, draw, inside, inside_fraction, normal_points,
+    ode_nll, source, target_points, BEST_LOG_DENSITY,
 };
 use crate::figures::{three_decimals, Entry, Sizes};
 use si_integrate::Scheme;
@@ -140,7 +140,13 @@ fn checker_figure(
         let (top, bottom) = root.split_vertically(450);
         let p = top.split_evenly((1, 4));
         scatter(&p[0], "base samples", &coordinate_pairs(base), 5.0, None)?;
-        scatter(&p[1], "target (checkerboard)", &coordinate_pairs(target), 5.0, None)?;
+        scatter(
+            &p[1],
+            "target (checkerboard)",
+            &coordinate_pairs(target),
+            5.0,
+            None,
+        )?;
         scatter(
             &p[2],
             &format!("ODE (Heun), inside {:.3}", inside_fraction(ode)),
@@ -270,7 +276,10 @@ fn numbers(tr: &Trained, e: &Eval) -> Vec<(String, String)> {
             "ODE NLL of held-out target samples (nats, exact divergence)".into(),
             three_decimals(n),
         ));
-        v.push(("best achievable (log 32)".into(), three_decimals(-BEST_LOG_DENSITY)));
+        v.push((
+            "best achievable (log 32)".into(),
+            three_decimals(-BEST_LOG_DENSITY),
+        ));
     }
     v
 }
@@ -481,8 +490,20 @@ pub fn figure8(out: &Path, sizes: &Sizes) -> Result<Entry> {
             5.0,
             None,
         )?;
-        scatter(&p[1], "SDE at t = 0.25", &coordinate_pairs(&mids[0]), 5.0, None)?;
-        scatter(&p[2], "SDE at t = 0.5", &coordinate_pairs(&mids[1]), 5.0, None)?;
+        scatter(
+            &p[1],
+            "SDE at t = 0.25",
+            &coordinate_pairs(&mids[0]),
+            5.0,
+            None,
+        )?;
+        scatter(
+            &p[2],
+            "SDE at t = 0.5",
+            &coordinate_pairs(&mids[1]),
+            5.0,
+            None,
+        )?;
         scatter(
             &p[3],
             &format!("SDE at t = 1, inside {frac:.3}"),

@@ -19,7 +19,7 @@ use si_nn::{
 };
 use tch::{Device, Kind};
 
-use crate::experiment::{source, coordinate_pairs};
+use crate::experiment::{coordinate_pairs, source};
 use crate::figures::{three_decimals, Sizes};
 use si_report::{color, png, scatter};
 

@@ -84,7 +84,10 @@ pub fn figure10(out: &Path, sizes: &Sizes, model: &Trained) -> Result<Entry> {
         .collect();
     for (name, c) in [("Euler", &eu), ("Heun", &he), ("EM eps 0.5", &em)] {
         for &(lk, q) in c.iter() {
-            numbers.push((format!("{name}, {} steps", 10f64.powf(lk).round()), three_decimals(q)));
+            numbers.push((
+                format!("{name}, {} steps", 10f64.powf(lk).round()),
+                three_decimals(q),
+            ));
         }
     }
     Ok(Entry {

@@ -135,7 +135,13 @@ fn evaluate(
     Ok(row)
 }
 
-fn train(out: &Path, demos: &Path, kind: PolicyKind, plan: &PushTSizes, name: &str) -> Result<PathBuf> {
+fn train(
+    out: &Path,
+    demos: &Path,
+    kind: PolicyKind,
+    plan: &PushTSizes,
+    name: &str,
+) -> Result<PathBuf> {
     let ckpt = out.join(name);
     let tube = kind.training_tube(TubeConfig {
         sigma0: 0.05,
