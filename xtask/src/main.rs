@@ -43,7 +43,7 @@ enum Command {
         /// Fewer repetitions.
         #[arg(long)]
         quick: bool,
-        /// Only these parts: fields, ot, robot, nn (comma-separated; all when absent).
+        /// Only these parts: fields, ode, ot, robot, nn (comma-separated; all when absent).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
     },

@@ -360,9 +360,22 @@ pub fn test() -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask reproduce-figures`: every figure (those in `only` when it is not empty) and the index,
-/// made by `si-experiments figures` in its own process.
+/// `cargo xtask reproduce-figures`: every figure (those in `only` when it is not empty) and the index. Figures
+/// that need no libtorch (1–4 alone, say) are made in this process; otherwise `si-experiments figures`
+/// makes them all in its own process, with libtorch.
 pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
+    let command = format!(
+        "cargo xtask reproduce-figures{}",
+        if quick { " --quick" } else { "" }
+    );
+    if !si_experiments::figures::registry::needs_libtorch(only) {
+        eprintln!("==> figures {only:?} (no libtorch needed)");
+        fs::create_dir_all(out)?;
+        let entries = si_experiments::figures::all(out, quick, only, None)?;
+        si_report::write_index(out, &entries, &command)?;
+        eprintln!("==> wrote {}", out.join("index.html").display());
+        return Ok(());
+    }
     let libtorch = ensure_libtorch()?;
     let out = absolute(out)?;
     let mut args: Vec<OsString> = vec!["figures".into(), "--out".into(), out.into()];
@@ -373,10 +386,6 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
         let list: Vec<String> = only.iter().map(u32::to_string).collect();
         args.extend(["--only".into(), list.join(",").into()]);
     }
-    let command = format!(
-        "cargo xtask reproduce-figures{}",
-        if quick { " --quick" } else { "" }
-    );
     args.extend(["--command".into(), command.into()]);
     eprintln!("==> figures (si-experiments, with libtorch for the learned fields)");
     run_experiments(&libtorch, &args)
@@ -387,12 +396,28 @@ pub(crate) fn torch_python() -> Result<PathBuf> {
     Ok(ensure_install()?.python)
 }
 
-/// The benchmarks of `si-experiments bench` in `only` (all when empty: fields, ode, ot, robot, nn), with the Python
-/// anchors: the torch install's Python for the plain PyTorch loop beside si-nn, torchdiffeq for the ODE
-/// solver, POT and scipy for exact OT.
+/// The benchmarks of `si-experiments bench` in `only` (all when empty: fields, ode, ot, robot, nn) with
+/// their Python anchors: the torch install's Python for the plain PyTorch loop beside si-nn, torchdiffeq
+/// for the ODE solver, POT and scipy for exact OT. Parts that need no torch install run in this process.
 pub fn bench(quick: bool, only: &[String]) -> Result<()> {
-    let libtorch = ensure_libtorch()?;
     let want = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
+    if !si_experiments::bench::needs_torch(only) {
+        // fields, ot, robot: no torch install needed, run here
+        let ot = if want("ot") {
+            Some(si_experiments::bench::PythonAnchor {
+                python: crate::bench::ot_anchor()?,
+                pythonpath: None,
+            })
+        } else {
+            None
+        };
+        let anchors = si_experiments::bench::Anchors {
+            ot,
+            ..Default::default()
+        };
+        return si_experiments::bench::run(quick, only, &anchors);
+    }
+    let libtorch = ensure_libtorch()?;
     let mut args: Vec<OsString> = vec!["bench".into()];
     if !only.is_empty() {
         args.extend(["--only".into(), only.join(",").into()]);

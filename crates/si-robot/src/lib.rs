@@ -14,11 +14,12 @@
 //! * [`streaming`]: the policy that streams them;
 //! * [`chunked`]: the chunked baseline (Diffusion Policy's recipe) built from the same parts;
 //! * [`recipe`]: the policy kinds, the sidecar written beside a checkpoint, loading a trained policy and
-//!   building the evaluated policy by name.
+//!   building the evaluated policy by name;
+//! * `training` (feature `nn`): the policy's model trained with si-nn, the checkpoint and sidecar written.
 //!
 //! Generic over fields: the exact oracle, the host evaluator of a trained model and any other
-//! [`ConditionalField`](si_core::ConditionalField) run through the same code. This crate never links a
-//! machine-learning framework.
+//! [`ConditionalField`](si_core::ConditionalField) run through the same code. Without its feature `nn`
+//! this crate links no machine-learning framework.
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 

@@ -70,6 +70,12 @@ pub fn best_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(1e3 * best)
 }
 
+/// Whether the parts in `only` (every part when empty) include one that needs the torch install: `nn`
+/// (libtorch) or `ode` (torchdiffeq runs on the torch install's Python).
+pub fn needs_torch(only: &[String]) -> bool {
+    only.is_empty() || only.iter().any(|p| p == "nn" || p == "ode")
+}
+
 /// Runs the parts in `only` (every one when empty).
 pub fn run(quick: bool, only: &[String], anchors: &Anchors) -> Result<()> {
     if let Some(bad) = only.iter().find(|o| !PARTS.contains(&o.as_str())) {

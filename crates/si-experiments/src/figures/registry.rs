@@ -128,6 +128,14 @@ pub fn figures() -> Vec<Figure> {
     ]
 }
 
+/// Whether the figures in `only` (every figure when empty) include one that needs libtorch.
+pub fn needs_libtorch(only: &[u32]) -> bool {
+    figures().iter().any(|f| {
+        f.needs == Needs::Libtorch
+            && (only.is_empty() || f.numbers.iter().any(|n| only.contains(n)))
+    })
+}
+
 /// The jobs for the figures in `only` (every figure this build can make when empty), each paired with its
 /// estimate; a number with no figure, or whose figure this build cannot make, is an error.
 pub fn jobs<'a>(out: &'a Path, sizes: &'a Sizes, only: &[u32]) -> Result<Vec<(u32, Job<'a>)>> {
@@ -180,6 +188,15 @@ mod tests {
             .iter()
             .filter(|f| f.needs == Needs::Host)
             .all(|f| f.make.is_some()));
+    }
+
+    #[test]
+    fn only_the_learned_figures_need_libtorch() {
+        assert!(needs_libtorch(&[]));
+        assert!(!needs_libtorch(&[1, 2, 3, 4]));
+        assert!(needs_libtorch(&[1, 5]));
+        // figure 15 has a learned part besides the expert's
+        assert!(needs_libtorch(&[15]));
     }
 
     #[test]

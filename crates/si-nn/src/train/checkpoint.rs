@@ -12,7 +12,7 @@
 //!
 //! Every read and write of a checkpoint file is here: [`write_state`] and [`read_state`] for a training
 //! run's whole [`TrainState`] (a resumed run is bit-identical to an uninterrupted one), [`load_model`] for
-//! the model alone, [`save`] and [`load`] for the tensors and metadata underneath.
+//! the model alone, [`save`] and [`load`] for the tensors and metadata underneath; the loss log's CSV too.
 //! The metadata key, the format tags and the tensor names are defined once, in [`si_model::format`], which
 //! the host evaluator reads through too.
 
@@ -306,4 +306,9 @@ pub fn load_model(
     }
     let it = meta.interpolant.clone();
     Ok((net, it, meta))
+}
+
+/// Writes the loss log of `state` as CSV ([`TrainState::loss_csv`]) to `path` atomically.
+pub(crate) fn write_loss_csv(path: &Path, state: &TrainState) -> Result<()> {
+    Ok(write_atomic(path, state.loss_csv().as_bytes())?)
 }

@@ -5,10 +5,9 @@
 //! observer can stop nothing but can read the run's [`TrainState`] (its step, its loss log, its model) at
 //! every step.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use si_data::write_atomic;
 
 use crate::error::Result;
 use crate::train::checkpoint;
@@ -149,13 +148,9 @@ impl TrainObserver for Checkpoints {
 impl TrainObserver for CsvLog {
     fn observe(&mut self, state: &TrainState, event: TrainEvent) -> Result<()> {
         if due(event, self.every) {
-            write_loss_csv(&self.path, state)?;
+            checkpoint::write_loss_csv(&self.path, state)?;
         }
         Ok(())
     }
 }
 
-/// Writes the loss log of `state` as CSV ([`TrainState::loss_csv`]) to `path` atomically.
-pub(crate) fn write_loss_csv(path: &Path, state: &TrainState) -> Result<()> {
-    Ok(write_atomic(path, state.loss_csv().as_bytes())?)
-}

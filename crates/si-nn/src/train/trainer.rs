@@ -18,7 +18,8 @@ use crate::loss::{BatchSpec, LossBatch};
 use crate::model::{FieldNet, ModelParams};
 use crate::train::checkpoint;
 use crate::train::config::TrainParams;
-use crate::train::observe::{write_loss_csv, TrainEvent, TrainHook, TrainObserver};
+use crate::train::checkpoint::write_loss_csv;
+use crate::train::observe::{TrainEvent, TrainHook, TrainObserver};
 use crate::train::optim::{clip_grad_norm, ema_update, zero_grad};
 use crate::train::state::{LossRow, TrainState};
 

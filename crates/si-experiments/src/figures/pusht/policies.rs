@@ -192,7 +192,8 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let collection = Collection {
         episodes: plan.demos,
         first_seed: 0,
-        max_attempts_per_demo: 3,
+        // as many training seeds as it takes
+        max_attempts_per_demo: usize::MAX,
     };
     let (demos, _) = collect(&mut Expert::default(), collection, |_| {})?;
     let demo_file = out.join("fig15_demos.safetensors");
