@@ -15,7 +15,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use si_nn::{Progress, TrainObserver};
-use si_pusht::{run_seeds, summarise, Displacement, Episode, Policy, MAX_STEPS};
+use si_pusht::{
+    run_seeds, summarise, Displacement, DisplacementParams, Episode, Policy, MAX_STEPS,
+};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
     LabelledPolicy, PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy,
@@ -191,7 +193,7 @@ fn run_seeds_with_bar(
     policy: &mut dyn Policy,
     seeds: &[u64],
     max_steps: usize,
-    displacement: Option<&Displacement>,
+    displacement: Option<&DisplacementParams>,
     quiet: bool,
     label: &str,
 ) -> Result<Vec<Episode>> {
@@ -215,7 +217,7 @@ fn run_seeds_with_bar(
 
 impl EvalArgs {
     /// The displacement `--displace-at` asks for, checked.
-    pub fn displacement(&self) -> Result<Option<Displacement>> {
+    pub fn displacement(&self) -> Result<Option<DisplacementParams>> {
         let Some(at_step) = self.displace_at else {
             return Ok(None);
         };
@@ -224,8 +226,7 @@ impl EvalArgs {
             distance: self.displace_by,
             max_turn: self.displace_turn,
         };
-        d.check()?;
-        Ok(Some(d))
+        Ok(Some(d.check()?))
     }
 
     /// How the arguments ask the trained policy to be evaluated.
@@ -260,7 +261,8 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     if let Some(d) = &displacement {
         label.push_str(&format!(
             ", block displaced {} px after step {}",
-            d.distance, d.at_step
+            d.distance(),
+            d.at_step()
         ));
     }
     let episodes = run_seeds_with_bar(

@@ -152,22 +152,19 @@ fn run<P: Policy + ?Sized>(
     })
 }
 
-/// Runs `policy` on each of `seeds` for at most `max_steps` steps, with the block displaced as `displacement`
-/// says when it is given, calling `on_episode` after each episode (a progress bar, a log); returns the
+/// Runs `policy` on each of `seeds` for at most `max_steps` steps, with the block displaced as the checked
+/// `displacement` says when it is given, calling `on_episode` after each episode (a progress bar, a log); returns the
 /// episodes in seed order.
 pub fn run_seeds<P: Policy + ?Sized>(
     policy: &mut P,
     seeds: &[u64],
     max_steps: usize,
-    displacement: Option<&Displacement>,
+    displacement: Option<&DisplacementParams>,
     mut on_episode: impl FnMut(&Episode),
 ) -> Result<Vec<Episode>, PushTError> {
     let mut episodes = Vec::with_capacity(seeds.len());
     for &seed in seeds {
-        let e = match displacement {
-            Some(d) => run_episode_displaced(policy, seed, max_steps, d)?,
-            None => run_episode(policy, seed, max_steps)?,
-        };
+        let e = run(policy, seed, max_steps, displacement.copied())?;
         on_episode(&e);
         episodes.push(e);
     }

@@ -153,4 +153,3 @@ impl TrainObserver for CsvLog {
         Ok(())
     }
 }
-

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use plotters::prelude::*;
 use si_pusht::demos::{collect, Collection};
 use si_pusht::render::draw_trace;
-use si_pusht::{run_seeds, summarise, Displacement, Episode, Expert, Policy};
+use si_pusht::{run_seeds, summarise, Displacement, DisplacementParams, Episode, Expert, Policy};
 use si_report::{color, plot_error, png, DrawError};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
@@ -104,7 +104,7 @@ fn evaluate(
     name: &str,
     policy: &mut dyn Policy,
     plan: &PushTSizes,
-    displacement: Option<&Displacement>,
+    displacement: Option<&DisplacementParams>,
 ) -> Result<Row> {
     let t0 = Instant::now();
     let test = run_seeds(policy, &seeds(100_000, plan.test), 300, None, |_| {})?;
@@ -217,7 +217,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let train_s = t_start.elapsed().as_secs_f64();
     let ls = TrainedPolicy::load(&streaming)?;
     let lc = TrainedPolicy::load(&chunked)?;
-    let d = Displacement::default();
+    let d = Displacement::default().check()?;
     let mut rows = Vec::new();
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
     let mut numbers = Vec::new();
@@ -318,7 +318,10 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
              beside the published figures (human demonstrations, GPU; SFP's mean over its best checkpoints). \
              The streaming policies send each action after one integration step (one network pass); the \
              chunked ones after K passes.",
-            d.distance, d.max_turn, d.at_step, plan.test
+            d.distance(),
+            d.max_turn(),
+            d.at_step(),
+            plan.test
         ),
         settings: format!(
             "{} expert demonstrations (training seeds 0, 1, …); both models 3x{} SiLU MLP, observation context \
