@@ -157,7 +157,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     }
     let t0 = Instant::now();
     let done = train_policy(&training, device(), &mut observers)
-        .with_context(|| format!("training on {}", a.demos.display()))?;
+        .with_context(|| format!("reading {} and training on it", a.demos.display()))?;
     eprintln!(
         "{} demonstrations, {} windows: trained {} steps in {:.1} s; checkpoint {}",
         done.episodes,
