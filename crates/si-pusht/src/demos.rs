@@ -331,5 +331,12 @@ pub fn collect<P: Policy + ?Sized>(
             success: ep.success,
         });
     }
+    if demos.episodes() < settings.episodes {
+        // the training seeds ran out
+        return Err(PushTError::TooFewSuccesses {
+            successes: demos.episodes(),
+            attempts,
+        });
+    }
     Ok((demos, attempts))
 }

@@ -563,7 +563,9 @@ impl Policy for Expert {
     }
 }
 
-/// Seeds for demonstrations: `first, first + 1, …` skipping the test seeds.
+/// Seeds for demonstrations: `first, first + 1, …` up to the end of the training set
+/// ([`SeedSet::Training`](crate::protocol::SeedSet::Training): below 200000, the test seeds skipped), so no
+/// demonstration comes from a validation, test or final seed.
 pub fn training_seeds(first: u64) -> impl Iterator<Item = u64> {
-    (first..).filter(|s| !crate::eval::TEST_SEEDS.contains(s))
+    (first..crate::protocol::TRAINING_SEEDS.end).filter(|s| !crate::eval::TEST_SEEDS.contains(s))
 }

@@ -40,6 +40,7 @@
 //! [`Expert`] plans pushes by simulating them ([`expert`]); [`evaluate`] runs any [`Policy`] on seeds
 //! (the published protocol: [`TEST_SEEDS`], whose start states are the reference's own draws; [`eval`]);
 //! [`Demonstrations`] is the file format of successful episodes and [`demos::collect`] gathers them;
+//! [`protocol`] names the four disjoint seed sets (training, validation, test, final);
 //! [`disturb`] displaces the block mid-episode (the robustness protocol); [`render`] draws frames, strips and GIFs.
 //!
 //! A learned policy plugs in through [`Policy`]; the crate has no learning code and links no
@@ -58,6 +59,7 @@ pub mod eval;
 pub mod expert;
 pub mod geometry;
 pub mod physics;
+pub mod protocol;
 pub mod render;
 pub mod test_starts;
 pub mod throughput;
@@ -75,3 +77,4 @@ pub use eval::{
 };
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
+pub use protocol::{Membership, SeedSet, Seeds};
