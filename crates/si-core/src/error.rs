@@ -84,6 +84,16 @@ pub enum CoreError {
     /// An error from a backend (e.g. libtorch) reported through the core traits.
     #[error("backend error: {0}")]
     Backend(String),
+    /// A statistic was asked of fewer values (or trials) than it needs.
+    #[error("{what} needs at least {needed} values, got {got}")]
+    TooFewValues {
+        /// The statistic, e.g. `"a Wilson interval"`.
+        what: &'static str,
+        /// How many it needs.
+        needed: usize,
+        /// How many it got.
+        got: usize,
+    },
 }
 
 /// Result alias for `si-core`.

@@ -1,4 +1,4 @@
-//! Sample-based comparison of distributions.
+//! Sample-based comparison of distributions, and the uncertainty of reported rates and means.
 
 use crate::batch::{Batch, Points};
 use crate::error::{CoreError, Result};
@@ -177,9 +177,215 @@ pub fn knn_kl(p: &Points, q: &Points) -> Result<f64> {
     Ok(d as f64 * s / n as f64 + (m as f64 / (n as f64 - 1.0)).ln())
 }
 
+/// z of a two-sided 95 % normal interval: Φ⁻¹(0.975).
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// A success rate and its Wilson score interval ([`wilson`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateInterval {
+    /// Successes.
+    pub successes: usize,
+    /// Trials.
+    pub trials: usize,
+    /// p̂ = successes / trials.
+    pub rate: f64,
+    /// The interval's lower end.
+    pub lower: f64,
+    /// The interval's upper end.
+    pub upper: f64,
+}
+
+/// The Wilson score interval (Wilson 1927) of a success rate: `successes` of `trials`, at the normal
+/// quantile `z` ([`Z95`] for 95 %). With p̂ = k/n,
+///
+/// (p̂ + z²/2n ± z √(p̂(1 − p̂)/n + z²/4n²)) / (1 + z²/n),
+///
+/// the set of p whose score test does not reject p̂ at level z. Unlike p̂ ± z√(p̂(1 − p̂)/n) it stays in
+/// [0, 1], contains p̂ and does not collapse to a point at 0/n or n/n (0/10 gives [0, z²/(n + z²)] =
+/// [0, 0.278]). No trials is [`CoreError::TooFewValues`]; more successes than trials or a z that is not
+/// finite and positive is [`CoreError::InvalidParameter`].
+pub fn wilson(successes: usize, trials: usize, z: f64) -> Result<RateInterval> {
+    if trials == 0 {
+        return Err(CoreError::TooFewValues {
+            what: "a Wilson interval",
+            needed: 1,
+            got: 0,
+        });
+    }
+    if successes > trials {
+        return Err(CoreError::InvalidParameter {
+            name: "successes",
+            value: successes as f64,
+            reason: "must not exceed the trials",
+        });
+    }
+    if !(z.is_finite() && z > 0.0) {
+        return Err(CoreError::InvalidParameter {
+            name: "z",
+            value: z,
+            reason: "must be finite and positive",
+        });
+    }
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let z2 = z * z;
+    let den = 1.0 + z2 / n;
+    let centre = (p + z2 / (2.0 * n)) / den;
+    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / den;
+    // the ends are exactly 0 and 1 at 0/n and n/n; rounding must not push them past
+    let lower = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let upper = if successes == trials {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    Ok(RateInterval {
+        successes,
+        trials,
+        rate: p,
+        lower: lower.min(p),
+        upper: upper.max(p),
+    })
+}
+
+/// A mean and its standard error ([`mean_std_err`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanStdErr {
+    /// The mean of the values.
+    pub mean: f64,
+    /// Its standard error s/√n, s the sample standard deviation (divisor n − 1).
+    pub std_err: f64,
+    /// How many values.
+    pub n: usize,
+}
+
+/// The mean of `values` and its standard error s/√n, with s² = Σ(x − x̄)²/(n − 1): the spread to report
+/// over independent repeats (e.g. training seeds). Fewer than two values is [`CoreError::TooFewValues`] (one
+/// value has no spread); a non-finite value is [`CoreError::NonFinite`].
+pub fn mean_std_err(values: &[f64]) -> Result<MeanStdErr> {
+    if values.len() < 2 {
+        return Err(CoreError::TooFewValues {
+            what: "a mean and its standard error",
+            needed: 2,
+            got: values.len(),
+        });
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(CoreError::NonFinite { what: "values" });
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    Ok(MeanStdErr {
+        mean,
+        std_err: (var / n).sqrt(),
+        n: values.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_of_hand_worked_counts() {
+        let z = 1.959964;
+        let z2 = z * z; // 3.841458881296
+                        // 0/10: [0, z²/(n + z²)]; 10/10: [n/(n + z²), 1]
+        let r = wilson(0, 10, z).unwrap();
+        assert_eq!((r.rate, r.lower), (0.0, 0.0));
+        assert!((r.upper - 3.841458881296 / 13.841458881296).abs() < 1e-12);
+        assert!((r.upper - 0.27753).abs() < 1e-5);
+        let r = wilson(10, 10, z).unwrap();
+        assert_eq!((r.rate, r.upper), (1.0, 1.0));
+        assert!((r.lower - 10.0 / 13.841458881296).abs() < 1e-12);
+        assert!((r.lower - 0.72247).abs() < 1e-5);
+        // 5/10: centre 1/2, half width z/(2√(n + z²))
+        let r = wilson(5, 10, z).unwrap();
+        let half = 1.959964 / (2.0 * 13.841458881296f64.sqrt());
+        assert!((r.lower - (0.5 - half)).abs() < 1e-12);
+        assert!((r.upper - (0.5 + half)).abs() < 1e-12);
+        assert!((r.lower - 0.23659).abs() < 1e-5 && (r.upper - 0.76341).abs() < 1e-5);
+        assert!((z2 - 3.841458881296).abs() < 1e-12);
+        // 1/1 at 95 %: [1/(1 + z²), 1]
+        let r = wilson(1, 1, Z95).unwrap();
+        assert!((r.lower - 0.206549).abs() < 1e-6, "{}", r.lower);
+    }
+
+    #[test]
+    fn wilson_and_mean_refuse_bad_input() {
+        assert_eq!(
+            wilson(0, 0, Z95),
+            Err(CoreError::TooFewValues {
+                what: "a Wilson interval",
+                needed: 1,
+                got: 0
+            })
+        );
+        assert!(matches!(
+            wilson(3, 2, Z95),
+            Err(CoreError::InvalidParameter {
+                name: "successes",
+                ..
+            })
+        ));
+        for z in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                wilson(1, 2, z),
+                Err(CoreError::InvalidParameter { name: "z", .. })
+            ));
+        }
+        assert!(matches!(
+            mean_std_err(&[]),
+            Err(CoreError::TooFewValues {
+                needed: 2,
+                got: 0,
+                ..
+            })
+        ));
+        assert!(matches!(
+            mean_std_err(&[1.0]),
+            Err(CoreError::TooFewValues {
+                needed: 2,
+                got: 1,
+                ..
+            })
+        ));
+        assert!(matches!(
+            mean_std_err(&[1.0, f64::NAN]),
+            Err(CoreError::NonFinite { .. })
+        ));
+    }
+
+    #[test]
+    fn mean_and_standard_error_by_hand() {
+        // 1, 2, 3, 4: mean 2.5, s² = (2.25 + 0.25 + 0.25 + 2.25)/3 = 5/3, se = √(5/12)
+        let m = mean_std_err(&[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert_eq!((m.mean, m.n), (2.5, 4));
+        assert!((m.std_err - (5.0f64 / 12.0).sqrt()).abs() < 1e-15);
+        // 0.5, 0.7: mean 0.6, s = 0.1414…, se = 0.1
+        let m = mean_std_err(&[0.5, 0.7]).unwrap();
+        assert!((m.mean - 0.6).abs() < 1e-15 && (m.std_err - 0.1).abs() < 1e-15);
+        let m = mean_std_err(&[3.0, 3.0, 3.0]).unwrap();
+        assert_eq!((m.mean, m.std_err), (3.0, 0.0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wilson_contains_the_rate_inside_the_unit_interval(n in 1usize..2000, k in 0usize..2000, z in 0.1f64..4.0) {
+            let k = k % (n + 1);
+            let r = wilson(k, n, z).unwrap();
+            proptest::prop_assert!(0.0 <= r.lower && r.lower <= r.rate && r.rate <= r.upper && r.upper <= 1.0);
+            proptest::prop_assert!(r.upper > r.lower);
+            // a wider z gives a wider interval
+            let w = wilson(k, n, 2.0 * z).unwrap();
+            proptest::prop_assert!(w.lower <= r.lower && w.upper >= r.upper);
+        }
+    }
 
     #[test]
     fn ks_of_a_uniform_grid() {
