@@ -204,3 +204,84 @@ pub fn summarise(episodes: Vec<Episode>) -> Report {
         mean_latency,
     }
 }
+
+/// Counts and mean score of a subset of episodes (e.g. those that were displaced: [`Outcomes::displaced`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcomes {
+    /// Episodes counted.
+    pub episodes: usize,
+    /// How many of them succeeded.
+    pub successes: usize,
+    /// Their mean score; `None` when no episode was counted.
+    pub mean_score: Option<f64>,
+}
+
+impl Outcomes {
+    /// Counts `episodes`.
+    pub fn of<'a>(episodes: impl IntoIterator<Item = &'a Episode>) -> Self {
+        let (mut n, mut successes, mut score) = (0usize, 0usize, 0.0f64);
+        for e in episodes {
+            n += 1;
+            successes += usize::from(e.success);
+            score += e.score;
+        }
+        Self {
+            episodes: n,
+            successes,
+            mean_score: (n > 0).then(|| score / n as f64),
+        }
+    }
+
+    /// The robustness protocol's summary: only the episodes whose block was actually displaced
+    /// ([`Episode::displaced_at`] is set); an episode that succeeded before the displacement step, or whose
+    /// draw failed, is left out.
+    pub fn displaced(episodes: &[Episode]) -> Self {
+        Self::of(episodes.iter().filter(|e| e.displaced_at.is_some()))
+    }
+
+    /// The fraction of counted episodes that succeeded; `None` when none was counted.
+    pub fn success_rate(&self) -> Option<f64> {
+        (self.episodes > 0).then(|| self.successes as f64 / self.episodes as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn episode(seed: u64, score: f64, success: bool, displaced_at: Option<usize>) -> Episode {
+        Episode {
+            seed,
+            score,
+            success,
+            steps: 10,
+            observations: Vec::new(),
+            actions: Vec::new(),
+            latency: Duration::ZERO,
+            displaced_at,
+        }
+    }
+
+    #[test]
+    fn displaced_outcomes_count_only_the_displaced_episodes() {
+        let eps = vec![
+            episode(1, 1.0, true, None), // succeeded before the displacement
+            episode(2, 0.5, false, Some(50)),
+            episode(3, 1.0, true, Some(50)),
+            episode(4, 0.25, false, Some(50)),
+            episode(5, 0.0, false, None), // the draw failed
+        ];
+        let d = Outcomes::displaced(&eps);
+        assert_eq!((d.episodes, d.successes), (3, 1));
+        assert_eq!(d.mean_score, Some(0.5833333333333334)); // (0.5 + 1 + 0.25) / 3
+        assert_eq!(d.success_rate(), Some(1.0 / 3.0));
+        let all = Outcomes::of(&eps);
+        assert_eq!((all.episodes, all.successes), (5, 2));
+        assert_eq!(all.mean_score, Some(0.55));
+        let none = Outcomes::displaced(&eps[..1]);
+        assert_eq!(
+            (none.episodes, none.mean_score, none.success_rate()),
+            (0, None, None)
+        );
+    }
+}

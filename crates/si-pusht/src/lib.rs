@@ -72,8 +72,8 @@ pub use disturb::{Displacement, DisplacementParams};
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::PushTError;
 pub use eval::{
-    evaluate, run_episode, run_episode_displaced, run_seeds, summarise, Episode, Policy, Report,
-    TEST_SEEDS,
+    evaluate, run_episode, run_episode_displaced, run_seeds, summarise, Episode, Outcomes, Policy,
+    Report, TEST_SEEDS,
 };
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
