@@ -44,6 +44,13 @@ pub enum RobotError {
         /// What is wrong.
         reason: String,
     },
+    /// A choice (λ, …) was asked to be made on seeds outside the validation set (test or final seeds are
+    /// reported, never chosen on).
+    #[error("choices are made on validation seeds only, not on {seeds}")]
+    NotValidationSeeds {
+        /// Which sets the seeds fall in (si-pusht's `Membership`, in words).
+        seeds: String,
+    },
     /// Reading a file failed.
     #[error("i/o on {path}: {source}")]
     Io {

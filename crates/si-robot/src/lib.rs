@@ -15,6 +15,7 @@
 //! * [`chunked`]: the chunked baseline (Diffusion Policy's recipe) built from the same parts;
 //! * [`recipe`]: the policy kinds, the sidecar written beside a checkpoint, loading a trained policy and
 //!   building the evaluated policy by name;
+//! * [`tuning`]: λ chosen in code on the validation seeds, kept in the sidecar;
 //! * `training` (feature `nn`): the policy's model trained with si-nn, the checkpoint and sidecar written.
 //!
 //! Generic over fields: the exact oracle, the host evaluator of a trained model and any other
@@ -34,6 +35,7 @@ pub mod streaming;
 #[cfg(feature = "nn")]
 pub mod training;
 pub mod tube;
+pub mod tuning;
 pub mod windows;
 
 pub use chunked::{ChunkPairs, ChunkedConfig, ChunkedParams, ChunkedPolicy};
@@ -49,4 +51,5 @@ pub use source::TubeSource;
 pub use step::{TubeEulerMaruyama, TubeExponential};
 pub use streaming::{StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
+pub use tuning::{SweepRow, Tuning};
 pub use windows::{windows, Window};

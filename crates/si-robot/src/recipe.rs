@@ -24,6 +24,7 @@ use crate::source::TubeSource;
 use crate::step::{TubeEulerMaruyama, TubeExponential};
 use crate::streaming::{StreamingConfig, StreamingPolicy};
 use crate::tube::{Tube, TubeConfig};
+use crate::tuning::Tuning;
 use crate::windows::Window;
 
 /// The policy family: what the model transports and how it is evaluated.
@@ -190,8 +191,8 @@ impl FromStr for StepperChoice {
     }
 }
 
-/// What is written beside a checkpoint of a trained policy ([`meta_path`]): its kind, its tube and the
-/// demonstrations it was trained on.
+/// What is written beside a checkpoint of a trained policy ([`meta_path`]): its kind, its tube, the
+/// demonstrations it was trained on and, once tuned, the λ chosen on the validation seeds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyMeta {
     /// The policy family.
@@ -204,6 +205,10 @@ pub struct PolicyMeta {
     pub horizon: usize,
     /// The demonstrations file, as given.
     pub demos: String,
+    /// λ chosen by `si policy tune` on the validation seeds, the set and the sweep; absent until tuned (and
+    /// in sidecars written before tuning existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<Tuning>,
 }
 
 /// The settings file beside the checkpoint `ckpt`: `CKPT.policy.json`.
@@ -222,6 +227,7 @@ impl PolicyMeta {
             k: tube.k(),
             horizon: tube.horizon(),
             demos: demos.display().to_string(),
+            tuning: None,
         }
     }
 
@@ -269,13 +275,15 @@ pub struct TrainedPolicy {
     pub tube: Tube,
     /// Its kind.
     pub kind: PolicyKind,
+    /// λ chosen on the validation seeds ([`PolicyMeta::tuning`]), if it was tuned.
+    pub tuning: Option<Tuning>,
 }
 
 /// How to evaluate a trained policy ([`TrainedPolicy::policy`]); checked when the policy is built.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PolicySettings {
-    /// λ ≥ 0 of the streaming policy's SDE (0: the ODE); `None` for the kind's default
-    /// ([`PolicyKind::default_lambda`]).
+    /// λ ≥ 0 of the streaming policy's SDE (0: the ODE); `None` for the λ tuned on the validation seeds
+    /// ([`TrainedPolicy::tuning`]), or the kind's default ([`PolicyKind::default_lambda`]) if untuned.
     pub lambda: Option<f64>,
     /// The streaming policy's integration step.
     pub stepper: StepperChoice,
@@ -327,15 +335,22 @@ impl TrainedPolicy {
             net,
             tube,
             kind: meta.kind,
+            tuning: meta.tuning,
         })
+    }
+
+    /// The λ `settings` give, else the one tuned on the validation seeds, else the kind's default.
+    pub fn lambda(&self, settings: &PolicySettings) -> f64 {
+        settings
+            .lambda
+            .or(self.tuning.as_ref().map(|t| t.lambda))
+            .unwrap_or_else(|| self.kind.default_lambda())
     }
 
     /// The policy `settings` describe on this model, and its label. Bad settings (λ, T_chunk, execute, K)
     /// are [`RobotError::InvalidParameter`].
     pub fn policy(&self, settings: &PolicySettings) -> Result<LabelledPolicy<'_>, RobotError> {
-        let lambda = settings
-            .lambda
-            .unwrap_or_else(|| self.kind.default_lambda());
+        let lambda = self.lambda(settings);
         let s = settings.streaming;
         let label = match self.kind {
             PolicyKind::Chunked => format!(

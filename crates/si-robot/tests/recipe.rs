@@ -153,3 +153,56 @@ fn each_kind_trains_on_its_targets() {
         Err(RobotError::Demonstrations(_))
     ));
 }
+
+#[test]
+fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
+    use si_robot::{SweepRow, Tuning};
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("policy.safetensors");
+    // a sidecar written before tuning existed: no `tuning` field
+    std::fs::write(
+        meta_path(&ckpt),
+        r#"{"kind": "Streaming", "sigma0": 0.05, "k": 2.0, "horizon": 16, "demos": "d.safetensors"}"#,
+    )
+    .unwrap();
+    let mut meta = PolicyMeta::read(&ckpt).unwrap();
+    assert_eq!(meta.tuning, None);
+    assert_eq!(meta.kind, PolicyKind::Streaming);
+    let tuning = Tuning {
+        lambda: 2.0,
+        chosen_on: "validation".into(),
+        seeds: "validation".into(),
+        sweep: vec![
+            SweepRow {
+                lambda: 0.0,
+                mean_score: 0.5,
+                successes: 3,
+                episodes: 10,
+            },
+            SweepRow {
+                lambda: 2.0,
+                mean_score: 0.75,
+                successes: 6,
+                episodes: 10,
+            },
+        ],
+    };
+    meta.tuning = Some(tuning.clone());
+    meta.write(&ckpt).unwrap();
+    let back = PolicyMeta::read(&ckpt).unwrap();
+    assert_eq!(back, meta);
+    assert_eq!(
+        back.tuning.unwrap().chosen_on_set(),
+        Some(si_pusht::SeedSet::Validation)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(meta_path(&ckpt)).unwrap()).unwrap();
+    assert_eq!(json["tuning"]["lambda"], 2.0);
+    assert_eq!(json["tuning"]["chosen_on"], "validation");
+    assert_eq!(json["tuning"]["sweep"][1]["mean_score"], 0.75);
+    // an untuned sidecar is written without the field
+    meta.tuning = None;
+    meta.write(&ckpt).unwrap();
+    let text = std::fs::read_to_string(meta_path(&ckpt)).unwrap();
+    assert!(!text.contains("tuning"), "{text}");
+}

@@ -1,0 +1,176 @@
+//! Choices made in code on the validation seeds: the λ sweep of a trained policy and what it stores.
+//!
+//! [`TrainedPolicy::tune_lambda`] runs the trained policy with each λ of a list on validation seeds
+//! (si-pusht's [`SeedSet::Validation`]; test and final seeds are refused), picks the λ of the best mean
+//! score ([`choose`]: ties go to the smaller λ) and returns the [`Tuning`], which the sidecar keeps
+//! ([`PolicyMeta::tuning`](crate::PolicyMeta::tuning)) and evaluation uses when no λ is asked for.
+
+use serde::{Deserialize, Serialize};
+use si_pusht::{run_seeds, Episode, Outcomes, SeedSet, Seeds};
+
+use crate::error::RobotError;
+use crate::recipe::{PolicyKind, PolicySettings, TrainedPolicy};
+
+/// One λ of a sweep and how the policy did with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// λ.
+    pub lambda: f64,
+    /// Mean score over the sweep's seeds.
+    pub mean_score: f64,
+    /// Successful episodes.
+    pub successes: usize,
+    /// Episodes run.
+    pub episodes: usize,
+}
+
+/// A λ chosen by a sweep, the seed set it was chosen on and the sweep's table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tuning {
+    /// The chosen λ.
+    pub lambda: f64,
+    /// The seed set it was chosen on (si-pusht's [`SeedSet`] name: `validation`).
+    pub chosen_on: String,
+    /// The seeds as they were given (a set's name, `A..B` or `a,b,c`).
+    pub seeds: String,
+    /// The sweep, one row per λ in the order tried.
+    pub sweep: Vec<SweepRow>,
+}
+
+impl Tuning {
+    /// The seed set λ was chosen on, if its name is one of si-pusht's.
+    pub fn chosen_on_set(&self) -> Option<SeedSet> {
+        self.chosen_on.parse().ok()
+    }
+}
+
+/// The row of the best mean score; among equal scores, the smallest λ. `None` for an empty sweep.
+pub fn choose(rows: &[SweepRow]) -> Option<&SweepRow> {
+    rows.iter().min_by(|a, b| {
+        b.mean_score
+            .total_cmp(&a.mean_score)
+            .then(a.lambda.total_cmp(&b.lambda))
+    })
+}
+
+/// Choices may only be made on validation seeds: every seed of `seeds` must be a validation seed, else
+/// [`RobotError::NotValidationSeeds`].
+pub fn check_choice_seeds(seeds: &Seeds) -> Result<SeedSet, RobotError> {
+    let m = seeds.membership();
+    match m.single() {
+        Some(set) if set.may_choose_on() => Ok(set),
+        _ => Err(RobotError::NotValidationSeeds {
+            seeds: m.to_string(),
+        }),
+    }
+}
+
+impl TrainedPolicy {
+    /// Sweeps `lambdas` (each ≥ 0) with `settings` otherwise on the validation `seeds` (described by
+    /// `seeds_text` in the result), for at most `max_steps` steps an episode, calling `on_episode` after each
+    /// episode with the λ being run; picks the best mean score ([`choose`]). Seeds outside the validation
+    /// set are [`RobotError::NotValidationSeeds`]; the chunked kind (which has no λ) and an empty list are
+    /// [`RobotError::InvalidParameter`].
+    pub fn tune_lambda(
+        &self,
+        settings: &PolicySettings,
+        lambdas: &[f64],
+        seeds: &Seeds,
+        seeds_text: &str,
+        max_steps: usize,
+        mut on_episode: impl FnMut(f64, &Episode),
+    ) -> Result<Tuning, RobotError> {
+        let set = check_choice_seeds(seeds)?;
+        if self.kind == PolicyKind::Chunked {
+            return Err(RobotError::InvalidParameter {
+                name: "kind",
+                value: self.kind.to_string(),
+                reason: "the chunked kind has no lambda to tune",
+            });
+        }
+        if lambdas.is_empty() {
+            return Err(RobotError::InvalidParameter {
+                name: "lambdas",
+                value: String::new(),
+                reason: "must list at least one lambda",
+            });
+        }
+        let mut sweep = Vec::with_capacity(lambdas.len());
+        for &lambda in lambdas {
+            let s = PolicySettings {
+                lambda: Some(lambda),
+                ..*settings
+            };
+            let mut p = self.policy(&s)?.policy;
+            let episodes = run_seeds(p.as_mut(), seeds.as_slice(), max_steps, None, |e| {
+                on_episode(lambda, e)
+            })?;
+            let o = Outcomes::of(&episodes);
+            sweep.push(SweepRow {
+                lambda,
+                mean_score: o.mean_score.unwrap_or(0.0),
+                successes: o.successes,
+                episodes: o.episodes,
+            });
+        }
+        let lambda = choose(&sweep).map_or(0.0, |r| r.lambda);
+        Ok(Tuning {
+            lambda,
+            chosen_on: set.name().to_string(),
+            seeds: seeds_text.to_string(),
+            sweep,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(lambda: f64, mean_score: f64) -> SweepRow {
+        SweepRow {
+            lambda,
+            mean_score,
+            successes: 0,
+            episodes: 10,
+        }
+    }
+
+    #[test]
+    fn the_best_score_wins_and_ties_go_to_the_smaller_lambda() {
+        let rows = [
+            row(0.0, 0.5),
+            row(1.0, 0.75),
+            row(2.0, 0.625),
+            row(4.0, 0.75),
+        ];
+        assert_eq!(choose(&rows), Some(&rows[1])); // λ = 1
+        let rows = [row(8.0, 0.75), row(4.0, 0.75), row(16.0, 0.25)];
+        assert_eq!(choose(&rows), Some(&rows[1])); // λ = 4
+        assert_eq!(choose(&[row(2.0, 0.0)]), Some(&row(2.0, 0.0)));
+        assert!(choose(&[]).is_none());
+    }
+
+    #[test]
+    fn choices_are_refused_outside_the_validation_seeds() {
+        let ok: Seeds = "validation".parse().unwrap();
+        assert_eq!(check_choice_seeds(&ok).unwrap(), SeedSet::Validation);
+        let ok: Seeds = "300000..300010".parse().unwrap();
+        assert_eq!(check_choice_seeds(&ok).unwrap(), SeedSet::Validation);
+        for bad in ["test", "final", "100000,100001", "200490..200510", "5..10"] {
+            let s: Seeds = bad.parse().unwrap();
+            assert!(
+                matches!(
+                    check_choice_seeds(&s),
+                    Err(RobotError::NotValidationSeeds { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let e = check_choice_seeds(&"test".parse().unwrap()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "choices are made on validation seeds only, not on test seeds"
+        );
+    }
+}
