@@ -31,7 +31,7 @@ enum Command {
     Likelihood(Box<likelihood::LikelihoodArgs>),
     /// Clean samples from corrupted ones (self-consistent interpolants): y = F(x) in a .npy, x̂ = Φ(y) out.
     ReduceVariance(Box<reduce::ReduceArgs>),
-    /// The streaming Push-T policy: train on demonstrations, evaluate on seeds.
+    /// The streaming Push-T policy: train on demonstrations, tune λ on validation seeds, evaluate on seeds.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
 }
@@ -45,6 +45,7 @@ fn main() -> Result<()> {
         Command::ReduceVariance(a) => reduce::reduce(&a),
         Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
+        Command::Policy(policy::PolicyCommand::Tune(a)) => policy::tune(&a),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `si policy train` and `si policy eval`: the streaming trajectory policy on Push-T (docs/math.md §7).
+//! `si policy train`, `si policy tune` and `si policy eval`: the streaming trajectory policy on Push-T
+//! (docs/math.md §7).
 //!
 //! Training ([`train_policy`], si-robot's feature `nn`) regresses b and η of the tube x_t = ξ(t) + σ_t z
 //! around the demonstrated action paths (si-robot's [`si_robot::TubeSource`]) with an MLP on (x, t, the
@@ -6,22 +7,27 @@
 //! si-nn checkpoint; the tube's settings are written beside it (si-robot's [`si_robot::PolicyMeta`],
 //! `CKPT.policy.json`). Evaluation reads both into si-robot's
 //! [`TrainedPolicy`] (the model on the host: one small forward per action, no framework call) and builds the
-//! policy from the arguments ([`TrainedPolicy::policy`]), one integration step per action. This module only
-//! maps arguments to those calls.
+//! policy from the arguments ([`TrainedPolicy::policy`]), one integration step per action. Tuning
+//! ([`TrainedPolicy::tune_lambda`]) sweeps λ on validation seeds only (si-pusht's `SeedSet`) and keeps the
+//! chosen λ in the sidecar, which evaluation uses when no λ is asked for. Evaluation says which seed set
+//! its seeds are in and gives a Wilson 95 % interval for every success rate. This module only maps
+//! arguments to those calls.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use si_core::metrics::{wilson, Z95};
 use si_nn::{Progress, TrainObserver};
 use si_pusht::{
-    run_seeds, summarise, Displacement, DisplacementParams, Episode, Policy, MAX_STEPS,
+    run_seeds, summarise, Displacement, DisplacementParams, Episode, Outcomes, Policy, Seeds,
+    MAX_STEPS,
 };
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    LabelledPolicy, PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy,
-    TubeConfig,
+    LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice, StreamingConfig,
+    TrainedPolicy, TubeConfig,
 };
 
 use crate::device;
@@ -33,6 +39,8 @@ pub enum PolicyCommand {
     Train(Box<TrainArgs>),
     /// Evaluate a trained policy on Push-T seeds.
     Eval(EvalArgs),
+    /// Choose λ on validation seeds and keep it in the checkpoint's sidecar.
+    Tune(TuneArgs),
 }
 
 /// Arguments of `policy train`.
@@ -82,10 +90,10 @@ pub struct EvalArgs {
     /// A checkpoint written by `policy train`.
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Seeds: `A..B` (B excluded) or a comma-separated list; default the published test seeds.
-    #[arg(long, default_value = "100000..100050")]
-    pub seeds: String,
-    /// λ ≥ 0 (0: the ODE); default 0 for `streaming`, 1 for `streaming-sde`.
+    /// Seeds: a set's name (`validation`, `test`, `final`), `A..B` (B excluded) or a comma-separated list.
+    #[arg(long)]
+    pub seeds: Seeds,
+    /// λ ≥ 0 (0: the ODE); default the λ `policy tune` chose, else 0 for `streaming`, 1 for `streaming-sde`.
     #[arg(long)]
     pub lambda: Option<f64>,
     /// Chunked policies: K, the Euler steps (network passes) from noise to a chunk.
@@ -121,6 +129,46 @@ pub struct EvalArgs {
     /// Largest turn of the displaced block (radians).
     #[arg(long, default_value_t = std::f64::consts::FRAC_PI_4)]
     pub displace_turn: f64,
+}
+
+/// Arguments of `policy tune`.
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// A checkpoint written by `policy train`; the chosen λ goes to its sidecar, CKPT.policy.json.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The λ values to try (comma-separated, each ≥ 0).
+    #[arg(long, default_value = "0,1,2,4,8,16")]
+    pub lambdas: String,
+    /// Validation seeds only: `validation`, or a range or list inside it.
+    #[arg(long, default_value = "validation")]
+    pub seeds: String,
+    /// exponential or euler.
+    #[arg(long, default_value = "exponential")]
+    pub stepper: StepperChoice,
+    /// T_chunk: actions between re-anchors.
+    #[arg(long = "reanchor-every", alias = "chunk", default_value_t = 8)]
+    pub reanchor_every: usize,
+    /// Start each anchor at the measured position plus N(0, σ0²) instead of exactly at it.
+    #[arg(long)]
+    pub noisy_start: bool,
+    /// Episode step limit (≤ 300).
+    #[arg(long, default_value_t = MAX_STEPS)]
+    pub max_steps: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `success s/n = p % (95 % Wilson [lo, hi] %)`.
+fn success_text(successes: usize, n: usize) -> Result<String> {
+    let w = wilson(successes, n, Z95)?;
+    Ok(format!(
+        "success {successes}/{n} = {:.1} % (95 % Wilson [{:.1}, {:.1}] %)",
+        100.0 * w.rate,
+        100.0 * w.lower,
+        100.0 * w.upper
+    ))
 }
 
 /// `policy train`.
@@ -169,23 +217,28 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// Parses `A..B` or `a,b,c`.
-pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
-    if let Some((a, b)) = s.split_once("..") {
-        let (a, b): (u64, u64) = (a.trim().parse()?, b.trim().parse()?);
-        if b <= a {
-            bail!("empty seed range {s}");
-        }
-        return Ok((a..b).collect());
-    }
-    let v: Vec<u64> = s
-        .split(',')
-        .map(|x| x.trim().parse())
-        .collect::<Result<_, _>>()?;
-    if v.is_empty() {
-        bail!("no seeds");
-    }
-    Ok(v)
+/// Parses a comma-separated list of λ values.
+fn parse_lambdas(s: &str) -> Result<Vec<f64>> {
+    s.split(',')
+        .map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .with_context(|| format!("lambda `{}` in --lambdas {s}", x.trim()))
+        })
+        .collect()
+}
+
+/// The progress bar of `n` episodes (hidden when `quiet`).
+fn episode_bar(n: usize, quiet: bool) -> Result<indicatif::ProgressBar> {
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(n as u64)
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} episodes {msg} [{elapsed_precise} < {eta_precise}]",
+    )?);
+    Ok(bar)
 }
 
 /// Runs `policy` on `seeds` with a progress bar; returns the episodes.
@@ -197,14 +250,7 @@ fn run_seeds_with_bar(
     quiet: bool,
     label: &str,
 ) -> Result<Vec<Episode>> {
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(seeds.len() as u64)
-    };
-    bar.set_style(indicatif::ProgressStyle::with_template(
-        "{bar:40} {pos}/{len} episodes {msg} [{elapsed_precise} < {eta_precise}]",
-    )?);
+    let bar = episode_bar(seeds.len(), quiet)?;
     let mut successes = 0;
     let episodes = run_seeds(policy, seeds, max_steps, displacement, |e| {
         successes += usize::from(e.success);
@@ -244,6 +290,65 @@ impl EvalArgs {
     }
 }
 
+/// `policy tune`: sweeps λ on validation seeds and keeps the best in the sidecar.
+pub fn tune(a: &TuneArgs) -> Result<()> {
+    let trained = TrainedPolicy::load(&a.checkpoint).with_context(|| {
+        format!(
+            "reading {} (written by policy train)",
+            a.checkpoint.display()
+        )
+    })?;
+    let seeds: Seeds = a.seeds.parse()?;
+    let lambdas = parse_lambdas(&a.lambdas)?;
+    let settings = PolicySettings {
+        lambda: None,
+        stepper: a.stepper,
+        streaming: StreamingConfig {
+            reanchor_every: a.reanchor_every,
+            noisy_start: a.noisy_start,
+        },
+        ..PolicySettings::default()
+    };
+    let bar = episode_bar(lambdas.len() * seeds.as_slice().len(), a.quiet)?;
+    let tuning = trained.tune_lambda(
+        &settings,
+        &lambdas,
+        &seeds,
+        &a.seeds,
+        a.max_steps,
+        |lambda, _| {
+            bar.set_message(format!("lambda = {lambda}"));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "lambda sweep on {} ({} seeds), {} step, T_chunk = {}:",
+        seeds.membership(),
+        seeds.as_slice().len(),
+        a.stepper,
+        a.reanchor_every
+    );
+    for r in &tuning.sweep {
+        println!(
+            "  lambda = {:<6} mean score {:.3}, {}",
+            r.lambda,
+            r.mean_score,
+            success_text(r.successes, r.episodes)?
+        );
+    }
+    let mut meta = PolicyMeta::read(&a.checkpoint)?;
+    let chosen = tuning.lambda;
+    meta.tuning = Some(tuning);
+    meta.write(&a.checkpoint)?;
+    println!(
+        "chosen lambda = {chosen} (best mean score on {} seeds; ties to the smaller lambda), kept in {}",
+        seeds.membership(),
+        si_robot::recipe::meta_path(&a.checkpoint).display()
+    );
+    Ok(())
+}
+
 /// `policy eval`.
 pub fn eval(a: &EvalArgs) -> Result<()> {
     let trained = TrainedPolicy::load(&a.checkpoint).with_context(|| {
@@ -252,12 +357,35 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             a.checkpoint.display()
         )
     })?;
-    let seeds = parse_seeds(&a.seeds)?;
+    let seeds = a.seeds.as_slice();
+    let membership = a.seeds.membership();
     let displacement = a.displacement()?;
+    let settings = a.settings();
+    if trained.kind != PolicyKind::Chunked && settings.lambda.is_none() {
+        match &trained.tuning {
+            Some(t) => {
+                eprintln!(
+                    "lambda = {} as chosen on {} seeds ({}) by policy tune",
+                    t.lambda, t.chosen_on, t.seeds
+                );
+                if t.chosen_on_set().is_some_and(|s| membership.touches(s)) {
+                    eprintln!(
+                        "warning: evaluating on {} seeds, the set lambda was chosen on: these numbers flatter the policy",
+                        t.chosen_on
+                    );
+                }
+            }
+            None => eprintln!(
+                "lambda = {} (the default of {}: not tuned, see policy tune)",
+                trained.kind.default_lambda(),
+                trained.kind
+            ),
+        }
+    }
     let LabelledPolicy {
         mut policy,
         mut label,
-    } = trained.policy(&a.settings())?;
+    } = trained.policy(&settings)?;
     if let Some(d) = &displacement {
         label.push_str(&format!(
             ", block displaced {} px after step {}",
@@ -267,7 +395,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     }
     let episodes = run_seeds_with_bar(
         policy.as_mut(),
-        &seeds,
+        seeds,
         a.max_steps,
         displacement.as_ref(),
         a.quiet,
@@ -288,17 +416,32 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         }
         si_data::write_atomic(csv, text.as_bytes())?;
     }
-    let displaced = episodes.iter().filter(|e| e.displaced_at.is_some()).count();
+    let displaced = Outcomes::displaced(&episodes);
+    let all = Outcomes::of(&episodes);
     let r = summarise(episodes);
     if displacement.is_some() {
-        label.push_str(&format!(" ({displaced} episodes displaced)"));
+        label.push_str(&format!(" ({} episodes displaced)", displaced.episodes));
     }
     println!(
-        "{label}: {} seeds, mean score {:.3}, success {:.1} %, latency to the first action {:.1} us (this machine, one thread)",
+        "{label}: {} seeds ({membership}), mean score {:.3}, {}, latency to the first action {:.1} us (this machine, one thread)",
         seeds.len(),
         r.mean_score,
-        100.0 * r.success_rate,
+        success_text(all.successes, all.episodes)?,
         r.mean_latency.as_secs_f64() * 1e6
     );
+    if displacement.is_some() {
+        match displaced.mean_score {
+            Some(score) => println!(
+                "displaced episodes only: {} of {}, mean score {score:.3}, {}",
+                displaced.episodes,
+                seeds.len(),
+                success_text(displaced.successes, displaced.episodes)?
+            ),
+            None => println!(
+                "displaced episodes only: none of {} (each succeeded before the step, or its draw failed)",
+                seeds.len()
+            ),
+        }
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `si policy train` and `si policy eval` end to end on a few demonstrations, and their errors.
+//! `si policy train`, `si policy tune` and `si policy eval` end to end on a few demonstrations, and their
+//! errors.
 
 use std::process::Command;
 
@@ -62,6 +63,9 @@ fn train_then_eval_prints_score_success_and_latency() {
             text.contains("mean score") && text.contains("latency to the first action"),
             "{text}"
         );
+        // the seeds' set and a Wilson interval for the success rate
+        assert!(text.contains("2 seeds (test seeds)"), "{text}");
+        assert!(text.contains("95 % Wilson ["), "{text}");
         let rows = std::fs::read_to_string(&csv).unwrap();
         assert_eq!(rows.lines().count(), 3, "{rows}");
     }
@@ -126,7 +130,73 @@ fn train_then_eval_prints_score_success_and_latency() {
         "{text}"
     );
     assert!(displaced >= 1, "{rows}");
-    // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0
+    // score and success over the displaced episodes only, with their count and a Wilson interval
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("displaced episodes only:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.starts_with(&format!(
+            "displaced episodes only: {displaced} of 2, mean score"
+        )),
+        "{line}"
+    );
+    assert!(line.contains("95 % Wilson ["), "{line}");
+    // tuning: λ chosen on validation seeds, kept in the sidecar, used by eval when no λ is given
+    let out = Command::new(bin)
+        .args(["policy", "tune", "--checkpoint"])
+        .arg(&ckpt)
+        .args(["--lambdas", "0,2", "--seeds", "200000,200001"])
+        .args(["--max-steps", "10", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("chosen lambda = "), "{text}");
+    assert_eq!(text.matches("95 % Wilson [").count(), 2, "{text}");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("p.safetensors.policy.json")).unwrap())
+            .unwrap();
+    let tuning = &meta["tuning"];
+    assert_eq!(tuning["chosen_on"], "validation", "{meta}");
+    assert_eq!(tuning["seeds"], "200000,200001", "{meta}");
+    assert_eq!(tuning["sweep"].as_array().unwrap().len(), 2, "{meta}");
+    assert_eq!(tuning["sweep"][0]["episodes"], 2, "{meta}");
+    let lambda = tuning["lambda"].as_f64().unwrap();
+    let eval_on = |seeds: &str| {
+        let out = Command::new(bin)
+            .args(["policy", "eval", "--checkpoint"])
+            .arg(&ckpt)
+            .args(["--seeds", seeds, "--max-steps", "5", "--quiet"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (text, err) = eval_on("200002");
+    assert!(text.contains(&format!("lambda = {lambda},")), "{text}");
+    assert!(text.contains("1 seeds (validation seeds)"), "{text}");
+    assert!(err.contains("as chosen on validation seeds"), "{err}");
+    assert!(
+        err.contains("warning: evaluating on validation seeds"),
+        "{err}"
+    );
+    let (text, err) = eval_on("400000");
+    assert!(text.contains("1 seeds (final seeds)"), "{text}");
+    assert!(!err.contains("warning"), "{err}");
+    // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0, no seeds,
+    // tuning on test or final seeds
     let fail = |args: &[&str]| {
         let out = Command::new(bin).args(args).output().unwrap();
         assert!(!out.status.success());
@@ -148,6 +218,8 @@ fn train_then_eval_prints_score_success_and_latency() {
         "eval",
         "--checkpoint",
         d.join("bare.safetensors").to_str().unwrap(),
+        "--seeds",
+        "test",
     ]);
     assert!(e.contains("policy train"), "{e}");
     let e = fail(&[
@@ -164,10 +236,25 @@ fn train_then_eval_prints_score_success_and_latency() {
         "eval",
         "--checkpoint",
         ckpt.to_str().unwrap(),
+        "--seeds",
+        "test",
         "--displace-at",
         "0",
     ]);
     assert!(e.contains("at_step"), "{e}");
+    let e = fail(&["policy", "eval", "--checkpoint", ckpt.to_str().unwrap()]);
+    assert!(e.contains("--seeds"), "{e}");
+    for seeds in ["test", "final", "199999..200002"] {
+        let e = fail(&[
+            "policy",
+            "tune",
+            "--checkpoint",
+            ckpt.to_str().unwrap(),
+            "--seeds",
+            seeds,
+        ]);
+        assert!(e.contains("validation seeds only"), "{e}");
+    }
     let e = fail(&[
         "policy",
         "train",
@@ -194,7 +281,7 @@ fn eval_names_its_settings_and_keeps_the_old_flags() {
     // the old names are aliases: a missing checkpoint is the error, not an unknown flag
     let out = Command::new(bin)
         .args(["policy", "eval", "--checkpoint", "none.safetensors"])
-        .args(["--k", "4", "--chunk", "4"])
+        .args(["--seeds", "test", "--k", "4", "--chunk", "4"])
         .output()
         .unwrap();
     let e = String::from_utf8_lossy(&out.stderr);
