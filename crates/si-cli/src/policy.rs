@@ -342,7 +342,7 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     meta.tuning = Some(tuning);
     meta.write(&a.checkpoint)?;
     println!(
-        "chosen lambda = {chosen} (best mean score on {} seeds; ties to the smaller lambda), kept in {}",
+        "chosen lambda = {chosen} (the best mean score on {}; ties to the smaller lambda), kept in {}",
         seeds.membership(),
         si_robot::recipe::meta_path(&a.checkpoint).display()
     );
