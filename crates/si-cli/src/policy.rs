@@ -368,6 +368,12 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
                     "lambda = {} as chosen on {} seeds ({}) by policy tune",
                     t.lambda, t.chosen_on, t.seeds
                 );
+                if !t.fits(&settings) {
+                    eprintln!(
+                        "warning: lambda was chosen with the {} step and T_chunk = {}, not with these settings",
+                        t.stepper, t.reanchor_every
+                    );
+                }
                 if t.chosen_on_set().is_some_and(|s| membership.touches(s)) {
                     eprintln!(
                         "warning: evaluating on {} seeds, the set lambda was chosen on: these numbers flatter the policy",

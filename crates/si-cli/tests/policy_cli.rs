@@ -195,6 +195,20 @@ fn train_then_eval_prints_score_success_and_latency() {
     let (text, err) = eval_on("400000");
     assert!(text.contains("1 seeds (final seeds)"), "{text}");
     assert!(!err.contains("warning"), "{err}");
+    // λ was chosen with the exponential step and T_chunk 8: other settings are warned about
+    let out = Command::new(bin)
+        .args(["policy", "eval", "--checkpoint"])
+        .arg(&ckpt)
+        .args(["--seeds", "final", "--max-steps", "1", "--quiet"])
+        .args(["--stepper", "euler", "--reanchor-every", "4"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("chosen with the exponential step and T_chunk = 8, not with these settings"),
+        "{err}"
+    );
     // errors: a missing demonstrations file, a checkpoint without its settings, bad seeds, σ0 = 0, no seeds,
     // tuning on test or final seeds
     let fail = |args: &[&str]| {

@@ -33,6 +33,10 @@ pub struct Tuning {
     pub chosen_on: String,
     /// The seeds as they were given (a set's name, `A..B` or `a,b,c`).
     pub seeds: String,
+    /// The step λ was chosen with ([`StepperChoice`](crate::StepperChoice) name: `exponential` or `euler`).
+    pub stepper: String,
+    /// T_chunk λ was chosen with.
+    pub reanchor_every: usize,
     /// The sweep, one row per λ in the order tried.
     pub sweep: Vec<SweepRow>,
 }
@@ -41,6 +45,12 @@ impl Tuning {
     /// The seed set λ was chosen on, if its name is one of si-pusht's.
     pub fn chosen_on_set(&self) -> Option<SeedSet> {
         self.chosen_on.parse().ok()
+    }
+
+    /// Whether `settings` run the step and T_chunk λ was chosen with.
+    pub fn fits(&self, settings: &PolicySettings) -> bool {
+        self.stepper == settings.stepper.name()
+            && self.reanchor_every == settings.streaming.reanchor_every
     }
 }
 
@@ -118,6 +128,8 @@ impl TrainedPolicy {
             lambda,
             chosen_on: set.name().to_string(),
             seeds: seeds_text.to_string(),
+            stepper: settings.stepper.name().to_string(),
+            reanchor_every: settings.streaming.reanchor_every,
             sweep,
         })
     }
@@ -126,6 +138,7 @@ impl TrainedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recipe::StepperChoice;
 
     fn row(lambda: f64, mean_score: f64) -> SweepRow {
         SweepRow {
@@ -149,6 +162,26 @@ mod tests {
         assert_eq!(choose(&rows), Some(&rows[1])); // λ = 4
         assert_eq!(choose(&[row(2.0, 0.0)]), Some(&row(2.0, 0.0)));
         assert!(choose(&[]).is_none());
+    }
+
+    #[test]
+    fn a_tuning_fits_the_step_and_t_chunk_it_was_chosen_with() {
+        let t = Tuning {
+            lambda: 2.0,
+            chosen_on: "validation".into(),
+            seeds: "validation".into(),
+            stepper: "exponential".into(),
+            reanchor_every: 8,
+            sweep: Vec::new(),
+        };
+        let mut s = PolicySettings::default();
+        assert!(t.fits(&s));
+        s.stepper = StepperChoice::Euler;
+        assert!(!t.fits(&s));
+        s.stepper = StepperChoice::Exponential;
+        s.streaming.reanchor_every = 4;
+        assert!(!t.fits(&s));
+        assert_eq!(t.chosen_on_set(), Some(SeedSet::Validation));
     }
 
     #[test]

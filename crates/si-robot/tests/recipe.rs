@@ -172,6 +172,8 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
         lambda: 2.0,
         chosen_on: "validation".into(),
         seeds: "validation".into(),
+        stepper: "exponential".into(),
+        reanchor_every: 8,
         sweep: vec![
             SweepRow {
                 lambda: 0.0,
@@ -199,6 +201,8 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
         serde_json::from_slice(&std::fs::read(meta_path(&ckpt)).unwrap()).unwrap();
     assert_eq!(json["tuning"]["lambda"], 2.0);
     assert_eq!(json["tuning"]["chosen_on"], "validation");
+    assert_eq!(json["tuning"]["stepper"], "exponential");
+    assert_eq!(json["tuning"]["reanchor_every"], 8);
     assert_eq!(json["tuning"]["sweep"][1]["mean_score"], 0.75);
     // an untuned sidecar is written without the field
     meta.tuning = None;
