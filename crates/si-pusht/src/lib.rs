@@ -77,4 +77,4 @@ pub use eval::{
 };
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
-pub use protocol::{Membership, SeedSet, Seeds};
+pub use protocol::{Membership, SeedSet, Seeds, FINAL_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS};
