@@ -346,8 +346,8 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
         title: "Push-T: the streaming policy (ODE and SDE) against the chunked baseline".into(),
         files: vec![file],
         caption: format!(
-            "Top: episodes on the first test seed (seed 100000) and, for the same seed, with the block displaced \
-             {} px (turned up to {:.2} rad) after step {} (red ring): pusher path in blue (open circle: start), \
+            "Top: episodes on the first test seed (seed 100000) and the first test episode whose block was \
+             displaced {} px (turned up to {:.2} rad) after step {} (red ring; each panel names its seed): pusher path in blue (open circle: start), \
              block outlines every 10 steps from light to dark, the last pose filled, goal in green. Bottom: mean \
              score and success rate on the {} published test seeds (the final and displaced sets in the \
              numbers), and the time from an observation to the first action sent (one CPU thread, this run) \
@@ -383,7 +383,7 @@ fn draw_traces(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError
         .flat_map(|r| {
             r.traces.iter().map(move |e| {
                 let what = match e.displaced_at {
-                    Some(_) => "displaced".to_string(),
+                    Some(at) => format!("seed {}, displaced after step {at}", e.seed),
                     None => format!("seed {}", e.seed),
                 };
                 (format!("{}, {what}", r.name), e)
