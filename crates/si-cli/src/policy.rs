@@ -102,18 +102,9 @@ pub struct EvalArgs {
     /// Chunked policies: actions executed before re-planning.
     #[arg(long, default_value_t = 8)]
     pub execute: usize,
-    /// exponential or euler.
-    #[arg(long, default_value = "exponential")]
-    pub stepper: StepperChoice,
-    /// T_chunk: actions between re-anchors.
-    #[arg(long = "reanchor-every", alias = "chunk", default_value_t = 8)]
-    pub reanchor_every: usize,
-    /// Start each anchor at the measured position plus N(0, σ0²) instead of exactly at it.
-    #[arg(long)]
-    pub noisy_start: bool,
-    /// Episode step limit (≤ 300).
-    #[arg(long, default_value_t = MAX_STEPS)]
-    pub max_steps: usize,
+    /// The streaming policy's step and the episodes.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Per-episode results (CSV).
     #[arg(long)]
     pub csv: Option<PathBuf>,
@@ -131,18 +122,9 @@ pub struct EvalArgs {
     pub displace_turn: f64,
 }
 
-/// Arguments of `policy tune`.
+/// How `policy eval` and `policy tune` run the streaming policy and its episodes.
 #[derive(Args, Debug)]
-pub struct TuneArgs {
-    /// A checkpoint written by `policy train`; the chosen λ goes to its sidecar, CKPT.policy.json.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// The λ values to try (comma-separated, each ≥ 0).
-    #[arg(long, default_value = "0,1,2,4,8,16")]
-    pub lambdas: String,
-    /// Validation seeds only: `validation`, or a range or list inside it.
-    #[arg(long, default_value = "validation")]
-    pub seeds: String,
+pub struct RunArgs {
     /// exponential or euler.
     #[arg(long, default_value = "exponential")]
     pub stepper: StepperChoice,
@@ -155,6 +137,33 @@ pub struct TuneArgs {
     /// Episode step limit (≤ 300).
     #[arg(long, default_value_t = MAX_STEPS)]
     pub max_steps: usize,
+}
+
+impl RunArgs {
+    /// The streaming settings these arguments name.
+    fn streaming(&self) -> StreamingConfig {
+        StreamingConfig {
+            reanchor_every: self.reanchor_every,
+            noisy_start: self.noisy_start,
+        }
+    }
+}
+
+/// Arguments of `policy tune`.
+#[derive(Args, Debug)]
+pub struct TuneArgs {
+    /// A checkpoint written by `policy train`; the chosen λ goes to its sidecar, CKPT.policy.json.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The λ values to try (comma-separated, each ≥ 0).
+    #[arg(long, default_value = "0,1,2,4,8,16")]
+    pub lambdas: String,
+    /// Validation seeds only: `validation`, or a range or list inside it.
+    #[arg(long, default_value = "validation")]
+    pub seeds: String,
+    /// The streaming policy's step and the episodes.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -279,11 +288,8 @@ impl EvalArgs {
     pub fn settings(&self) -> PolicySettings {
         PolicySettings {
             lambda: self.lambda,
-            stepper: self.stepper,
-            streaming: StreamingConfig {
-                reanchor_every: self.reanchor_every,
-                noisy_start: self.noisy_start,
-            },
+            stepper: self.run.stepper,
+            streaming: self.run.streaming(),
             execute: self.execute,
             euler_steps: self.euler_steps,
         }
@@ -302,11 +308,8 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     let lambdas = parse_lambdas(&a.lambdas)?;
     let settings = PolicySettings {
         lambda: None,
-        stepper: a.stepper,
-        streaming: StreamingConfig {
-            reanchor_every: a.reanchor_every,
-            noisy_start: a.noisy_start,
-        },
+        stepper: a.run.stepper,
+        streaming: a.run.streaming(),
         ..PolicySettings::default()
     };
     let bar = episode_bar(lambdas.len() * seeds.as_slice().len(), a.quiet)?;
@@ -315,7 +318,7 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
         &lambdas,
         &seeds,
         &a.seeds,
-        a.max_steps,
+        a.run.max_steps,
         |lambda, _| {
             bar.set_message(format!("lambda = {lambda}"));
             bar.inc(1);
@@ -326,8 +329,8 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
         "lambda sweep on {} ({} seeds), {} step, T_chunk = {}:",
         seeds.membership(),
         seeds.as_slice().len(),
-        a.stepper,
-        a.reanchor_every
+        a.run.stepper,
+        a.run.reanchor_every
     );
     for r in &tuning.sweep {
         println!(
@@ -402,7 +405,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     let episodes = run_seeds_with_bar(
         policy.as_mut(),
         seeds,
-        a.max_steps,
+        a.run.max_steps,
         displacement.as_ref(),
         a.quiet,
         &label,
