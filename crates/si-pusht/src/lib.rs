@@ -41,6 +41,7 @@
 //! (the published protocol: [`TEST_SEEDS`], whose start states are the reference's own draws; [`eval`]);
 //! [`Demonstrations`] is the file format of successful episodes and [`demos::collect`] gathers them;
 //! [`protocol`] names the four disjoint seed sets (training, validation, test, final);
+//! [`diagnose`] measures where episodes end and how often the pusher stands still;
 //! [`disturb`] displaces the block mid-episode (the robustness protocol); [`render`] draws frames, strips and GIFs.
 //!
 //! A learned policy plugs in through [`Policy`]; the crate has no learning code and links no
@@ -52,6 +53,7 @@ pub mod broadphase;
 pub mod contact;
 pub mod coverage;
 pub mod demos;
+pub mod diagnose;
 pub mod disturb;
 pub mod env;
 pub mod error;
@@ -68,6 +70,7 @@ pub mod zarr;
 
 pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::{Collection, CollectionProgress, Demonstrations};
+pub use diagnose::{EndMeans, EndSummary, EpisodeEnd, Pauses};
 pub use disturb::{Displacement, DisplacementParams};
 pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::PushTError;
