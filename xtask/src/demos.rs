@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use si_pusht::demos::{collect, Collection};
-use si_pusht::Expert;
+use si_pusht::{Expert, Pauses};
 
 /// Arguments of `cargo xtask demos`.
 #[derive(clap::Args)]
@@ -53,5 +53,6 @@ pub fn write(args: &DemosArgs) -> Result<()> {
         demos.obs.len(),
         100.0 * demos.episodes() as f64 / attempts.max(1) as f64
     );
+    println!("{}", Pauses::of(&demos)?);
     Ok(())
 }

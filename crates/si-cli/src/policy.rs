@@ -21,8 +21,8 @@ use clap::{Args, Subcommand};
 use si_core::metrics::{wilson, Z95};
 use si_nn::{Progress, TrainObserver};
 use si_pusht::{
-    run_seeds, summarise, Displacement, DisplacementParams, Episode, Outcomes, Policy, Seeds,
-    MAX_STEPS,
+    run_seeds, summarise, Displacement, DisplacementParams, EndSummary, Episode, Outcomes, Policy,
+    Seeds, MAX_STEPS,
 };
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
@@ -427,6 +427,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     }
     let displaced = Outcomes::displaced(&episodes);
     let all = Outcomes::of(&episodes);
+    let ends = EndSummary::of(&episodes);
     let r = summarise(episodes);
     if displacement.is_some() {
         label.push_str(&format!(" ({} episodes displaced)", displaced.episodes));
@@ -438,6 +439,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         success_text(all.successes, all.episodes)?,
         r.mean_latency.as_secs_f64() * 1e6
     );
+    println!("{ends}");
     if displacement.is_some() {
         match displaced.mean_score {
             Some(score) => println!(
