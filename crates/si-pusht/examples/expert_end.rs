@@ -1,0 +1,24 @@
+//! Where the scripted expert's episodes end: its score line and end-state summary (coverage, distance and
+//! angle to the goal, idle fraction of the last 50 steps) on the seeds `first..first + n` (default: the first
+//! 100 validation seeds, 200000..200099).
+//!
+//! `cargo run --release -p si-pusht --example expert_end [-- n first]`
+use si_pusht::{run_seeds, summarise, EndSummary, Expert, MAX_STEPS};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let first: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let seeds: Vec<u64> = (first..first + n).collect();
+    let episodes =
+        run_seeds(&mut Expert::default(), &seeds, MAX_STEPS, None, |_| {}).expect("evaluation");
+    let ends = EndSummary::of(&episodes);
+    let r = summarise(episodes);
+    let successes = r.episodes.iter().filter(|e| e.success).count();
+    println!(
+        "expert: seeds {first}..{}, mean score {:.3}, {successes} of {n} succeeded",
+        first + n,
+        r.mean_score
+    );
+    println!("{ends}");
+}
