@@ -370,11 +370,7 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
     );
     if !si_experiments::figures::registry::needs_libtorch(only) {
         eprintln!("==> figures {only:?} (no libtorch needed)");
-        fs::create_dir_all(out)?;
-        let entries = si_experiments::figures::all(out, quick, only, None)?;
-        si_report::write_index(out, &entries, &command)?;
-        eprintln!("==> wrote {}", out.join("index.html").display());
-        return Ok(());
+        return si_experiments::figures::write_all(out, quick, only, None, &command);
     }
     let libtorch = ensure_libtorch()?;
     let out = absolute(out)?;

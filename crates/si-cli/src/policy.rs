@@ -13,7 +13,7 @@
 //! its seeds are in and gives a Wilson 95 % interval for every success rate. This module only maps
 //! arguments to those calls.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -296,14 +296,15 @@ impl EvalArgs {
     }
 }
 
+/// The trained policy at `checkpoint`, with its sidecar.
+fn load(checkpoint: &Path) -> Result<TrainedPolicy> {
+    TrainedPolicy::load(checkpoint)
+        .with_context(|| format!("reading {} (written by policy train)", checkpoint.display()))
+}
+
 /// `policy tune`: sweeps λ on validation seeds and keeps the best in the sidecar.
 pub fn tune(a: &TuneArgs) -> Result<()> {
-    let trained = TrainedPolicy::load(&a.checkpoint).with_context(|| {
-        format!(
-            "reading {} (written by policy train)",
-            a.checkpoint.display()
-        )
-    })?;
+    let trained = load(&a.checkpoint)?;
     let seeds: Seeds = a.seeds.parse()?;
     let lambdas = parse_lambdas(&a.lambdas)?;
     let settings = PolicySettings {
@@ -354,12 +355,7 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
 
 /// `policy eval`.
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let trained = TrainedPolicy::load(&a.checkpoint).with_context(|| {
-        format!(
-            "reading {} (written by policy train)",
-            a.checkpoint.display()
-        )
-    })?;
+    let trained = load(&a.checkpoint)?;
     let seeds = a.seeds.as_slice();
     let membership = a.seeds.membership();
     let displacement = a.displacement()?;

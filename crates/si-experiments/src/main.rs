@@ -70,13 +70,7 @@ fn main() -> Result<()> {
             only,
             workers,
             command,
-        } => {
-            std::fs::create_dir_all(&out)?;
-            let entries = si_experiments::figures::all(&out, quick, &only, workers)?;
-            si_report::write_index(&out, &entries, &command)?;
-            eprintln!("==> wrote {}", out.join("index.html").display());
-            Ok(())
-        }
+        } => si_experiments::figures::write_all(&out, quick, &only, workers, &command),
         Command::Bench {
             quick,
             only,

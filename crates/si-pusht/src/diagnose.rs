@@ -9,10 +9,10 @@ use std::fmt;
 
 use crate::coverage::coverage;
 use crate::demos::Demonstrations;
-use crate::env::{Action, Obs};
+use crate::env::{block_pose, Action, Obs};
 use crate::error::PushTError;
 use crate::eval::Episode;
-use crate::geometry::{Pose, GOAL, V2};
+use crate::geometry::GOAL;
 
 /// A step is idle when its target moved less than this (px) from the previous target.
 pub const IDLE_TOLERANCE: f64 = 0.5;
@@ -26,15 +26,19 @@ pub fn is_idle(prev: [f64; 2], cur: Action) -> bool {
     (cur[0] - prev[0]).hypot(cur[1] - prev[1]) < IDLE_TOLERANCE
 }
 
-/// The block's pose in an observation.
-fn block(o: &Obs) -> Pose {
-    Pose {
-        position: V2::new(o[2], o[3]),
-        angle: o[4],
-    }
+/// `|a − b|` on the circle, in degrees, in `[0, 180]`.
+/// Whether step `t` of an episode whose first observation is `first` and whose commanded targets are
+/// `actions` is idle: its target against the previous one, or against the pusher's starting position for
+/// the first step (module documentation).
+fn idle_at(first: &Obs, actions: &[Action], t: usize) -> bool {
+    let prev = if t == 0 {
+        [first[0], first[1]]
+    } else {
+        actions[t - 1]
+    };
+    is_idle(prev, actions[t])
 }
 
-/// `|a − b|` on the circle, in degrees, in `[0, 180]`.
 fn angle_between_deg(a: f64, b: f64) -> f64 {
     let d = (a - b).rem_euclid(std::f64::consts::TAU);
     d.min(std::f64::consts::TAU - d).to_degrees()
@@ -58,18 +62,11 @@ impl EpisodeEnd {
     /// The end state of `e`; `None` when it has no observation.
     pub fn of(e: &Episode) -> Option<Self> {
         let last = e.observations.last()?;
-        let b = block(last);
+        let b = block_pose(last);
         let n = e.actions.len();
         let from = n.saturating_sub(IDLE_WINDOW);
         let idle = (from..n)
-            .filter(|&t| {
-                let prev = if t == 0 {
-                    [e.observations[0][0], e.observations[0][1]]
-                } else {
-                    e.actions[t - 1]
-                };
-                is_idle(prev, e.actions[t])
-            })
+            .filter(|&t| idle_at(&e.observations[0], &e.actions, t))
             .count();
         Some(Self {
             coverage: coverage(&b),
@@ -196,13 +193,8 @@ impl Pauses {
         let mut start = 0;
         for &end in &d.episode_ends {
             for i in start..end {
-                let prev = if i == start {
-                    [d.obs[i][0], d.obs[i][1]]
-                } else {
-                    d.actions[i - 1]
-                };
-                let idle = is_idle(prev, d.actions[i]);
-                let near = coverage(&block(&d.obs[i])) > NEAR_GOAL_COVERAGE;
+                let idle = idle_at(&d.obs[start], &d.actions[start..end], i - start);
+                let near = coverage(&block_pose(&d.obs[i])) > NEAR_GOAL_COVERAGE;
                 p.idle += usize::from(idle);
                 p.near_goal_steps += usize::from(near);
                 p.near_goal_idle += usize::from(idle && near);

@@ -22,6 +22,14 @@ pub const MAX_STEPS: usize = 300;
 
 /// Observation `[agent_x, agent_y, block_x, block_y, block_angle mod 2π]`.
 pub type Obs = [f64; 5];
+
+/// The block's pose in an observation (`[.., block_x, block_y, block_angle]`).
+pub(crate) fn block_pose(o: &Obs) -> Pose {
+    Pose {
+        position: V2::new(o[2], o[3]),
+        angle: o[4],
+    }
+}
 /// Action: the pusher's target position `(x, y)`.
 pub type Action = [f64; 2];
 

@@ -186,8 +186,9 @@ pub fn evaluate<P: Policy + ?Sized>(
 /// Mean score, success rate and latency of `episodes`.
 pub fn summarise(episodes: Vec<Episode>) -> Report {
     let n = episodes.len().max(1) as f64;
-    let mean_score = episodes.iter().map(|e| e.score).sum::<f64>() / n;
-    let success_rate = episodes.iter().filter(|e| e.success).count() as f64 / n;
+    let counted = Outcomes::of(&episodes);
+    let mean_score = counted.mean_score.unwrap_or(0.0);
+    let success_rate = counted.success_rate().unwrap_or(0.0);
     // The mean of the latencies in seconds (f64): no overflow of a Duration sum, no u32 count.
     let mean_latency = Duration::try_from_secs_f64(
         episodes

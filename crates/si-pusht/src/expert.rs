@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::env::{Action, Obs, PushT};
+use crate::env::{block_pose, Action, Obs, PushT};
 use crate::error::PushTError;
 use crate::eval::Policy;
 use crate::geometry::{for_angle, t_world, Pose, AGENT_RADIUS, ARENA, COG, GOAL, V2};
@@ -395,10 +395,7 @@ impl Expert {
 
     fn plan(&mut self, obs: &Obs) -> Option<Choice> {
         let agent = V2::new(obs[0], obs[1]);
-        let pose = Pose {
-            position: V2::new(obs[2], obs[3]),
-            angle: obs[4],
-        };
+        let pose = block_pose(obs);
         let e0 = keypoint_error(&pose);
         let rot = for_angle(pose.angle);
         let sd = self.cfg.push_noise;

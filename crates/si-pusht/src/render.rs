@@ -13,7 +13,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::env::{Action, Obs};
+use crate::env::{block_pose, Action, Obs};
 use crate::error::PushTError;
 use crate::geometry::{t_world, Pose, AGENT_RADIUS, ARENA, GOAL, V2, WALLS};
 use si_data::write_atomic_with;
@@ -65,14 +65,6 @@ pub type Frame = (Obs, Option<Action>);
 fn pixel(k: f64) -> impl Fn(V2) -> (i32, i32) {
     let c = move |v: f64| (v * k).round().clamp(-COORD_LIMIT, COORD_LIMIT) as i32;
     move |p: V2| (c(p.x), c(p.y))
-}
-
-/// The block's pose in an observation.
-fn block_pose(o: &Obs) -> Pose {
-    Pose {
-        position: V2::new(o[2], o[3]),
-        angle: o[4],
-    }
 }
 
 /// A white table with its walls, at `k` pixels per unit.

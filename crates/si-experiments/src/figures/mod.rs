@@ -122,6 +122,22 @@ pub fn run_longest_first(jobs: Vec<(u32, Job)>, workers: usize) -> Result<Vec<En
     Ok(entries)
 }
 
+/// Makes the figures in `only` (as [`all`]) into `out` and writes its `index.html` and `figures.json`,
+/// naming `command` as what made them.
+pub fn write_all(
+    out: &Path,
+    quick: bool,
+    only: &[u32],
+    workers: Option<usize>,
+    command: &str,
+) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    let entries = all(out, quick, only, workers)?;
+    si_report::write_index(out, &entries, command)?;
+    eprintln!("==> wrote {}", out.join("index.html").display());
+    Ok(())
+}
+
 /// A number with three decimals, as the tables print it.
 pub fn three_decimals(v: f64) -> String {
     format!("{v:.3}")

@@ -234,13 +234,13 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
     let mut numbers = Vec::new();
     // λ of the SDE row: the best mean score on validation seeds, chosen here in code
-    let validation: Seeds =
-        format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64).parse()?;
+    let validation_text = format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64);
+    let validation: Seeds = validation_text.parse()?;
     let tuning = ls.tune_lambda(
         &settings(0.0, StepperChoice::Exponential, 0),
         &plan.tune_lambdas,
         &validation,
-        &format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64),
+        &validation_text,
         300,
         |_, _| {},
     )?;
