@@ -9,15 +9,15 @@
 //!
 //! and metadata `format = "pusht-demos-v1"`.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::Dtype;
 
 use crate::env::{Action, Obs, MAX_STEPS};
 use crate::error::PushTError;
 use crate::eval::{run_episode, Episode, Policy};
 use crate::expert::training_seeds;
+use crate::tensors::{self, bad};
 
 /// Format tag stored in the file's metadata.
 pub const FORMAT: &str = "pusht-demos-v1";
@@ -33,55 +33,6 @@ pub struct Demonstrations {
     pub episode_ends: Vec<usize>,
     /// Environment seed of each episode.
     pub seeds: Vec<u64>,
-}
-
-fn bad(msg: impl Into<String>) -> PushTError {
-    PushTError::Demonstrations(msg.into())
-}
-
-/// Refuses a safetensors header holding a number (a shape or an offset: the numbers outside strings) larger
-/// than the whole file. Such a number never fits the file; and safetensors 0.4 adds offsets unchecked
-/// (`buffer_end + 8 + n`), which overflows — a panic with overflow checks — on an offset near `usize::MAX`.
-fn check_header_numbers(bytes: &[u8]) -> Result<(), PushTError> {
-    let Some((len, rest)) = bytes.split_first_chunk::<8>() else {
-        return Ok(()); // too short: safetensors reports it
-    };
-    let Some(header) = usize::try_from(u64::from_le_bytes(*len))
-        .ok()
-        .and_then(|n| rest.get(..n))
-    else {
-        return Ok(()); // a bad header length: safetensors reports it
-    };
-    let limit = bytes.len() as u128;
-    let (mut in_string, mut escaped) = (false, false);
-    let mut number: Option<u128> = None;
-    for &c in header.iter().chain(std::iter::once(&b' ')) {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        if c.is_ascii_digit() {
-            let v = number
-                .unwrap_or(0)
-                .saturating_mul(10)
-                .saturating_add(u128::from(c - b'0'));
-            number = Some(v);
-            continue;
-        }
-        if number.take().is_some_and(|v| v > limit) {
-            return Err(bad(format!(
-                "the header holds a number larger than the file ({} bytes)",
-                bytes.len()
-            )));
-        }
-        in_string = c == b'"';
-    }
-    Ok(())
 }
 
 impl Demonstrations {
@@ -112,45 +63,41 @@ impl Demonstrations {
     pub fn to_bytes(&self) -> Result<Vec<u8>, PushTError> {
         self.validate()?;
         let n = self.obs.len();
-        if self.episode_ends.iter().any(|&e| i64::try_from(e).is_err()) {
-            return Err(bad("an episode end does not fit in i64"));
-        }
-        let f64s =
-            |v: &mut dyn Iterator<Item = f64>| v.flat_map(f64::to_le_bytes).collect::<Vec<u8>>();
-        let obs = f64s(&mut self.obs.iter().flatten().copied());
-        let act = f64s(&mut self.actions.iter().flatten().copied());
-        let ends: Vec<u8> = self
+        let ends = self
             .episode_ends
             .iter()
-            .flat_map(|&e| (e as i64).to_le_bytes())
-            .collect();
-        let seeds: Vec<u8> = self
-            .seeds
-            .iter()
-            .flat_map(|&s| (s as i64).to_le_bytes())
-            .collect();
-        let e = self.episode_ends.len();
-        let err = |x: safetensors::SafeTensorError| bad(x.to_string());
-        let tensors = vec![
-            (
-                "obs",
-                TensorView::new(Dtype::F64, vec![n, 5], &obs).map_err(err)?,
-            ),
-            (
-                "action",
-                TensorView::new(Dtype::F64, vec![n, 2], &act).map_err(err)?,
-            ),
-            (
-                "episode_ends",
-                TensorView::new(Dtype::I64, vec![e], &ends).map_err(err)?,
-            ),
-            (
-                "seeds",
-                TensorView::new(Dtype::I64, vec![e], &seeds).map_err(err)?,
-            ),
-        ];
-        let meta = Some(HashMap::from([("format".to_string(), FORMAT.to_string())]));
-        safetensors::tensor::serialize(tensors, &meta).map_err(err)
+            .map(|&e| i64::try_from(e).map_err(|_| bad("an episode end does not fit in i64")))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let e = ends.len();
+        tensors::serialize(
+            &[
+                (
+                    "obs",
+                    Dtype::F64,
+                    vec![n, 5],
+                    tensors::f64_bytes(self.obs.iter().flatten().copied()),
+                ),
+                (
+                    "action",
+                    Dtype::F64,
+                    vec![n, 2],
+                    tensors::f64_bytes(self.actions.iter().flatten().copied()),
+                ),
+                (
+                    "episode_ends",
+                    Dtype::I64,
+                    vec![e],
+                    tensors::i64_bytes(ends.into_iter()),
+                ),
+                (
+                    "seeds",
+                    Dtype::I64,
+                    vec![e],
+                    tensors::i64_bytes(self.seeds.iter().map(|&s| s as i64)),
+                ),
+            ],
+            FORMAT,
+        )
     }
 
     /// Checks the structure: as many actions as observations, as many seeds as episodes, `episode_ends`
@@ -186,71 +133,28 @@ impl Demonstrations {
 
     /// Parses a file's bytes; anything malformed is [`PushTError::Demonstrations`], never a panic.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, PushTError> {
-        check_header_numbers(bytes)?;
-        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
-        // the data of tensor `name`, which must have dtype `dtype` and shape [rows] (`cols` None) or
-        // [rows, cols]; returns the rows
-        let get =
-            |name: &str, dtype: Dtype, cols: Option<usize>| -> Result<(&[u8], usize), PushTError> {
-                let t = st.tensor(name).map_err(|e| bad(format!("{name}: {e}")))?;
-                if t.dtype() != dtype {
-                    return Err(bad(format!("{name}: dtype {:?}", t.dtype())));
-                }
-                let rows = match (cols, t.shape()) {
-                    (Some(c), &[rows, k]) if k == c => rows,
-                    (None, &[rows]) => rows,
-                    (_, shape) => return Err(bad(format!("{name}: shape {shape:?}"))),
-                };
-                let expected = rows
-                    .checked_mul(cols.unwrap_or(1))
-                    .and_then(|v| v.checked_mul(8));
-                if expected != Some(t.data().len()) {
-                    return Err(bad(format!(
-                        "{name}: {} data bytes for {rows} rows",
-                        t.data().len()
-                    )));
-                }
-                Ok((t.data(), rows))
-            };
-        let words = |b: &[u8]| -> Vec<[u8; 8]> {
-            b.chunks_exact(8)
-                .map(|c| {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(c);
-                    w
-                })
-                .collect()
-        };
-        let (obs, n) = get("obs", Dtype::F64, Some(5))?;
-        let (act, m) = get("action", Dtype::F64, Some(2))?;
-        let (ends, e) = get("episode_ends", Dtype::I64, None)?;
-        let (seeds, e2) = get("seeds", Dtype::I64, None)?;
-        if n != m || e != e2 {
+        let st = tensors::parse(bytes)?;
+        let (obs, n) = tensors::f64s(&st, "obs", &[5])?;
+        let (act, m) = tensors::f64s(&st, "action", &[2])?;
+        let ends = tensors::i64s(&st, "episode_ends")?;
+        let seeds = tensors::i64s(&st, "seeds")?;
+        if n != m || ends.len() != seeds.len() {
             return Err(bad("obs/action or seeds/episode_ends lengths differ"));
         }
-        let f: Vec<f64> = words(obs).into_iter().map(f64::from_le_bytes).collect();
-        let obs = f
+        let obs = obs
             .chunks_exact(5)
             .map(|c| [c[0], c[1], c[2], c[3], c[4]])
             .collect();
-        let f: Vec<f64> = words(act).into_iter().map(f64::from_le_bytes).collect();
-        let actions = f.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
-        let episode_ends = words(ends)
+        let actions = act.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+        let episode_ends = ends
             .into_iter()
-            .map(|w| {
-                let x = i64::from_le_bytes(w);
-                usize::try_from(x).map_err(|_| bad(format!("episode end {x} is negative")))
-            })
+            .map(|x| usize::try_from(x).map_err(|_| bad(format!("episode end {x} is negative"))))
             .collect::<Result<Vec<usize>, _>>()?;
-        let seeds = words(seeds)
-            .into_iter()
-            .map(|w| i64::from_le_bytes(w) as u64)
-            .collect();
         let d = Self {
             obs,
             actions,
             episode_ends,
-            seeds,
+            seeds: seeds.into_iter().map(|s| s as u64).collect(),
         };
         d.validate()?;
         Ok(d)

@@ -40,6 +40,7 @@
 //! [`Expert`] plans pushes by simulating them ([`expert`]); [`evaluate`] runs any [`Policy`] on seeds
 //! (the published protocol: [`TEST_SEEDS`], whose start states are the reference's own draws; [`eval`]);
 //! [`Demonstrations`] is the file format of successful episodes and [`demos::collect`] gathers them;
+//! [`labels`] labels any state with the expert's action path from it (DART, DAgger);
 //! [`protocol`] names the four disjoint seed sets (training, validation, test, final);
 //! [`diagnose`] measures where episodes end and how often the pusher stands still;
 //! [`disturb`] displaces the block mid-episode (the robustness protocol); [`render`] draws frames, strips and GIFs.
@@ -60,9 +61,11 @@ pub mod error;
 pub mod eval;
 pub mod expert;
 pub mod geometry;
+pub mod labels;
 pub mod physics;
 pub mod protocol;
 pub mod render;
+mod tensors;
 pub mod test_starts;
 pub mod throughput;
 #[cfg(feature = "zarr")]
@@ -80,4 +83,7 @@ pub use eval::{
 };
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
+pub use labels::{
+    collect_dart, expert_path, label_episode, Dart, DartSummary, LabelledStates, TrainingData,
+};
 pub use protocol::{Membership, SeedSet, Seeds, FINAL_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS};
