@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use si_pusht::demos::{collect, Collection};
-use si_pusht::{Expert, Pauses};
+use si_pusht::{collect_dart, Dart, Expert, Pauses};
 
 /// Arguments of `cargo xtask demos`.
 #[derive(clap::Args)]
@@ -22,10 +22,21 @@ pub struct DemosArgs {
     /// Give up after this many episodes per requested demonstration.
     #[arg(long, default_value_t = 3)]
     pub max_attempts_per_demo: usize,
+    /// DART: add Gaussian noise of this standard deviation (px) to every executed target and label each
+    /// visited state with the expert's clean action path from it (writes expert-labelled states, every
+    /// episode kept, failed ones too; `--n` counts episodes).
+    #[arg(long)]
+    pub noise: Option<f64>,
+    /// DART: actions per label (the policy's T_pred, or more).
+    #[arg(long, default_value_t = 16)]
+    pub horizon: usize,
 }
 
 /// Writes demonstrations: successful expert episodes from training seeds disjoint from the test seeds.
 pub fn write(args: &DemosArgs) -> Result<()> {
+    if let Some(noise) = args.noise {
+        return write_dart(args, noise);
+    }
     let bar = ProgressBar::new(args.n as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -54,5 +65,46 @@ pub fn write(args: &DemosArgs) -> Result<()> {
         100.0 * demos.episodes() as f64 / attempts.max(1) as f64
     );
     println!("{}", Pauses::of(&demos)?);
+    Ok(())
+}
+
+/// Writes DART's expert-labelled states ([`collect_dart`]).
+fn write_dart(args: &DemosArgs, noise: f64) -> Result<()> {
+    println!(
+        "DART: {} expert episodes from training seed {} with N(0, {noise}^2) px noise on every executed target, \
+         each state labelled with the expert's clean path of {} actions",
+        args.n, args.seed, args.horizon
+    );
+    let bar = ProgressBar::new(args.n as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} episodes {msg} [{elapsed_precise} < {eta_precise}]",
+        )
+        .context("progress template")?,
+    );
+    let mut successes = 0usize;
+    let (labels, summary) = collect_dart(
+        &Expert::default(),
+        Dart {
+            episodes: args.n,
+            first_seed: args.seed,
+            noise,
+            horizon: args.horizon,
+        },
+        |states, success| {
+            successes += usize::from(success);
+            bar.inc(1);
+            bar.set_message(format!("({states} states, {successes} successes)"));
+        },
+    )?;
+    bar.finish();
+    labels.write(&args.out)?;
+    println!(
+        "wrote {}: {} labelled states from {} episodes (the noisy expert succeeded in {:.1} %)",
+        args.out.display(),
+        labels.len(),
+        summary.episodes,
+        100.0 * summary.successes as f64 / summary.episodes.max(1) as f64
+    );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `si`: the learned-field command line of si-rs: train and sample learned fields, score points by
 //! log-likelihood, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
+mod dagger;
 mod likelihood;
 mod policy;
 mod reduce;
@@ -46,6 +47,7 @@ fn main() -> Result<()> {
         Command::Policy(policy::PolicyCommand::Train(a)) => policy::train(&a),
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
         Command::Policy(policy::PolicyCommand::Tune(a)) => policy::tune(&a),
+        Command::Policy(policy::PolicyCommand::Dagger(a)) => dagger::dagger(&a),
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use si_core::metrics::{wilson, Z95};
+use si_core::metrics::{mean_std_err, wilson, Z95};
 use si_nn::{Progress, TrainObserver};
 use si_pusht::{
     run_seeds, summarise, Displacement, DisplacementParams, EndSummary, Episode, Outcomes, Policy,
@@ -41,14 +41,21 @@ pub enum PolicyCommand {
     Eval(EvalArgs),
     /// Choose λ on validation seeds and keep it in the checkpoint's sidecar.
     Tune(TuneArgs),
+    /// DAgger: roll a trained policy out on training seeds, label the visited states with the expert,
+    /// retrain warm-started on everything so far; repeat.
+    Dagger(Box<crate::dagger::DaggerArgs>),
 }
 
 /// Arguments of `policy train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Demonstrations (the file `cargo xtask demos` writes).
+    /// Training files, pooled: demonstrations or expert-labelled states (the files `cargo xtask demos`
+    /// writes, with or without `--noise`; DAgger's rounds). Repeat the flag or separate by commas.
+    #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
+    pub demos: Vec<PathBuf>,
+    /// Start from this policy checkpoint's weights (same kind, tube and network) instead of fresh ones.
     #[arg(long)]
-    pub demos: PathBuf,
+    pub warm_start: Option<PathBuf>,
     /// streaming, streaming-sde or chunked.
     #[arg(long, default_value = "streaming")]
     pub kind: PolicyKind,
@@ -87,9 +94,11 @@ pub struct TrainArgs {
 /// Arguments of `policy eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// A checkpoint written by `policy train`.
-    #[arg(long)]
-    pub checkpoint: PathBuf,
+    /// Checkpoints written by `policy train` (repeat the flag or separate by commas): several, e.g. one
+    /// per training seed, are each evaluated and then summarised by the mean ± standard error over them and
+    /// the pooled Wilson interval.
+    #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
+    pub checkpoint: Vec<PathBuf>,
     /// Seeds: a set's name (`validation`, `test`, `final`), `A..B` (B excluded) or a comma-separated list.
     #[arg(long)]
     pub seeds: Seeds,
@@ -170,7 +179,7 @@ pub struct TuneArgs {
 }
 
 /// `success s/n = p % (95 % Wilson [lo, hi] %)`.
-fn success_text(successes: usize, n: usize) -> Result<String> {
+pub(crate) fn success_text(successes: usize, n: usize) -> Result<String> {
     let w = wilson(successes, n, Z95)?;
     Ok(format!(
         "success {successes}/{n} = {:.1} % (95 % Wilson [{:.1}, {:.1}] %)",
@@ -188,7 +197,8 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         horizon: a.horizon,
     })?;
     let training = PolicyTraining {
-        demos: &a.demos,
+        data: &a.demos,
+        warm_start: a.warm_start.as_deref(),
         kind: a.kind,
         out: &a.out,
         tube,
@@ -214,10 +224,10 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     }
     let t0 = Instant::now();
     let done = train_policy(&training, device(), &mut observers)
-        .with_context(|| format!("reading {} and training on it", a.demos.display()))?;
+        .with_context(|| format!("reading {:?} and training on it", a.demos))?;
     eprintln!(
-        "{} demonstrations, {} windows: trained {} steps in {:.1} s; checkpoint {}",
-        done.episodes,
+        "{} training files, {} windows: trained {} steps in {:.1} s; checkpoint {}",
+        done.files,
         done.windows,
         done.steps,
         t0.elapsed().as_secs_f64(),
@@ -238,7 +248,7 @@ fn parse_lambdas(s: &str) -> Result<Vec<f64>> {
 }
 
 /// The progress bar of `n` episodes (hidden when `quiet`).
-fn episode_bar(n: usize, quiet: bool) -> Result<indicatif::ProgressBar> {
+pub(crate) fn episode_bar(n: usize, quiet: bool) -> Result<indicatif::ProgressBar> {
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -251,7 +261,7 @@ fn episode_bar(n: usize, quiet: bool) -> Result<indicatif::ProgressBar> {
 }
 
 /// Runs `policy` on `seeds` with a progress bar; returns the episodes.
-fn run_seeds_with_bar(
+pub(crate) fn run_seeds_with_bar(
     policy: &mut dyn Policy,
     seeds: &[u64],
     max_steps: usize,
@@ -297,7 +307,7 @@ impl EvalArgs {
 }
 
 /// The trained policy at `checkpoint`, with its sidecar.
-fn load(checkpoint: &Path) -> Result<TrainedPolicy> {
+pub(crate) fn load(checkpoint: &Path) -> Result<TrainedPolicy> {
     TrainedPolicy::load(checkpoint)
         .with_context(|| format!("reading {} (written by policy train)", checkpoint.display()))
 }
@@ -353,9 +363,64 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     Ok(())
 }
 
-/// `policy eval`.
+/// `policy eval`: each checkpoint, then the summary over them when there are several.
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let trained = load(&a.checkpoint)?;
+    let mut runs = Vec::new();
+    let mut csv = String::from("checkpoint,seed,score,success,steps,latency_us,displaced_at\n");
+    for ckpt in &a.checkpoint {
+        let (all, displaced, rows) = eval_one(a, ckpt)?;
+        runs.push((all, displaced));
+        csv.push_str(&rows);
+    }
+    if let Some(path) = &a.csv {
+        si_data::write_atomic(path, csv.as_bytes())?;
+    }
+    if runs.len() > 1 {
+        for (what, pick) in [("all episodes", 0usize), ("displaced episodes only", 1)] {
+            let outcomes: Vec<Outcomes> = runs
+                .iter()
+                .map(|r| if pick == 0 { r.0 } else { r.1 })
+                .collect();
+            if pick == 1 && a.displace_at.is_none() {
+                continue;
+            }
+            println!("{}", across_seeds(what, &outcomes, a.checkpoint.len())?);
+        }
+    }
+    Ok(())
+}
+
+/// `over N checkpoints (WHAT): score m ± se, success m ± se %; pooled s/n (Wilson)`.
+fn across_seeds(what: &str, runs: &[Outcomes], n: usize) -> Result<String> {
+    let scores: Vec<f64> = runs.iter().filter_map(|o| o.mean_score).collect();
+    let rates: Vec<f64> = runs
+        .iter()
+        .filter_map(|o| o.success_rate().map(|r| 100.0 * r))
+        .collect();
+    if scores.len() < 2 {
+        return Ok(format!(
+            "over {n} checkpoints ({what}): fewer than two with episodes"
+        ));
+    }
+    let s = mean_std_err(&scores)?;
+    let r = mean_std_err(&rates)?;
+    let (succ, eps) = runs
+        .iter()
+        .fold((0, 0), |(s, e), o| (s + o.successes, e + o.episodes));
+    Ok(format!(
+        "over {n} checkpoints ({what}): mean score {:.3} ± {:.3}, success {:.1} ± {:.1} % (mean ± standard error over checkpoints); pooled {}",
+        s.mean,
+        s.std_err,
+        r.mean,
+        r.std_err,
+        success_text(succ, eps)?
+    ))
+}
+
+/// Evaluates one checkpoint as `a` asks; returns the outcomes of all episodes and of the displaced ones, and
+/// the episodes' CSV rows.
+fn eval_one(a: &EvalArgs, checkpoint: &Path) -> Result<(Outcomes, Outcomes, String)> {
+    let trained = load(checkpoint)?;
     let seeds = a.seeds.as_slice();
     let membership = a.seeds.membership();
     let displacement = a.displacement()?;
@@ -406,11 +471,12 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         a.quiet,
         &label,
     )?;
-    if let Some(csv) = &a.csv {
-        let mut text = String::from("seed,score,success,steps,latency_us,displaced_at\n");
+    let mut text = String::new();
+    {
         for e in &episodes {
             text.push_str(&format!(
-                "{},{},{},{},{:.2},{}\n",
+                "{},{},{},{},{},{:.2},{}\n",
+                checkpoint.display(),
                 e.seed,
                 e.score,
                 e.success,
@@ -419,7 +485,6 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
                 e.displaced_at.map_or(String::new(), |s| s.to_string())
             ));
         }
-        si_data::write_atomic(csv, text.as_bytes())?;
     }
     let displaced = Outcomes::displaced(&episodes);
     let all = Outcomes::of(&episodes);
@@ -429,7 +494,8 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         label.push_str(&format!(" ({} episodes displaced)", displaced.episodes));
     }
     println!(
-        "{label}: {} seeds ({membership}), mean score {:.3}, {}, latency to the first action {:.1} us (this machine, one thread)",
+        "{}: {label}: {} seeds ({membership}), mean score {:.3}, {}, latency to the first action {:.1} us (this machine, one thread)",
+        checkpoint.display(),
         seeds.len(),
         r.mean_score,
         success_text(all.successes, all.episodes)?,
@@ -450,5 +516,5 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
             ),
         }
     }
-    Ok(())
+    Ok((all, displaced, text))
 }

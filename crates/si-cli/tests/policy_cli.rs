@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use si_pusht::expert::training_seeds;
-use si_pusht::{run_episode, Demonstrations, Expert};
+use si_pusht::{collect_dart, run_episode, Dart, Demonstrations, Expert};
 
 /// A fresh temporary folder, removed when dropped.
 fn tmp() -> tempfile::TempDir {
@@ -101,7 +101,8 @@ fn train_then_eval_prints_score_success_and_latency() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("chunked, K = 3"));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("chunked (DP horizons, MLP flow-matching sampler), K = 3"));
     // the robustness protocol: the block displaced after step 5, said in the summary and the CSV
     let csv = d.join("displaced.csv");
     let out = Command::new(bin)
@@ -123,7 +124,7 @@ fn train_then_eval_prints_score_success_and_latency() {
         "{text}"
     );
     let rows = std::fs::read_to_string(&csv).unwrap();
-    assert!(rows.starts_with("seed,score,success,steps,latency_us,displaced_at\n"));
+    assert!(rows.starts_with("checkpoint,seed,score,success,steps,latency_us,displaced_at\n"));
     let displaced = rows.lines().skip(1).filter(|l| l.ends_with(",5")).count();
     assert!(
         text.contains(&format!("({displaced} episodes displaced)")),
@@ -309,4 +310,156 @@ fn eval_names_its_settings_and_keeps_the_old_flags() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(e.contains("streaming, streaming-sde or chunked"), "{e}");
+}
+
+/// Runs `si` with `args`; panics with its stderr when it fails; returns its stdout.
+fn si(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
+    let demos = d.join("demos.safetensors");
+    let mut set = Demonstrations::default();
+    let mut expert = Expert::default();
+    set.push_episode(&run_episode(&mut expert, 0, 30).unwrap())
+        .unwrap();
+    set.write(&demos).unwrap();
+    let (dart, _) = collect_dart(
+        &Expert::default(),
+        Dart {
+            episodes: 1,
+            first_seed: 3,
+            noise: 2.0,
+            horizon: 16,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let dart_file = d.join("dart.safetensors");
+    dart.write(&dart_file).unwrap();
+    let small = [
+        "--steps", "20", "--batch", "32", "--width", "16", "--depth", "1", "--quiet",
+    ];
+    let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+    let run =
+        |args: Vec<std::ffi::OsString>| si(&args.iter().map(|a| a.as_os_str()).collect::<Vec<_>>());
+    // two checkpoints on demonstrations and labelled states pooled, the second warm-started
+    let (a, b) = (d.join("a.safetensors"), d.join("b.safetensors"));
+    let mut args = os(&["policy", "train", "--kind", "streaming-sde", "--demos"]);
+    args.push(format!("{},{}", demos.display(), dart_file.display()).into());
+    args.extend(os(&["--out"]));
+    args.push(a.clone().into());
+    args.extend(os(&small));
+    run(args);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("a.safetensors.policy.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["more_data"][0], dart_file.display().to_string());
+    let mut args = os(&["policy", "train", "--kind", "streaming-sde", "--demos"]);
+    args.push(demos.clone().into());
+    args.extend(os(&["--warm-start"]));
+    args.push(a.clone().into());
+    args.extend(os(&["--out"]));
+    args.push(b.clone().into());
+    args.extend(os(&small));
+    run(args);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("b.safetensors.policy.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["warm_start"], a.display().to_string());
+    // a warm start from another network is refused
+    let mut args = os(&["policy", "train", "--demos"]);
+    args.push(demos.clone().into());
+    args.extend(os(&["--warm-start"]));
+    args.push(a.clone().into());
+    args.extend(os(&["--out"]));
+    args.push(d.join("c.safetensors").into());
+    args.extend(os(&[
+        "--steps", "5", "--width", "8", "--depth", "1", "--quiet",
+    ]));
+    let st = Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!st.status.success());
+    // both evaluated, then the mean ± standard error over them and the pooled interval
+    let mut args = os(&["policy", "eval", "--checkpoint"]);
+    args.push(format!("{},{}", a.display(), b.display()).into());
+    args.extend(os(&[
+        "--seeds",
+        "100000,100001",
+        "--max-steps",
+        "10",
+        "--quiet",
+        "--lambda",
+        "1",
+    ]));
+    let text = run(args);
+    assert_eq!(text.matches("2 seeds (test seeds)").count(), 2, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("over 2 checkpoints (all episodes): mean score"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("standard error over checkpoints") && line.contains("/4 = "),
+        "{line}"
+    );
+    // one DAgger round: rollouts on training seeds, labels, a warm-started retraining, a validation score
+    let out = d.join("dagger");
+    let mut args = os(&["policy", "dagger", "--checkpoint"]);
+    args.push(a.clone().into());
+    args.extend(os(&["--out"]));
+    args.push(out.clone().into());
+    args.extend(os(&[
+        "--rounds",
+        "1",
+        "--episodes",
+        "1",
+        "--steps",
+        "10",
+        "--batch",
+        "32",
+        "--validation",
+        "200000..200002",
+        "--quiet",
+    ]));
+    let text = run(args);
+    assert!(text.contains("round 1: rolled out"), "{text}");
+    assert!(text.contains("validation 2 seeds mean score"), "{text}");
+    let labels = si_pusht::LabelledStates::from_bytes(
+        &std::fs::read(out.join("dagger_1.safetensors")).unwrap(),
+    )
+    .unwrap();
+    assert!(!labels.is_empty() && labels.seeds.iter().all(|&s| s == 150_000));
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("round_1.safetensors.policy.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        meta["more_data"][1],
+        out.join("dagger_1.safetensors").display().to_string()
+    );
+    // DAgger refuses to score its rounds on seeds other than validation seeds
+    let mut args = os(&["policy", "dagger", "--checkpoint"]);
+    args.push(a.into());
+    args.extend(os(&["--out"]));
+    args.push(out.into());
+    args.extend(os(&["--validation", "100000..100002", "--quiet"]));
+    let st = Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!st.status.success());
 }

@@ -1,5 +1,7 @@
-//! The chunked baseline, Diffusion Policy's recipe with a stochastic interpolant: from Gaussian noise to a
-//! whole chunk of T actions (a point in R^{2T}) with K integration steps, execute the first n, re-plan.
+//! The chunked baseline, "DP horizons, MLP flow-matching sampler": Diffusion Policy's horizons (a chunk of
+//! T = 16 actions, execute n = 8, re-plan) with a stochastic interpolant from Gaussian noise to the whole
+//! chunk (a point in R^{2T}) integrated with K steps — on the same MLP as the streaming policy, not Diffusion
+//! Policy's network (its 1-D temporal U-Net with FiLM conditioning).
 //! Built from the same windows (observation context, the next T commanded targets) and the same encoder as
 //! the streaming policy, so the two differ only in what the flow transports.
 

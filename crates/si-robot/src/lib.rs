@@ -6,16 +6,19 @@
 //!
 //! * [`encode`]: the observation encoder (positions normalised to the arena, the goal offsets, the pusher
 //!   in the block's frame; a context is the last two observations);
-//! * [`windows`](mod@windows): training windows cut from demonstrations, a context and the path that followed;
+//! * [`windows`](mod@windows): training windows cut from demonstrations or expert-labelled states, a context
+//!   and the path that followed;
 //! * [`tube`]: the tube's width σ_t = σ0 e^{−kt} and the paths it surrounds;
 //! * [`source`]: the regression targets of b and η drawn from the windows;
 //! * [`oracle`]: the exact fields of a finite set of paths (no learning);
 //! * [`step`]: one-step-per-action integrators of the tube's SDE;
 //! * [`streaming`]: the policy that streams them;
-//! * [`chunked`]: the chunked baseline (Diffusion Policy's recipe) built from the same parts;
+//! * [`chunked`]: the chunked baseline — Diffusion Policy's horizons with an MLP flow-matching sampler (not
+//!   its 1-D U-Net) — built from the same parts;
 //! * [`recipe`]: the policy kinds, the sidecar written beside a checkpoint, loading a trained policy and
 //!   building the evaluated policy by name;
 //! * [`tuning`]: λ chosen in code on the validation seeds, kept in the sidecar;
+//! * [`dagger`](mod@dagger): the states a trained policy visits, labelled by the expert (DAgger's data);
 //! * `training` (feature `nn`): the policy's model trained with si-nn, the checkpoint and sidecar written.
 //!
 //! Generic over fields: the exact oracle, the host evaluator of a trained model and any other
@@ -25,6 +28,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod chunked;
+pub mod dagger;
 pub mod encode;
 pub mod error;
 pub mod oracle;
@@ -39,6 +43,7 @@ pub mod tuning;
 pub mod windows;
 
 pub use chunked::{ChunkPairs, ChunkedConfig, ChunkedParams, ChunkedPolicy};
+pub use dagger::dagger_labels;
 pub use encode::{
     context_point, decode_action, encode_action, encode_context, encode_obs, CONTEXT_DIM, OBS_DIM,
 };
@@ -52,4 +57,4 @@ pub use step::{TubeEulerMaruyama, TubeExponential};
 pub use streaming::{StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
 pub use tuning::{SweepRow, Tuning};
-pub use windows::{windows, Window};
+pub use windows::{data_windows, labelled_windows, windows, Window};

@@ -203,8 +203,14 @@ pub struct PolicyMeta {
     pub k: f64,
     /// T_pred of the tube.
     pub horizon: usize,
-    /// The demonstrations file, as given.
+    /// The (first) training file, as given.
     pub demos: String,
+    /// The further training files (expert-labelled states, more demonstrations), as given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_data: Vec<String>,
+    /// The checkpoint whose weights the training started from, if not fresh ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<String>,
     /// λ chosen by `si policy tune` on the validation seeds, the set and the sweep; absent until tuned (and
     /// in sidecars written before tuning existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,14 +225,17 @@ pub fn meta_path(ckpt: &Path) -> PathBuf {
 }
 
 impl PolicyMeta {
-    /// The sidecar of a policy of `kind` trained on `tube` from the demonstrations `demos`.
-    pub fn new(kind: PolicyKind, tube: Tube, demos: &Path) -> Self {
+    /// The sidecar of a policy of `kind` trained on `tube` from the training files `data` (fresh weights).
+    pub fn new(kind: PolicyKind, tube: Tube, data: &[PathBuf]) -> Self {
+        let mut names = data.iter().map(|p| p.display().to_string());
         Self {
             kind,
             sigma0: tube.sigma0(),
             k: tube.k(),
             horizon: tube.horizon(),
-            demos: demos.display().to_string(),
+            demos: names.next().unwrap_or_default(),
+            more_data: names.collect(),
+            warm_start: None,
             tuning: None,
         }
     }
@@ -354,7 +363,7 @@ impl TrainedPolicy {
         let s = settings.streaming;
         let label = match self.kind {
             PolicyKind::Chunked => format!(
-                "chunked, K = {} Euler steps, execute {}",
+                "chunked (DP horizons, MLP flow-matching sampler), K = {} Euler steps, execute {}",
                 settings.euler_steps, settings.execute
             ),
             _ => format!(

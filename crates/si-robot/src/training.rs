@@ -2,23 +2,28 @@
 //! ([`PolicyKind::model`], [`PolicyKind::training_source`]) fitted by si-nn's trainer, the checkpoint and the
 //! sidecar written beside it. The one training path of the `si policy train` command and figure 15.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use si_nn::train::load_model;
 use si_nn::{
     CsvLog, LrSchedule, TrainConfig, TrainEvent, TrainObserver, TrainState, Trainer, Uploaded,
 };
-use si_pusht::Demonstrations;
+use si_pusht::TrainingData;
 
 use crate::error::RobotError;
 use crate::recipe::{PolicyKind, PolicyMeta};
 use crate::tube::Tube;
-use crate::windows::windows;
+use crate::windows::{data_windows, Window};
 
 /// What a policy is trained on and with.
 #[derive(Clone, Copy, Debug)]
 pub struct PolicyTraining<'a> {
-    /// The demonstrations file.
-    pub demos: &'a Path,
+    /// The training files: demonstrations or expert-labelled states (si-pusht's `TrainingData`), their
+    /// windows pooled.
+    pub data: &'a [PathBuf],
+    /// Start from this policy checkpoint's (EMA) weights instead of fresh ones (DAgger's rounds); its
+    /// model must be the one this training builds.
+    pub warm_start: Option<&'a Path>,
     /// The policy family.
     pub kind: PolicyKind,
     /// The checkpoint to write; the sidecar goes beside it, the loss log (CSV, every 500 steps) too.
@@ -44,8 +49,8 @@ pub struct PolicyTraining<'a> {
 /// What a finished training reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrainingSummary {
-    /// Demonstrated episodes read.
-    pub episodes: usize,
+    /// Files read.
+    pub files: usize,
     /// Training windows cut from them.
     pub windows: usize,
     /// Optimiser steps done.
@@ -60,9 +65,8 @@ pub fn train_policy(
     observers: &mut [&mut dyn TrainObserver],
 ) -> Result<TrainingSummary, RobotError> {
     let tube = a.tube;
-    let demos = Demonstrations::read(a.demos)?;
-    let w = windows(&demos, tube.horizon())?;
-    let (episodes, n_windows) = (demos.episodes(), w.len());
+    let w = pooled_windows(a.data, tube.horizon())?;
+    let n_windows = w.len();
     let m = a.kind.model(tube.horizon(), a.width, a.depth);
     let targets = a.kind.training_source(w, tube)?;
     let source = Uploaded::new(targets.as_ref(), device);
@@ -75,7 +79,19 @@ pub fn train_policy(
     t.ema_decay = Some(a.ema);
     t.antithetic = false;
     t.seed = a.seed;
-    let mut trainer = Trainer::new(m.check()?, t.check()?, device)?;
+    let mut trainer = match a.warm_start {
+        None => Trainer::new(m.check()?, t.check()?, device)?,
+        Some(init) => {
+            let (net, _, _) = load_model(init, device)?;
+            if *net.params() != m.clone().check()? {
+                return Err(RobotError::Demonstrations(format!(
+                    "{} holds another model than this training builds",
+                    init.display()
+                )));
+            }
+            Trainer::warm_start(&net, t.check()?)?
+        }
+    };
     let mut log = CsvLog {
         path: a.out.with_extension("csv"),
         every: 500,
@@ -88,10 +104,24 @@ pub fn train_policy(
     };
     trainer.run(&source, &mut [&mut log, &mut callers])?;
     trainer.save(a.out)?;
-    PolicyMeta::new(a.kind, tube, a.demos).write(a.out)?;
+    let mut meta = PolicyMeta::new(a.kind, tube, a.data);
+    meta.warm_start = a.warm_start.map(|p| p.display().to_string());
+    meta.write(a.out)?;
     Ok(TrainingSummary {
-        episodes,
+        files: a.data.len(),
         windows: n_windows,
         steps: trainer.steps_done(),
     })
+}
+
+/// The windows of every file in `data`, in order. No file is an error.
+pub fn pooled_windows(data: &[PathBuf], horizon: usize) -> Result<Vec<Window>, RobotError> {
+    if data.is_empty() {
+        return Err(RobotError::Demonstrations("no training file".into()));
+    }
+    let mut all = Vec::new();
+    for path in data {
+        all.extend(data_windows(&TrainingData::read(path)?, horizon)?);
+    }
+    Ok(all)
 }

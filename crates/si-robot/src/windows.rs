@@ -15,8 +15,12 @@
 //! instead would need the controller's inverse to turn states into commands.
 //!
 //! The context of a window is the observation encoder's ([`crate::encode`]).
+//!
+//! Expert-labelled states (si-pusht's `labels`: DART, DAgger) give windows directly: the context of the
+//! state's two observations and ξ(0) = its measured pusher position, ξ(j/T) = label j
+//! ([`labelled_windows`]); with noise-free DART they are the demonstrations' windows bit for bit.
 
-use si_pusht::Demonstrations;
+use si_pusht::{Demonstrations, LabelledStates, TrainingData};
 
 use crate::encode::{encode_action, encode_context, CONTEXT_DIM};
 use crate::error::RobotError;
@@ -69,4 +73,44 @@ pub fn windows(demos: &Demonstrations, horizon: usize) -> Result<Vec<Window>, Ro
         start = end;
     }
     Ok(out)
+}
+
+/// The windows of expert-labelled states with horizon T = `horizon` (at most the labels' length): one per
+/// state, ξ(0) the state's pusher position and ξ(j/T) the label's target j. An empty set, or labels shorter
+/// than the horizon, are errors.
+pub fn labelled_windows(
+    states: &LabelledStates,
+    horizon: usize,
+) -> Result<Vec<Window>, RobotError> {
+    states.validate()?;
+    if states.is_empty() {
+        return Err(RobotError::Demonstrations("no labelled states".into()));
+    }
+    if horizon == 0 || horizon > states.horizon {
+        return Err(RobotError::InvalidParameter {
+            name: "horizon",
+            value: horizon.to_string(),
+            reason: "a window spans at least one action and at most the labels' length",
+        });
+    }
+    (0..states.len())
+        .map(|i| {
+            let [prev, cur] = &states.history[i];
+            let mut knots = Vec::with_capacity(horizon + 1);
+            knots.push(encode_action([cur[0], cur[1]]));
+            knots.extend(states.label(i)[..horizon].iter().map(|&a| encode_action(a)));
+            Ok(Window {
+                context: encode_context(&[*prev, *cur])?,
+                path: ActionPath::new(knots)?,
+            })
+        })
+        .collect()
+}
+
+/// The windows of a training file, either kind ([`windows`], [`labelled_windows`]).
+pub fn data_windows(data: &TrainingData, horizon: usize) -> Result<Vec<Window>, RobotError> {
+    match data {
+        TrainingData::Demos(d) => windows(d, horizon),
+        TrainingData::Labelled(s) => labelled_windows(s, horizon),
+    }
 }

@@ -63,7 +63,11 @@ fn the_sidecar_round_trips_beside_the_checkpoint() {
     }
     .check()
     .unwrap();
-    let meta = PolicyMeta::new(PolicyKind::StreamingSde, tube, "demos.safetensors".as_ref());
+    let meta = PolicyMeta::new(
+        PolicyKind::StreamingSde,
+        tube,
+        &["demos.safetensors".into(), "dart.safetensors".into()],
+    );
     meta.write(&ckpt).unwrap();
     let back = PolicyMeta::read(&ckpt).unwrap();
     assert_eq!(back, meta);
@@ -76,6 +80,15 @@ fn the_sidecar_round_trips_beside_the_checkpoint() {
     assert_eq!(json["k"], 2.0);
     assert_eq!(json["horizon"], 16);
     assert_eq!(json["demos"], "demos.safetensors");
+    assert_eq!(json["more_data"][0], "dart.safetensors");
+    // a sidecar written before more_data and warm_start existed still reads
+    std::fs::write(
+        meta_path(&ckpt),
+        br#"{"kind": "Streaming", "sigma0": 0.05, "k": 2.0, "horizon": 16, "demos": "d.safetensors"}"#,
+    )
+    .unwrap();
+    let old = PolicyMeta::read(&ckpt).unwrap();
+    assert!(old.more_data.is_empty() && old.warm_start.is_none());
 }
 
 #[test]

@@ -1,0 +1,42 @@
+//! DAgger's data (Ross et al. 2011): the states a trained policy visits, labelled by the expert.
+//!
+//! One round ([`dagger_labels`]) rolls the policy out on training seeds and labels every state of every
+//! episode with a fresh expert's action path from it (si-pusht's [`label_episode`]: the environment cloned at
+//! the state, the expert run forward T steps, its commanded targets recorded). The caller aggregates the
+//! rounds' labelled states with the demonstrations and retrains warm-started (`si policy dagger`, the
+//! feature `nn`'s [`crate::training`]).
+
+use si_pusht::{
+    label_episode, run_seeds, Episode, ExpertParams, LabelledStates, Outcomes, Policy, MAX_STEPS,
+};
+
+use crate::error::RobotError;
+
+/// The labelled states of `policy`'s episodes on `seeds` (each [`MAX_STEPS`] steps at most) with labels of
+/// `horizon` actions by experts with settings `expert`, and how the policy did on them; `on_episode` is told
+/// after each episode. Seeds outside the training set are refused: the labelled states become training
+/// data.
+pub fn dagger_labels(
+    policy: &mut dyn Policy,
+    seeds: &[u64],
+    expert: &ExpertParams,
+    horizon: usize,
+    mut on_episode: impl FnMut(&Episode),
+) -> Result<(LabelledStates, Outcomes), RobotError> {
+    if let Some(s) = seeds
+        .iter()
+        .find(|&&s| !si_pusht::SeedSet::Training.contains(s))
+    {
+        return Err(RobotError::InvalidParameter {
+            name: "seeds",
+            value: s.to_string(),
+            reason: "DAgger rolls out on training seeds only (si-pusht's SeedSet::Training)",
+        });
+    }
+    let mut out = LabelledStates::new(horizon);
+    let episodes = run_seeds(policy, seeds, MAX_STEPS, None, |e| on_episode(e))?;
+    for e in &episodes {
+        out.extend(&label_episode(e, expert, horizon)?)?;
+    }
+    Ok((out, Outcomes::of(&episodes)))
+}
