@@ -18,6 +18,10 @@ use crate::geometry::GOAL;
 pub const IDLE_TOLERANCE: f64 = 0.5;
 /// The end window: the idle fraction of an episode is taken over its last this many steps.
 pub const IDLE_WINDOW: usize = 50;
+/// A failed episode ending within this distance (px) and [`NEAR_MISS_DEG`] of the goal is a near miss.
+pub const NEAR_MISS_PX: f64 = 5.0;
+/// See [`NEAR_MISS_PX`].
+pub const NEAR_MISS_DEG: f64 = 5.0;
 /// Demonstration steps whose observation has coverage above this are "near the goal" ([`Pauses`]).
 pub const NEAR_GOAL_COVERAGE: f64 = 0.8;
 
@@ -124,6 +128,10 @@ pub struct EndSummary {
     pub successes: EndMeans,
     /// The failed episodes.
     pub failures: EndMeans,
+    /// Failed episodes that end within [`NEAR_MISS_PX`] and [`NEAR_MISS_DEG`] of the goal.
+    pub near_misses: usize,
+    /// Failed episodes whose score (best coverage / 0.95, capped at 1) reached 0.95 at some step.
+    pub failures_scoring_095: usize,
 }
 
 impl EndSummary {
@@ -133,7 +141,17 @@ impl EndSummary {
             .iter()
             .filter_map(|e| EpisodeEnd::of(e).map(|end| (e.success, end)))
             .collect();
+        let near_misses = ends
+            .iter()
+            .filter(|(s, e)| !*s && e.distance_px < NEAR_MISS_PX && e.angle_deg < NEAR_MISS_DEG)
+            .count();
+        let failures_scoring_095 = episodes
+            .iter()
+            .filter(|e| !e.success && e.score >= 0.95)
+            .count();
         Self {
+            near_misses,
+            failures_scoring_095,
             all: EndMeans::of(ends.iter().map(|(_, e)| e)),
             successes: EndMeans::of(ends.iter().filter(|(s, _)| *s).map(|(_, e)| e)),
             failures: EndMeans::of(ends.iter().filter(|(s, _)| !*s).map(|(_, e)| e)),
@@ -160,8 +178,9 @@ impl fmt::Display for EndSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "end state (means at the last step; idle = fraction of the last {IDLE_WINDOW} steps whose target moved < {IDLE_TOLERANCE} px): successes {}, failures {}",
-            self.successes, self.failures
+            "end state (means at the last step; idle = fraction of the last {IDLE_WINDOW} steps whose target moved < {IDLE_TOLERANCE} px): successes {}, failures {}; \
+             failures ending within {NEAR_MISS_PX} px and {NEAR_MISS_DEG} deg of the goal: {}, failures whose score reached 0.95: {}",
+            self.successes, self.failures, self.near_misses, self.failures_scoring_095
         )
     }
 }
@@ -333,6 +352,23 @@ mod tests {
         assert!(sum
             .to_string()
             .contains("successes 1 (coverage 1.000, 0.0 px, 0.0 deg, idle 1.00), failures 2 ("));
+        // f2 ends 10 px from the goal: not a near miss; nor does any failure score 0.95
+        assert_eq!((sum.near_misses, sum.failures_scoring_095), (0, 0));
+        // a failure √13 px from the goal, 4.9° off, with score 0.96: both counts; 5 px exactly: neither
+        let mut close = episode(
+            false,
+            vec![[0.0; 5], [0.0, 0.0, 258.0, 259.0, G + 4.9f64.to_radians()]],
+            vec![[0.0, 0.0]],
+        );
+        close.score = 0.96;
+        let mut edge = close.clone();
+        edge.observations[1] = [0.0, 0.0, 256.0, 261.0, G];
+        edge.score = 0.949;
+        let sum = EndSummary::of(&[close.clone(), edge]);
+        assert_eq!((sum.near_misses, sum.failures_scoring_095), (1, 1));
+        close.success = true;
+        let sum = EndSummary::of(&[close]);
+        assert_eq!((sum.near_misses, sum.failures_scoring_095), (0, 0));
     }
 
     #[test]
