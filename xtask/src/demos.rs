@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use si_pusht::demos::{collect, Collection};
-use si_pusht::{collect_dart, Dart, Expert, Pauses};
+use si_pusht::{collect_dart, Dart, Expert, ExpertConfig, Pauses};
 
 /// Arguments of `cargo xtask demos`.
 #[derive(clap::Args)]
@@ -27,6 +27,10 @@ pub struct DemosArgs {
     /// episode kept, failed ones too; `--n` counts episodes).
     #[arg(long)]
     pub noise: Option<f64>,
+    /// The expert's settle tolerance (px): a push starts once the pusher is this close to its pre-contact
+    /// point and this slow (si-pusht's `ExpertConfig::settle_tolerance`; default 0.3).
+    #[arg(long)]
+    pub settle: Option<f64>,
     /// DART: actions per label (the policy's T_pred, or more).
     #[arg(long, default_value_t = 16)]
     pub horizon: usize,
@@ -49,7 +53,7 @@ pub fn write(args: &DemosArgs) -> Result<()> {
         first_seed: args.seed,
         max_attempts_per_demo: args.max_attempts_per_demo,
     };
-    let (demos, attempts) = collect(&mut Expert::default(), collection, |p| {
+    let (demos, attempts) = collect(&mut expert(args)?, collection, |p| {
         if p.success {
             bar.inc(1);
         }
@@ -68,6 +72,15 @@ pub fn write(args: &DemosArgs) -> Result<()> {
     Ok(())
 }
 
+/// The expert `--settle` asks for.
+fn expert(args: &DemosArgs) -> Result<Expert> {
+    let mut cfg = ExpertConfig::default();
+    if let Some(s) = args.settle {
+        cfg.settle_tolerance = s;
+    }
+    Ok(Expert::new(cfg)?)
+}
+
 /// Writes DART's expert-labelled states ([`collect_dart`]).
 fn write_dart(args: &DemosArgs, noise: f64) -> Result<()> {
     println!(
@@ -84,7 +97,7 @@ fn write_dart(args: &DemosArgs, noise: f64) -> Result<()> {
     );
     let mut successes = 0usize;
     let (labels, summary) = collect_dart(
-        &Expert::default(),
+        &expert(args)?,
         Dart {
             episodes: args.n,
             first_seed: args.seed,

@@ -30,7 +30,7 @@ use crate::geometry::{for_angle, t_world, Pose, AGENT_RADIUS, ARENA, COG, GOAL, 
 ///
 /// Valid settings: `top_k ≥ 1`; `temperature` finite and `≥ 0`; `travel_noise` and `push_noise` (standard
 /// deviations) finite in `[0, 512]`; `depths` non-empty, each finite in `[0, 512]`; `detour_radius` finite in `(91.5, 512]` (clear of the T);
-/// `max_travel_steps ≥ 1`.
+/// `max_travel_steps ≥ 1`; `settle_tolerance` finite in `(0, 512]`.
 ///
 /// ```
 /// use si_pusht::{ExpertConfig, PushTError};
@@ -55,6 +55,10 @@ pub struct ExpertConfig {
     pub detour_radius: f64,
     /// Steps after which an unfinished travel is abandoned and the push re-planned.
     pub max_travel_steps: usize,
+    /// A push starts once the pusher is within this distance (px) of its pre-contact point and moved less
+    /// than this (px) in the last step: it has settled. The default 0.3 px makes the push start where its
+    /// simulation did; under noisy execution a pusher may never settle that closely.
+    pub settle_tolerance: f64,
 }
 
 impl Default for ExpertConfig {
@@ -67,6 +71,7 @@ impl Default for ExpertConfig {
             depths: vec![1.5, 3.0, 8.0, 16.0, 30.0, 60.0, 100.0],
             detour_radius: 100.0,
             max_travel_steps: 40,
+            settle_tolerance: 0.3,
         }
     }
 }
@@ -131,6 +136,14 @@ impl ExpertConfig {
                 "max_travel_steps",
                 self.max_travel_steps,
                 "must be at least 1",
+            ));
+        }
+        let st = self.settle_tolerance;
+        if !(st.is_finite() && st > 0.0 && st <= ARENA) {
+            return Err(invalid(
+                "settle_tolerance",
+                st,
+                "must be finite, in (0, 512] px",
             ));
         }
         Ok(ExpertParams { cfg: self.clone() })
@@ -533,7 +546,8 @@ impl Policy for Expert {
                         self.phase = Phase::Plan;
                         continue;
                     };
-                    if *index == last && (agent - wp).norm() < 0.3 && speed < 0.3 {
+                    let settle = self.cfg.settle_tolerance;
+                    if *index == last && (agent - wp).norm() < settle && speed < settle {
                         let actions = std::mem::take(push);
                         self.phase = Phase::Push { actions, index: 0 };
                         continue;

@@ -120,9 +120,19 @@ fn any_config() -> impl Strategy<Value = ExpertConfig> {
         prop::collection::vec(prop_oneof![any_f64(), 0.0..200.0f64], 0..4),
         prop_oneof![any_f64(), 80.0..600.0f64],
         any_usize(),
+        prop_oneof![any_f64(), 0.0..600.0f64],
     )
         .prop_map(
-            |(top_k, temperature, travel_noise, push_noise, depths, detour_radius, steps)| {
+            |(
+                top_k,
+                temperature,
+                travel_noise,
+                push_noise,
+                depths,
+                detour_radius,
+                steps,
+                settle,
+            )| {
                 ExpertConfig {
                     top_k,
                     temperature,
@@ -131,6 +141,7 @@ fn any_config() -> impl Strategy<Value = ExpertConfig> {
                     depths,
                     detour_radius,
                     max_travel_steps: steps,
+                    settle_tolerance: settle,
                 }
             },
         )
@@ -146,9 +157,19 @@ fn valid_config() -> impl Strategy<Value = ExpertConfig> {
         prop::collection::vec(prop_oneof![Just(0.0), Just(512.0), 0.0..512.0f64], 1..3),
         prop_oneof![Just(512.0), 92.0..512.0f64],
         1usize..60,
+        prop_oneof![Just(512.0), 1e-3..512.0f64],
     )
         .prop_map(
-            |(top_k, temperature, travel_noise, push_noise, depths, detour_radius, steps)| {
+            |(
+                top_k,
+                temperature,
+                travel_noise,
+                push_noise,
+                depths,
+                detour_radius,
+                steps,
+                settle,
+            )| {
                 ExpertConfig {
                     top_k,
                     temperature,
@@ -157,6 +178,7 @@ fn valid_config() -> impl Strategy<Value = ExpertConfig> {
                     depths,
                     detour_radius,
                     max_travel_steps: steps,
+                    settle_tolerance: settle,
                 }
             },
         )
@@ -176,6 +198,9 @@ fn should_accept(c: &ExpertConfig) -> bool {
         && c.detour_radius > MIN_DETOUR_RADIUS
         && c.detour_radius <= 512.0
         && c.max_travel_steps >= 1
+        && c.settle_tolerance.is_finite()
+        && c.settle_tolerance > 0.0
+        && c.settle_tolerance <= 512.0
 }
 
 fn frame() -> Frame {
@@ -301,6 +326,18 @@ fn other_bad_settings_are_typed_errors() {
         },
         ExpertConfig {
             push_noise: -0.5,
+            ..d()
+        },
+        ExpertConfig {
+            settle_tolerance: 0.0,
+            ..d()
+        },
+        ExpertConfig {
+            settle_tolerance: f64::NAN,
+            ..d()
+        },
+        ExpertConfig {
+            settle_tolerance: 600.0,
             ..d()
         },
     ] {
