@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::workspace_root;
 
 /// The formula files of each crate that the mutation run covers.
-pub const SCOPE: [(&str, &[&str]); 4] = [
+pub const SCOPE: [(&str, &[&str]); 5] = [
     (
         "si-core",
         &[
@@ -49,8 +49,11 @@ pub const SCOPE: [(&str, &[&str]); 4] = [
             "src/oracle.rs",
             "src/step.rs",
             "src/streaming.rs",
+            "src/chunked.rs",
+            "src/dagger.rs",
         ],
     ),
+    ("si-pusht", &["src/labels.rs", "src/diagnose.rs"]),
 ];
 
 fn cargo() -> Command {

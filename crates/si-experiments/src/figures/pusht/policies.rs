@@ -98,6 +98,16 @@ struct Summary {
     n: usize,
 }
 
+impl Summary {
+    /// The Wilson 95 % interval of the success rate (`None` without episodes).
+    fn interval(&self) -> Option<(f64, f64)> {
+        let k = (self.success * self.n as f64).round() as usize;
+        si_core::metrics::wilson(k, self.n, si_core::metrics::Z95)
+            .ok()
+            .map(|w| (w.lower, w.upper))
+    }
+}
+
 fn summary(episodes: &[Episode]) -> Summary {
     let r = summarise(episodes.to_vec());
     Summary {
@@ -135,7 +145,18 @@ fn evaluate(
         name: name.to_string(),
         test: summary(&test),
         final_seeds: final_seeds.as_deref().map(summary),
-        displaced: displaced.as_deref().map(summary),
+        // the robustness metric counts the episodes that were displaced only (one that succeeded before the
+        // step was never displaced)
+        displaced: displaced
+            .as_deref()
+            .map(|d| {
+                d.iter()
+                    .filter(|e| e.displaced_at.is_some())
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .filter(|d| !d.is_empty())
+            .map(|d| summary(&d)),
         traces,
     };
     tracing::info!(
@@ -297,23 +318,31 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ));
     }
     for r in &rows {
+        let ci = |s: &Summary| {
+            s.interval().map_or(String::new(), |(lo, hi)| {
+                format!(" (Wilson 95 % [{:.1}, {:.1}] %)", 100.0 * lo, 100.0 * hi)
+            })
+        };
         let mut line = format!(
-            "{:.3} / {:.1} % (first action {:.1} us)",
+            "{:.3} / {:.1} %{} (first action {:.1} us)",
             r.test.score,
             100.0 * r.test.success,
+            ci(&r.test),
             r.test.latency_us
         );
         if let Some(h) = r.final_seeds {
             line.push_str(&format!(
-                "; final {} seeds {:.3} / {:.1} %",
+                "; final {} seeds {:.3} / {:.1} %{}",
                 h.n,
                 h.score,
-                100.0 * h.success
+                100.0 * h.success,
+                ci(&h)
             ));
         }
         if let Some(h) = r.displaced {
             line.push_str(&format!(
-                "; block displaced {:.3} / {:.1} %",
+                "; block displaced ({} displaced episodes only) {:.3} / {:.1} %",
+                h.n,
                 h.score,
                 100.0 * h.success
             ));
@@ -424,7 +453,9 @@ enum Metric {
 fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), DrawError> {
     let title = match metric {
         Metric::Score => "mean score: test (bar), final (dot), displaced (x)",
-        Metric::Success => "success rate: test (bar), final (dot), displaced (x)",
+        Metric::Success => {
+            "success rate: test (bar), final (dot), displaced (x); Wilson 95 % intervals"
+        }
     };
     let pick = |s: &Summary| match metric {
         Metric::Score => s.score,
@@ -457,6 +488,21 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
             color(i).mix(0.7).filled(),
         )))
         .map_err(plot_error)?;
+        if matches!(metric, Metric::Success) {
+            // Wilson 95 % intervals: test seeds at the bar's middle, final seeds below it
+            for (s, dy, col) in [
+                (Some(&r.test), 0.0, BLACK),
+                (r.final_seeds.as_ref(), 0.2, BLUE),
+            ] {
+                if let Some(w) = s.and_then(|s| s.interval()) {
+                    c.draw_series(std::iter::once(PathElement::new(
+                        vec![(w.0, y + dy), (w.1, y + dy)],
+                        col.stroke_width(2),
+                    )))
+                    .map_err(plot_error)?;
+                }
+            }
+        }
         if let Some(h) = &r.final_seeds {
             c.draw_series(std::iter::once(Circle::new(
                 (pick(h), y),
