@@ -2,7 +2,8 @@
 //! angle to the goal, idle fraction of the last 50 steps) on the seeds `first..first + n` (default: the first
 //! 100 validation seeds, 200000..200099).
 //!
-//! `cargo run --release -p si-pusht --example expert_end [-- n first]`
+//! `cargo run --release -p si-pusht --example expert_end [-- n first]` (`-- 50 100000`: the test seeds;
+//! `-- 500 400000`: the final seeds).
 use si_pusht::{run_seeds, summarise, EndSummary, Expert, MAX_STEPS};
 
 fn main() {
@@ -16,9 +17,10 @@ fn main() {
     let r = summarise(episodes);
     let successes = r.episodes.iter().filter(|e| e.success).count();
     println!(
-        "expert: seeds {first}..{}, mean score {:.3}, {successes} of {n} succeeded",
+        "expert: seeds {first}..{}, mean score {:.3}, {successes} of {n} succeeded, latency to the first action {:.0} us (this machine, one thread)",
         first + n,
-        r.mean_score
+        r.mean_score,
+        r.mean_latency.as_secs_f64() * 1e6
     );
     println!("{ends}");
 }
