@@ -165,7 +165,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// The λ values to try (comma-separated, each ≥ 0).
-    #[arg(long, default_value = "0,1,2,4,8,16")]
+    #[arg(long, default_value = "0,1,2,4,8,16,32,64")]
     pub lambdas: String,
     /// Validation seeds only: `validation`, or a range or list inside it.
     #[arg(long, default_value = "validation")]
