@@ -4,7 +4,7 @@
 //! episode with a fresh expert's action path from it (si-pusht's [`label_episode`]: the environment cloned at
 //! the state, the expert run forward T steps, its commanded targets recorded). The caller aggregates the
 //! rounds' labelled states with the demonstrations and retrains warm-started (`si policy dagger`, the
-//! feature `nn`'s [`crate::training`]).
+//! feature `nn`'s `training` module).
 
 use si_pusht::{
     label_episode, run_seeds, Episode, ExpertParams, LabelledStates, Outcomes, Policy, MAX_STEPS,
