@@ -86,8 +86,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The streaming Push-T policy: `policy train --demos FILE --out CKPT`, `policy eval --checkpoint
-    /// CKPT --seeds A..B` (arguments are passed to `si policy`).
+    /// The streaming Push-T policy: `policy train --demos FILE[,FILE…] --out CKPT`, `policy tune
+    /// --checkpoint CKPT`, `policy eval --checkpoint CKPT[,CKPT…] --seeds test`, `policy dagger --checkpoint
+    /// CKPT --out DIR` (arguments are passed to `si policy`).
     Policy {
         /// Arguments (see `cargo xtask policy -- --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
