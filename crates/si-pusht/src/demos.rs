@@ -167,11 +167,7 @@ impl Demonstrations {
 
     /// Reads a file.
     pub fn read(path: &Path) -> Result<Self, PushTError> {
-        let bytes = std::fs::read(path).map_err(|source| PushTError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&tensors::read(path)?)
     }
 }
 

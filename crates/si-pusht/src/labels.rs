@@ -282,11 +282,7 @@ impl TrainingData {
 
     /// Reads a file.
     pub fn read(path: &Path) -> Result<Self, PushTError> {
-        let bytes = std::fs::read(path).map_err(|source| PushTError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&tensors::read(path)?)
     }
 }
 
@@ -340,7 +336,7 @@ pub fn collect_dart(
         let mut env = PushT::new();
         let mut history = vec![env.reset(seed)];
         expert.reset(seed);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xda27_0000_0000);
+        let mut rng = ChaCha8Rng::seed_from_u64(dart_noise_seed(seed));
         let mut success = false;
         while env.steps() < MAX_STEPS {
             let label = expert_path(&env, &expert, &history, settings.horizon)?;
@@ -379,7 +375,15 @@ fn check_horizon(horizon: usize) -> Result<(), PushTError> {
     Ok(())
 }
 
-/// The seed of the fresh expert that labels step `step` of the episode of `seed` ([`label_episode`]).
+/// The seed of the generator of DART's noise in the episode of `seed` ([`collect_dart`]): distinct for
+/// distinct seeds, so that episodes draw independent noise, and apart from the environment's own draws.
+pub fn dart_noise_seed(seed: u64) -> u64 {
+    seed ^ 0xda27_0000_0000
+}
+
+/// The seed of the fresh expert that labels step `step` of the episode of `seed` ([`label_episode`]): distinct
+/// for distinct (seed, step) pairs of the protocol's seeds and episode lengths, so that no two labellers share a
+/// random stream.
 pub fn labeller_seed(seed: u64, step: usize) -> u64 {
     seed.wrapping_mul(1_000_003).wrapping_add(step as u64) ^ 0xda99_e700
 }

@@ -54,6 +54,14 @@ pub(crate) fn check_header_numbers(bytes: &[u8]) -> Result<(), PushTError> {
     Ok(())
 }
 
+/// The bytes of the file at `path`; a failed read is [`PushTError::Io`].
+pub(crate) fn read(path: &std::path::Path) -> Result<Vec<u8>, PushTError> {
+    std::fs::read(path).map_err(|source| PushTError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Parses a file's bytes (after [`check_header_numbers`]).
 pub(crate) fn parse(bytes: &[u8]) -> Result<SafeTensors<'_>, PushTError> {
     check_header_numbers(bytes)?;

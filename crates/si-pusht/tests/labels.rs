@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use si_pusht::demos::{collect, Collection};
-use si_pusht::labels::{labeller_seed, FORMAT};
+use si_pusht::labels::{dart_noise_seed, labeller_seed, FORMAT};
 use si_pusht::{
     collect_dart, expert_path, label_episode, run_episode, Action, Dart, Demonstrations, Expert,
     ExpertParams, LabelledStates, Obs, Policy, PushT, PushTError, TrainingData, MAX_STEPS,
@@ -290,4 +290,52 @@ proptest! {
             prop_assert_eq!(LabelledStates::from_bytes(&s.to_bytes().unwrap()).unwrap(), s);
         }
     }
+}
+
+#[test]
+fn labellers_and_noise_streams_never_share_a_seed() {
+    // every (seed, step) of a few training episodes of 300 steps gets its own labeller
+    let mut seen = std::collections::HashSet::new();
+    for seed in [0u64, 1, 17, 150_000, 150_001, 199_999] {
+        for step in 0..300 {
+            assert!(
+                seen.insert(labeller_seed(seed, step)),
+                "seed {seed} step {step}"
+            );
+        }
+    }
+    // and every training episode its own noise stream, none equal to an episode seed's own
+    let mut noise = std::collections::HashSet::new();
+    for seed in (0u64..200_000).step_by(7) {
+        let s = dart_noise_seed(seed);
+        assert!(noise.insert(s) && s != seed, "seed {seed}");
+    }
+}
+
+#[test]
+fn tiny_dart_noise_barely_moves_the_states() {
+    // σ = 1e-3 px: the executed targets are the expert's plus a thousandth of a pixel, so the first states stay
+    // within a small fraction of a pixel of the noise-free episode's
+    let run = |noise| {
+        collect_dart(
+            &Expert::default(),
+            Dart {
+                episodes: 1,
+                first_seed: 4,
+                noise,
+                horizon: 4,
+            },
+            |_, _| {},
+        )
+        .unwrap()
+        .0
+    };
+    let (clean, tiny) = (run(0.0), run(1e-3));
+    for i in 0..20 {
+        for k in 0..5 {
+            let d = (clean.history[i][1][k] - tiny.history[i][1][k]).abs();
+            assert!(d < 0.05, "state {i} coordinate {k}: {d}");
+        }
+    }
+    assert_ne!(clean.history[5], tiny.history[5], "the noise is applied");
 }

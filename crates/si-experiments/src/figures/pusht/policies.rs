@@ -212,6 +212,16 @@ fn train(
     Ok(ckpt)
 }
 
+/// `λ: score; …; chosen λ*` of a λ sweep.
+fn sweep_text(t: &si_robot::Tuning) -> String {
+    t.sweep
+        .iter()
+        .map(|r| format!("{}: {:.3}", r.lambda, r.mean_score))
+        .collect::<Vec<_>>()
+        .join("; ")
+        + &format!("; chosen {}", t.lambda)
+}
+
 fn settings(lambda: f64, stepper: StepperChoice, euler_steps: usize) -> PolicySettings {
     PolicySettings {
         lambda: Some(lambda),
@@ -292,14 +302,17 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     // λ of the SDE row: the best mean score on validation seeds, chosen here in code
     let validation_text = format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64);
     let validation: Seeds = validation_text.parse()?;
-    let tuning = ls.tune_lambda(
-        &settings(0.0, StepperChoice::Exponential, 0),
-        &plan.tune_lambdas,
-        &validation,
-        &validation_text,
-        300,
-        |_, _| {},
-    )?;
+    let tune = |policy: &TrainedPolicy| {
+        policy.tune_lambda(
+            &settings(0.0, StepperChoice::Exponential, 0),
+            &plan.tune_lambdas,
+            &validation,
+            &validation_text,
+            300,
+            |_, _| {},
+        )
+    };
+    let tuning = tune(&ls)?;
     let best_sde = tuning.lambda;
     let sde_name = format!("streaming SDE, lambda = {best_sde}");
     numbers.push((
@@ -308,13 +321,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             plan.validation,
             VALIDATION + plan.validation as u64 - 1
         ),
-        tuning
-            .sweep
-            .iter()
-            .map(|r| format!("{}: {:.3}", r.lambda, r.mean_score))
-            .collect::<Vec<_>>()
-            .join("; ")
-            + &format!("; chosen {best_sde}"),
+        sweep_text(&tuning),
     ));
     for (name, lambda) in [("streaming ODE", 0.0), (sde_name.as_str(), best_sde)] {
         let mut p = ls
@@ -322,24 +329,11 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             .policy;
         rows.push(evaluate(name, p.as_mut(), &plan, Some(&d))?);
     }
-    let dart_tuning = ld.tune_lambda(
-        &settings(0.0, StepperChoice::Exponential, 0),
-        &plan.tune_lambdas,
-        &validation,
-        &validation_text,
-        300,
-        |_, _| {},
-    )?;
+    let dart_tuning = tune(&ld)?;
     numbers.push((
         "lambda of the SDE on DART data, chosen on the same validation seeds (lambda: score)"
             .into(),
-        dart_tuning
-            .sweep
-            .iter()
-            .map(|r| format!("{}: {:.3}", r.lambda, r.mean_score))
-            .collect::<Vec<_>>()
-            .join("; ")
-            + &format!("; chosen {}", dart_tuning.lambda),
+        sweep_text(&dart_tuning),
     ));
     let mut p = ld
         .policy(&settings(dart_tuning.lambda, StepperChoice::Exponential, 0))?
