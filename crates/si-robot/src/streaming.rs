@@ -6,6 +6,11 @@
 //! observation). Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
 //! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
 //! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
+//!
+//! The state is kept in the box |u_i| ≤ [`STATE_BOUND`] (normalised units: one arena width around the arena):
+//! a step that leaves it is projected back onto it. Inside the box the policy is unchanged; outside, a field
+//! evaluated where it never saw data could otherwise send the pusher ever farther, the next anchor with it,
+//! until the model's output overflows.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -104,6 +109,10 @@ pub struct StreamingPolicy<F, S> {
     anchors: Vec<usize>,
 }
 
+/// The bound of the streaming state in normalised units: |u_i| ≤ 2 is the arena (|u_i| ≤ 1) and one arena
+/// width around it ([−256, 768] px).
+pub const STATE_BOUND: f64 = 2.0;
+
 impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
     /// The policy of `field` (2-D actions, [`CONTEXT_DIM`] context) stepped by `stepper` on the time grid of
     /// the tube of `params`.
@@ -184,6 +193,10 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
         self.stepper
             .step(&given, a.j as f64 * dt, dt, &mut a.x, &mut self.rng)?;
         a.j += 1;
+        // projected onto the box; NaN stays NaN (clamp keeps it) and is refused below
+        for v in a.x.as_mut_slice() {
+            *v = v.clamp(-STATE_BOUND, STATE_BOUND);
+        }
         let u = [a.x.as_slice()[0], a.x.as_slice()[1]];
         if u.iter().any(|v| !v.is_finite()) {
             return Err(RobotError::Policy(format!(

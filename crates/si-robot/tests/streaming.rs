@@ -206,3 +206,68 @@ fn bad_input_is_a_typed_error() {
     )
     .is_err());
 }
+
+/// A field that drives every state away from the centre of the arena, faster the farther it is.
+struct Outward;
+
+impl Field<Points> for Outward {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn velocity(&self, _t: f64, x: &Points) -> Result<Points, CoreError> {
+        let v: Vec<f64> = x.as_slice().iter().map(|u| 40.0 * u + 1.0).collect();
+        Points::from_row_major(x.len(), 2, &v)
+    }
+    fn denoiser(&self, _t: f64, x: &Points) -> Result<Points, CoreError> {
+        Ok(x.clone())
+    }
+}
+
+impl ConditionalField<Points> for Outward {
+    type Given<'b> = Outward;
+    fn dim(&self) -> usize {
+        2
+    }
+    fn context_dim(&self) -> usize {
+        CONTEXT_DIM
+    }
+    fn given(&self, _context: &Points) -> Result<Outward, CoreError> {
+        Ok(Outward)
+    }
+}
+
+/// A field that sends the state away (u grows 3.5× a step here) cannot send the pusher off the table: the state
+/// stays in the box |u_i| ≤ 2, whole episodes run, and inside the box the step is the field's own.
+#[test]
+fn a_runaway_field_stays_in_the_box() {
+    let step = si_robot::TubeEulerMaruyama::new(tube(), 0.0).unwrap();
+    let mut p = StreamingPolicy::new(
+        Outward,
+        step,
+        StreamingConfig::default().check(tube()).unwrap(),
+    )
+    .unwrap();
+    let e = run_episode(&mut p, 5, 120).unwrap();
+    assert_eq!(e.steps, 120);
+    let bound = si_robot::streaming::STATE_BOUND;
+    assert!(p
+        .sent()
+        .iter()
+        .flatten()
+        .all(|u| u.is_finite() && u.abs() <= bound));
+    assert!(
+        p.sent().iter().flatten().any(|u| u.abs() == bound),
+        "the field reached the bound"
+    );
+    for a in &e.actions {
+        assert!(a.iter().all(|v| (-256.0..=768.0).contains(v)), "{a:?}");
+    }
+    // the first step from the anchor: Euler's x + dt (40 x + 1), projected onto the box coordinate by coordinate
+    let first = e.observations[0];
+    let u0 = encode_action([first[0], first[1]]);
+    let dt = tube().dt();
+    for (sent, u) in p.sent()[0].iter().zip(u0) {
+        let euler = u + dt * (40.0 * u + 1.0);
+        assert_eq!(*sent, euler.clamp(-bound, bound));
+    }
+}
