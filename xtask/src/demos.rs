@@ -41,13 +41,7 @@ pub fn write(args: &DemosArgs) -> Result<()> {
     if let Some(noise) = args.noise {
         return write_dart(args, noise);
     }
-    let bar = ProgressBar::new(args.n as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} demos {msg} [{elapsed_precise} < {eta_precise}]",
-        )
-        .context("progress template")?,
-    );
+    let bar = progress(args.n, "demos")?;
     let collection = Collection {
         episodes: args.n,
         first_seed: args.seed,
@@ -72,6 +66,18 @@ pub fn write(args: &DemosArgs) -> Result<()> {
     Ok(())
 }
 
+/// A progress bar of `n` `unit`s.
+fn progress(n: usize, unit: &str) -> Result<ProgressBar> {
+    let bar = ProgressBar::new(n as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} {{msg}} [{{elapsed_precise}} < {{eta_precise}}]"
+        ))
+        .context("progress template")?,
+    );
+    Ok(bar)
+}
+
 /// The expert `--settle` asks for.
 fn expert(args: &DemosArgs) -> Result<Expert> {
     let mut cfg = ExpertConfig::default();
@@ -88,13 +94,7 @@ fn write_dart(args: &DemosArgs, noise: f64) -> Result<()> {
          each state labelled with the expert's clean path of {} actions",
         args.n, args.seed, args.horizon
     );
-    let bar = ProgressBar::new(args.n as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} episodes {msg} [{elapsed_precise} < {eta_precise}]",
-        )
-        .context("progress template")?,
-    );
+    let bar = progress(args.n, "episodes")?;
     let mut successes = 0usize;
     let (labels, summary) = collect_dart(
         &expert(args)?,

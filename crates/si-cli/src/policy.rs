@@ -365,26 +365,25 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
 
 /// `policy eval`: each checkpoint, then the summary over them when there are several.
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let mut runs = Vec::new();
+    let (mut all, mut displaced) = (Vec::new(), Vec::new());
     let mut csv = String::from("checkpoint,seed,score,success,steps,latency_us,displaced_at\n");
     for ckpt in &a.checkpoint {
-        let (all, displaced, rows) = eval_one(a, ckpt)?;
-        runs.push((all, displaced));
+        let (every, moved, rows) = eval_one(a, ckpt)?;
+        all.push(every);
+        displaced.push(moved);
         csv.push_str(&rows);
     }
     if let Some(path) = &a.csv {
         si_data::write_atomic(path, csv.as_bytes())?;
     }
-    if runs.len() > 1 {
-        for (what, pick) in [("all episodes", 0usize), ("displaced episodes only", 1)] {
-            let outcomes: Vec<Outcomes> = runs
-                .iter()
-                .map(|r| if pick == 0 { r.0 } else { r.1 })
-                .collect();
-            if pick == 1 && a.displace_at.is_none() {
-                continue;
-            }
-            println!("{}", across_seeds(what, &outcomes, a.checkpoint.len())?);
+    let n = a.checkpoint.len();
+    if n > 1 {
+        println!("{}", across_seeds("all episodes", &all, n)?);
+        if a.displace_at.is_some() {
+            println!(
+                "{}",
+                across_seeds("displaced episodes only", &displaced, n)?
+            );
         }
     }
     Ok(())

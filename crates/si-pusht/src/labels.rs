@@ -79,16 +79,22 @@ pub fn expert_path(
             path.push(last);
             continue;
         }
-        let a = *expert
-            .act(&h)?
-            .first()
-            .ok_or_else(|| PushTError::Policy("empty action chunk".into()))?;
+        let a = next_action(&mut expert, &h)?;
         let s = env.step(a)?;
         path.push(a);
         done = s.done;
         h = vec![h[h.len() - 1], s.obs];
     }
     Ok(path)
+}
+
+/// The expert's next commanded target after `history`.
+fn next_action(expert: &mut Expert, history: &[Obs]) -> Result<Action, PushTError> {
+    expert
+        .act(history)?
+        .first()
+        .copied()
+        .ok_or_else(|| PushTError::Policy("empty action chunk".into()))
 }
 
 impl LabelledStates {
@@ -341,10 +347,7 @@ pub fn collect_dart(
         while env.steps() < MAX_STEPS {
             let label = expert_path(&env, &expert, &history, settings.horizon)?;
             out.push(&history, &label, seed, env.steps());
-            let a = *expert
-                .act(&history)?
-                .first()
-                .ok_or_else(|| PushTError::Policy("empty action chunk".into()))?;
+            let a = next_action(&mut expert, &history)?;
             let executed = if settings.noise > 0.0 {
                 [a[0] + noise.sample(&mut rng), a[1] + noise.sample(&mut rng)]
             } else {

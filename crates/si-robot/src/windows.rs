@@ -20,7 +20,7 @@
 //! state's two observations and ξ(0) = its measured pusher position, ξ(j/T) = label j
 //! ([`labelled_windows`]); with noise-free DART they are the demonstrations' windows bit for bit.
 
-use si_pusht::{Demonstrations, LabelledStates, TrainingData};
+use si_pusht::{Action, Demonstrations, LabelledStates, Obs, TrainingData};
 
 use crate::encode::{encode_action, encode_context, CONTEXT_DIM};
 use crate::error::RobotError;
@@ -58,17 +58,11 @@ pub fn windows(demos: &Demonstrations, horizon: usize) -> Result<Vec<Window>, Ro
             )));
         }
         for r in start..end {
-            let o = &demos.obs[r];
-            let mut knots = Vec::with_capacity(horizon + 1);
-            knots.push(encode_action([o[0], o[1]]));
-            for j in 1..=horizon {
-                knots.push(encode_action(demos.actions[(r + j - 1).min(end - 1)]));
-            }
-            let context = encode_context(&demos.obs[start.max(r.saturating_sub(1))..=r])?;
-            out.push(Window {
-                context,
-                path: ActionPath::new(knots)?,
-            });
+            let targets = (1..=horizon).map(|j| demos.actions[(r + j - 1).min(end - 1)]);
+            out.push(window(
+                &demos.obs[start.max(r.saturating_sub(1))..=r],
+                targets,
+            )?);
         }
         start = end;
     }
@@ -95,16 +89,24 @@ pub fn labelled_windows(
     }
     (0..states.len())
         .map(|i| {
-            let [prev, cur] = &states.history[i];
-            let mut knots = Vec::with_capacity(horizon + 1);
-            knots.push(encode_action([cur[0], cur[1]]));
-            knots.extend(states.label(i)[..horizon].iter().map(|&a| encode_action(a)));
-            Ok(Window {
-                context: encode_context(&[*prev, *cur])?,
-                path: ActionPath::new(knots)?,
-            })
+            window(
+                &states.history[i],
+                states.label(i)[..horizon].iter().copied(),
+            )
         })
         .collect()
+}
+
+/// The window after the observations `history` (the last is the current one): the context of the last
+/// two, ξ(0) the measured pusher position and ξ(j/T) the commanded `targets`.
+fn window(history: &[Obs], targets: impl Iterator<Item = Action>) -> Result<Window, RobotError> {
+    let cur = history[history.len() - 1];
+    let mut knots = vec![encode_action([cur[0], cur[1]])];
+    knots.extend(targets.map(encode_action));
+    Ok(Window {
+        context: encode_context(history)?,
+        path: ActionPath::new(knots)?,
+    })
 }
 
 /// The windows of a training file, either kind ([`windows`], [`labelled_windows`]).
