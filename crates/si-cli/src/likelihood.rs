@@ -140,6 +140,8 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
         },
         _ => Divergence::Exact,
     };
+    // the density the backward integration ends on: N(0, α(0)² I) (α(0) = σ_max for EDM and VE)
+    let base_scale = interpolant.base_scale();
     let field = LearnedField::new(&net, interpolant).with_divergence(divergence);
     let method = match a.method {
         Method::Ode | Method::Hutchinson => LikelihoodMethod::Ode { steps: a.steps },
@@ -175,7 +177,7 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
         &points,
         &method,
         a.chunk,
-        &|p: &Points| StandardNormal { dim: d }.log_density(p),
+        &|p: &Points| StandardNormal { dim: d }.log_density_scaled(p, base_scale),
         &mut rng,
         &mut |k| bar.inc(k as u64),
     )?;

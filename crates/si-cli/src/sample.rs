@@ -8,8 +8,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::Batch;
 use si_data::npy::{write_points, NpyDtype};
-use si_integrate::{Scheme, SCHEME_NAMES};
-use si_nn::sampling::{sample, standard_normal};
+use si_integrate::{Scheme, TimeGrid, SCHEME_NAMES};
+use si_nn::sampling::{sample_on, standard_normal};
 use si_nn::train::load_model;
 use si_nn::{Head, LearnedField};
 
@@ -39,6 +39,20 @@ pub struct SampleArgs {
     /// Diffusion ε of the SDE steppers (>= 0; not used by the ODE); overrides an `eps=` in --stepper.
     #[arg(long)]
     eps: Option<f64>,
+    /// Time grid: `uniform` (--steps equal steps from t = 0) or `karras` (EDM's ρ-spaced noise levels,
+    /// σ from --sigma-max to --sigma-min, mapped to this interpolant's times; one-sided interpolants and
+    /// presets only). Sampling starts from N(0, α(t₀)² I) at the grid's first time t₀.
+    #[arg(long, default_value = "uniform")]
+    grid: String,
+    /// ρ of the Karras grid.
+    #[arg(long, default_value_t = 7.0)]
+    rho: f64,
+    /// Smallest noise-to-signal ratio of the Karras grid (clipped to the interpolant's range).
+    #[arg(long, default_value_t = 0.002)]
+    sigma_min: f64,
+    /// Largest noise-to-signal ratio of the Karras grid (clipped to the interpolant's range).
+    #[arg(long, default_value_t = 80.0)]
+    sigma_max: f64,
     /// Output dtype: f32 or f64.
     #[arg(long, default_value = "f32")]
     dtype: String,
@@ -74,11 +88,22 @@ pub fn run(a: &SampleArgs) -> Result<()> {
              (sigma(1) = 0 for {interpolant}); use --stepper euler-maruyama or noise-first, or a model with an s head"
         );
     }
-    let field = LearnedField::new(&net, interpolant);
+    let field = LearnedField::new(&net, interpolant.clone());
     let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
     let d = net.params().dim;
-    let x0 = standard_normal(a.n, d, net.device(), &mut rng)?;
-    let x1 = sample(&field, &scheme, x0, a.steps, &mut rng)?;
+    let grid = match a.grid.as_str() {
+        "uniform" => TimeGrid::uniform(0.0, 1.0, a.steps)?,
+        "karras" => TimeGrid::karras(&interpolant, a.steps, a.sigma_min, a.sigma_max, a.rho)?,
+        g => bail!("unknown --grid `{g}` (uniform, karras)"),
+    };
+    // N(0, I) scaled to the interpolant's noise at the first time (α(t₀) one-sided, e.g. σ_max for EDM)
+    let scale = match interpolant.sidedness() {
+        si_core::Sidedness::OneSided => interpolant.schedule(grid.start())?.alpha,
+        _ => 1.0,
+    };
+    let mut x0 = standard_normal(a.n, d, net.device(), &mut rng)?;
+    x0.scale(scale)?;
+    let x1 = sample_on(&field, &scheme, x0, &grid, &mut rng)?;
     let p = x1.to_points()?;
     write_points(&a.out, &p, dtype)?;
     eprintln!(

@@ -360,3 +360,159 @@ fn likelihood_scores_every_row_by_each_method() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Every preset trains, samples on the uniform and the Karras grid, and scores its data through the CLI;
+/// the checkpoint keeps the preset's name; a Karras grid on a two-sided interpolant is a clear error.
+#[test]
+fn presets_train_sample_and_score() {
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
+    let path = |name: &str| dir.join(name).display().to_string();
+    let data = path("data.npy");
+    let p = Points::standard_normal(200, 2, &mut ChaCha8Rng::seed_from_u64(4));
+    write_points(data.as_ref(), &p, NpyDtype::F64).unwrap();
+    for preset in [
+        "edm:sigma_max=10",
+        "ve:sigma_max=10",
+        "vp",
+        "fm:sigma_min=0.01",
+        "cosine",
+        "linear-vp",
+    ] {
+        let ckpt = path(&format!(
+            "{}.safetensors",
+            preset.replace([':', '=', ','], "_")
+        ));
+        let o = si(&[
+            "train",
+            "--data",
+            &data,
+            "--checkpoint",
+            &ckpt,
+            "--interpolant",
+            preset,
+            "--steps",
+            "20",
+            "--batch",
+            "32",
+            "--width",
+            "16",
+            "--depth",
+            "1",
+            "--heads",
+            "b,eta",
+            "--quiet",
+        ]);
+        assert!(
+            o.status.success(),
+            "{preset}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let stored = String::from_utf8_lossy(&std::fs::read(&ckpt).unwrap()).into_owned();
+        if !["cosine", "linear-vp"].contains(&preset) {
+            assert!(
+                stored.contains("Preset"),
+                "{preset}: no preset in the checkpoint"
+            );
+        }
+        for grid in ["uniform", "karras"] {
+            let out = path("s.npy");
+            let o = si(&[
+                "sample",
+                "--checkpoint",
+                &ckpt,
+                "--n",
+                "30",
+                "--steps",
+                "8",
+                "--grid",
+                grid,
+                "--out",
+                &out,
+            ]);
+            assert!(
+                o.status.success(),
+                "{preset} {grid}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let s = read_points(out.as_ref()).unwrap();
+            assert_eq!((s.len(), s.dim()), (30, 2));
+            assert!(
+                s.as_slice().iter().all(|v| v.is_finite()),
+                "{preset} {grid}"
+            );
+        }
+        let ll = path("ll.npy");
+        let o = si(&[
+            "likelihood",
+            "--checkpoint",
+            &ckpt,
+            "--data",
+            &data,
+            "--out",
+            &ll,
+            "--method",
+            "ode",
+            "--steps",
+            "20",
+            "--quiet",
+        ]);
+        assert!(
+            o.status.success(),
+            "{preset}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let l = read_points(ll.as_ref()).unwrap();
+        assert_eq!(l.len(), 200);
+        assert!(l.as_slice().iter().all(|v| v.is_finite()), "{preset}");
+    }
+    let two = path("two.safetensors");
+    let o = si(&[
+        "train",
+        "--data",
+        &data,
+        "--checkpoint",
+        &two,
+        "--interpolant",
+        "linear",
+        "--steps",
+        "5",
+        "--batch",
+        "16",
+        "--width",
+        "8",
+        "--depth",
+        "1",
+        "--quiet",
+    ]);
+    assert!(o.status.success());
+    let o = si(&[
+        "sample",
+        "--checkpoint",
+        &two,
+        "--n",
+        "4",
+        "--grid",
+        "karras",
+        "--out",
+        &path("k.npy"),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("one-sided"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = si(&[
+        "sample",
+        "--checkpoint",
+        &two,
+        "--n",
+        "4",
+        "--grid",
+        "cubic",
+        "--out",
+        &path("k.npy"),
+    ]);
+    assert!(!o.status.success());
+}

@@ -29,6 +29,11 @@ pub trait Batch: Clone + Send + Sized {
     fn dim(&self) -> usize;
     /// self ← self + a·x.
     fn axpy(&mut self, a: f64, x: &Self) -> Result<()>;
+    /// self ← a·self (the default goes through [`Batch::axpy`]; implementations multiply directly).
+    fn scale(&mut self, a: f64) -> Result<()> {
+        let x = self.clone();
+        self.axpy(a - 1.0, &x)
+    }
     /// self ← self + a·ξ with ξ ~ N(0, I) drawn from a generator seeded by `rng`.
     fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> Result<()>;
     /// A copy in host memory.
@@ -273,6 +278,10 @@ impl Batch for Points {
         for (u, v) in self.data.iter_mut().zip(x.data.iter()) {
             *u += a * v;
         }
+        Ok(())
+    }
+    fn scale(&mut self, a: f64) -> Result<()> {
+        self.data *= a;
         Ok(())
     }
     fn add_noise<R: Rng + ?Sized>(&mut self, a: f64, rng: &mut R) -> Result<()> {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::gamma::Gamma;
+use crate::presets::Preset;
 
 /// User-defined α, β with their derivatives.
 #[derive(Clone)]
@@ -63,6 +64,9 @@ pub enum Coefficients {
     SqrtOneMinusTSquared,
     /// α = 0, β = 1: the mirror interpolant x_t = x1 + γ z.
     Mirror,
+    /// A named generative model (EDM, VE, VP, flow matching) as a one-sided interpolant; its ends may hold
+    /// only approximately (see [`Preset`]).
+    Preset(Preset),
     /// User-defined.
     Custom(CustomCoefficients),
 }
@@ -121,6 +125,10 @@ impl Coefficients {
                 (a, da, t, 1.0, -t)
             }
             Coefficients::Mirror => (0.0, 0.0, 1.0, 0.0, 0.0),
+            Coefficients::Preset(p) => {
+                let c = p.eval(t);
+                (c.alpha, c.dalpha, c.beta, c.dbeta, c.alpha_dalpha)
+            }
             Coefficients::Custom(c) => {
                 let [a, da, b, db] = (c.f)(t);
                 (a, da, b, db, a * da)
@@ -144,6 +152,7 @@ impl Coefficients {
             Coefficients::VariancePreserving => "vp".into(),
             Coefficients::SqrtOneMinusTSquared => "sqrt(1-t^2)".into(),
             Coefficients::Mirror => "mirror".into(),
+            Coefficients::Preset(p) => p.caption(),
             Coefficients::Custom(c) => c.name.clone(),
         }
     }

@@ -109,9 +109,36 @@ impl StandardNormal {
                 got: format!("dimension {}", x.dim()),
             });
         }
-        let c = -0.5 * self.dim as f64 * (2.0 * std::f64::consts::PI).ln();
+        self.log_density_scaled(x, 1.0)
+    }
+
+    /// log N(x; 0, σ² I) = −(d/2) ln(2π) − d ln σ − |x|²/(2σ²), one value per point: the base density of
+    /// an interpolant whose t = 0 marginal is N(0, σ² I) ([`Interpolant::base_scale`](crate::Interpolant::base_scale)).
+    ///
+    /// ```
+    /// use si_core::{Points, StandardNormal};
+    /// let x = Points::from_row_major(1, 1, &[2.0]).unwrap();
+    /// let l = StandardNormal { dim: 1 }.log_density_scaled(&x, 2.0).unwrap()[0];
+    /// assert!((l - (-0.5 * (2.0 * std::f64::consts::PI * 4.0).ln() - 0.5)).abs() < 1e-15);
+    /// ```
+    pub fn log_density_scaled(&self, x: &Points, sigma: f64) -> Result<Vec<f64>> {
+        if x.dim() != self.dim {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("points of dimension {}", self.dim),
+                got: format!("dimension {}", x.dim()),
+            });
+        }
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(CoreError::InvalidParameter {
+                name: "sigma",
+                value: sigma,
+                reason: "the scale of the base Gaussian must be finite and > 0",
+            });
+        }
+        let d = self.dim as f64;
+        let c = -0.5 * d * (2.0 * std::f64::consts::PI).ln() - d * sigma.ln();
         Ok((0..x.len())
-            .map(|i| c - 0.5 * x.point(i).norm_squared())
+            .map(|i| c - 0.5 * x.point(i).norm_squared() / (sigma * sigma))
             .collect())
     }
 }

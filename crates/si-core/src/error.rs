@@ -84,6 +84,15 @@ pub enum CoreError {
     /// An error from a backend (e.g. libtorch) reported through the core traits.
     #[error("backend error: {0}")]
     Backend(String),
+    /// A schedule transfer was asked at a time that the source interpolant cannot reach: the target's log
+    /// signal-to-noise ratio there is infinite or outside the source's range.
+    #[error("schedule transfer at t = {t}: {reason}")]
+    TransferRange {
+        /// The requested time (of the target interpolant).
+        t: f64,
+        /// Why it cannot be mapped.
+        reason: &'static str,
+    },
     /// A statistic was asked of fewer values (or trials) than it needs.
     #[error("{what} needs at least {needed} values, got {got}")]
     TooFewValues {

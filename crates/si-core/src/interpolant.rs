@@ -3,6 +3,7 @@
 use crate::coefficients::{AlphaBeta, Coefficients};
 use crate::error::{check_time, CoreError, Result};
 use crate::gamma::Gamma;
+use crate::presets::Preset;
 
 /// Which endpoints the interpolant bridges.
 ///
@@ -177,6 +178,9 @@ impl Interpolant {
             self.coefficients.eval(0.0, &self.gamma),
             self.coefficients.eval(1.0, &self.gamma),
         );
+        if let Coefficients::Preset(p) = &self.coefficients {
+            return self.validate_preset(*p, a0.alpha, a1.beta);
+        }
         match self.sidedness {
             Sidedness::TwoSided | Sidedness::OneSided => {
                 expect("alpha(0) = 1", a0.alpha, 1.0)?;
@@ -214,6 +218,115 @@ impl Interpolant {
             )?;
         }
         Ok(())
+    }
+
+    /// A preset is one-sided with γ ≡ 0; its ends may hold only approximately (EDM and VE never reach
+    /// pure noise, VP nearly does), but β(1) = 1, α ≥ 0, α(0) > 0 and the log signal-to-noise ratio
+    /// ln(β/α) increases strictly in t.
+    fn validate_preset(&self, p: Preset, alpha0: f64, beta1: f64) -> Result<()> {
+        p.check()?;
+        if self.sidedness != Sidedness::OneSided || !self.gamma.is_zero() {
+            return Err(CoreError::InvalidParameter {
+                name: "sidedness",
+                value: f64::NAN,
+                reason: "a preset is a one-sided interpolant with gamma = 0 (Interpolant::preset)",
+            });
+        }
+        expect("beta(1) = 1 (preset)", beta1, 1.0)?;
+        if alpha0.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return Err(CoreError::BoundaryCondition {
+                condition: "alpha(0) > 0 (preset)",
+                got: alpha0,
+                expected: 1.0,
+            });
+        }
+        let mut last = f64::NEG_INFINITY;
+        for k in 0..CHECK_POINTS {
+            let t = k as f64 / (CHECK_POINTS - 1) as f64;
+            let l = self.log_snr(t);
+            if l.is_nan() || (k > 0 && l <= last) {
+                return Err(CoreError::InvalidParameter {
+                    name: "preset",
+                    value: t,
+                    reason:
+                        "the log signal-to-noise ratio ln(beta/alpha) must increase strictly in t",
+                });
+            }
+            last = l;
+        }
+        Ok(())
+    }
+
+    /// A named generative model as a one-sided interpolant (docs/math.md §8).
+    ///
+    /// ```
+    /// use si_core::{Interpolant, Preset};
+    /// let edm = Interpolant::preset(Preset::EDM).unwrap();
+    /// assert_eq!(edm, "edm".parse().unwrap());
+    /// assert!((edm.base_scale() - 80.0).abs() < 1e-12); // samplers start from N(0, 80² I)
+    /// ```
+    pub fn preset(p: Preset) -> Result<Self> {
+        Self::new(Sidedness::OneSided, Coefficients::Preset(p), Gamma::Zero)
+    }
+
+    /// The preset, if this interpolant is one.
+    pub fn as_preset(&self) -> Option<Preset> {
+        match self.coefficients {
+            Coefficients::Preset(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The scale of the Gaussian N(0, base_scale² I) a sampler starts from at t = 0 (and whose density a
+    /// likelihood ends on): α(0) for one-sided interpolants (1 except for the EDM and VE presets, whose
+    /// t = 0 marginal x1 + σ_max x0 is approximated by N(0, σ_max² I) as in the originals); 1 otherwise (ρ0
+    /// itself, N(0, I) when the base is a standard normal).
+    pub fn base_scale(&self) -> f64 {
+        match self.sidedness {
+            Sidedness::OneSided => self.coefficients.eval(0.0, &self.gamma).alpha,
+            _ => 1.0,
+        }
+    }
+
+    /// The log signal-to-noise ratio λ(t) = ln(β(t)/α(t)) of a one-sided interpolant (−∞ where β = 0,
+    /// +∞ where α = 0). Two interpolants with the same λ at t and t′ have marginals that differ only by
+    /// the scale β(t)/β′(t′) (docs/math.md §8.2). NaN for two-sided and mirror interpolants.
+    pub fn log_snr(&self, t: f64) -> f64 {
+        if self.sidedness != Sidedness::OneSided {
+            return f64::NAN;
+        }
+        let c = self.coefficients.eval(t, &self.gamma);
+        c.beta.ln() - c.alpha.ln()
+    }
+
+    /// The time t ∈ [0, 1] at which λ(t) = `lambda` (bisection to the last bit; λ increases strictly),
+    /// or `None` when `lambda` lies outside [λ(0), λ(1)] or the interpolant is not one-sided.
+    pub fn time_of_log_snr(&self, lambda: f64) -> Option<f64> {
+        if self.sidedness != Sidedness::OneSided || lambda.is_nan() {
+            return None;
+        }
+        let (l0, l1) = (self.log_snr(0.0), self.log_snr(1.0));
+        if lambda < l0 || lambda > l1 {
+            return None;
+        }
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        loop {
+            let mid = 0.5 * (lo + hi);
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            if self.log_snr(mid) < lambda {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        // the closer end of the last bracket
+        let (dl, dh) = (
+            (self.log_snr(lo) - lambda).abs(),
+            (self.log_snr(hi) - lambda).abs(),
+        );
+        Some(if dl <= dh { lo } else { hi })
     }
 
     /// Linear: α = 1 − t, β = t, with the given γ.

@@ -19,10 +19,12 @@ mod interpolant;
 pub mod metrics;
 mod names;
 pub mod ot;
+mod presets;
 #[cfg(feature = "serde1")]
 mod serde_impl;
 mod source;
 mod targets;
+mod transfer;
 
 pub use batch::{scaled_norm, Batch, ErrorNorm, Points};
 pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
@@ -33,8 +35,10 @@ pub use field::{DriftTerms, Field};
 pub use forward::{AdditiveGaussian, AdditiveNoise, ForwardModel, LinearGaussian};
 pub use gamma::{CustomGamma, Gamma};
 pub use interpolant::{Interpolant, Schedule, Sidedness};
-pub use names::{GAMMA_NAMES, INTERPOLANT_NAMES};
+pub use names::{GAMMA_NAMES, INTERPOLANT_NAMES, PRESET_NAMES};
+pub use presets::{karras_sigmas, Preset};
 pub use source::{
     CouplingPairs, Draw, InterpolantSource, PairSource, Pairs, TargetSource, TimeRange,
 };
 pub use targets::Targets;
+pub use transfer::{ScheduleTransfer, TransferMap};

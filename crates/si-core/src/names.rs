@@ -8,6 +8,7 @@ use crate::coefficients::Coefficients;
 use crate::error::{CoreError, Result};
 use crate::gamma::Gamma;
 use crate::interpolant::{Interpolant, Sidedness};
+use crate::presets::Preset;
 
 /// The names of the built-in noise schedules γ(t), as [`Gamma`]'s [`FromStr`] reads them:
 ///
@@ -34,7 +35,11 @@ pub const GAMMA_NAMES: &str = "zero, sqrt (a = 1), sqrt=A (a = A > 0), quadratic
 /// | `one-sided-vp`            | cos(πt/2), sin(πt/2)                | none (γ ≡ 0)  |
 /// | `one-sided-sqrt`          | √(1−t²), t                          | none (γ ≡ 0)  |
 ///
-/// One-sided families take no `:<gamma>`. `linear-zero` is an alias of `linear:zero`. The combination
+/// One-sided families take no `:<gamma>`. `linear-zero` is an alias of `linear:zero`.
+///
+/// The known generative models are presets (docs/math.md §8; [`PRESET_NAMES`]): `edm`, `ve`, `vp`, `fm`
+/// (`flow-matching`) with optional `:<key>=<value>,...` parameters, and the aliases `rectified-flow`
+/// (= `linear:zero`), `cosine` (= `one-sided-vp`) and `linear-vp` (= `one-sided-sqrt`). The combination
 /// is validated as by [`Interpolant::new`] (e.g. `trig:sqrt=5` fails, since the trigonometric family
 /// needs γ ≤ 1).
 ///
@@ -56,7 +61,135 @@ pub const GAMMA_NAMES: &str = "zero, sqrt (a = 1), sqrt=A (a = A > 0), quadratic
 pub const INTERPOLANT_NAMES: &str = "<family>[:<gamma>] with family one of linear, trigonometric (or trig), \
 encoder-decoder, mirror, one-sided-linear, one-sided-vp, one-sided-sqrt, and gamma one of zero, sqrt (a = 1), \
 sqrt=A (a = A > 0), quadratic, sin-squared; without a gamma, linear, trigonometric and mirror use sqrt and \
-encoder-decoder uses sin-squared; one-sided families take no gamma; linear-zero = linear:zero";
+encoder-decoder uses sin-squared; one-sided families take no gamma; linear-zero = linear:zero; \
+presets of the known models: edm[:sigma_min=S,sigma_max=S,rho=R], ve[:sigma_min=S,sigma_max=S], \
+vp[:beta_min=B,beta_max=B], fm[:sigma_min=S], rectified-flow (= linear:zero), cosine (= one-sided-vp), \
+linear-vp (= one-sided-sqrt)";
+
+/// The presets and their parameters (defaults in brackets), as [`Interpolant`]'s [`FromStr`] reads them:
+///
+/// | name | model | parameters |
+/// |---|---|---|
+/// | `edm` | Karras et al. 2022 | `sigma_min` (0.002), `sigma_max` (80), `rho` (7) |
+/// | `ve` | Song et al. 2021, VE SDE | `sigma_min` (0.01), `sigma_max` (50) |
+/// | `vp` | Song et al. 2021, VP SDE | `beta_min` (0.1), `beta_max` (20) |
+/// | `fm`, `flow-matching` | Lipman et al. 2023, OT path | `sigma_min` (0) |
+/// | `rectified-flow` | Liu et al. 2022 | alias of `linear:zero` |
+/// | `cosine` | flow_matching's CosineScheduler | alias of `one-sided-vp` |
+/// | `linear-vp` | flow_matching's LinearVPScheduler | alias of `one-sided-sqrt` |
+///
+/// ```
+/// use si_core::{Interpolant, Preset};
+/// let vp: Interpolant = "vp:beta_max=10".parse().unwrap();
+/// assert_eq!(vp, Interpolant::preset(Preset::vp(0.1, 10.0).unwrap()).unwrap());
+/// assert_eq!(vp.to_string(), "vp:beta_max=10");
+/// assert_eq!("edm".parse::<Interpolant>().unwrap().to_string(), "edm");
+/// assert!("edm:sigma_max=80,sigma_max=90".parse::<Interpolant>().is_err());
+/// assert!("ve:rho=7".parse::<Interpolant>().is_err());
+/// ```
+pub const PRESET_NAMES: &str = "edm[:sigma_min=S,sigma_max=S,rho=R] (defaults 0.002, 80, 7), ve[:sigma_min=S,sigma_max=S] (0.01, 50), vp[:beta_min=B,beta_max=B] (0.1, 20), fm or flow-matching[:sigma_min=S] (0), rectified-flow (= linear:zero), cosine (= one-sided-vp), linear-vp (= one-sided-sqrt)";
+
+/// Parses a preset `<name>[:<key>=<value>,...]`; `None` when `name` is not a preset's.
+fn parse_preset(s: &str) -> Option<Result<Preset>> {
+    let (name, params) = match s.split_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (s, None),
+    };
+    let (defaults, keys): (Preset, &[&'static str]) = match name {
+        "edm" => (Preset::EDM, &["sigma_min", "sigma_max", "rho"]),
+        "ve" => (Preset::VE, &["sigma_min", "sigma_max"]),
+        "vp" => (Preset::VP, &["beta_min", "beta_max"]),
+        "fm" | "flow-matching" => (Preset::FM, &["sigma_min"]),
+        _ => return None,
+    };
+    let mut values: Vec<f64> = preset_params(&defaults).1.iter().map(|p| p.1).collect();
+    let mut seen = vec![false; keys.len()];
+    let bad = || CoreError::UnknownName {
+        what: "preset parameters",
+        got: s.to_owned(),
+        expected: PRESET_NAMES,
+    };
+    for kv in params.into_iter().flat_map(|p| p.split(',')) {
+        let Some((k, v)) = kv.split_once('=') else {
+            return Some(Err(bad()));
+        };
+        let Some(i) = keys.iter().position(|key| *key == k) else {
+            return Some(Err(bad()));
+        };
+        let Ok(v) = v.parse::<f64>() else {
+            return Some(Err(bad()));
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Some(Err(bad()));
+        }
+        values[i] = v;
+    }
+    Some(
+        match defaults {
+            Preset::Edm { .. } => Preset::edm(values[0], values[1], values[2]),
+            Preset::Ve { .. } => Preset::ve(values[0], values[1]),
+            Preset::Vp { .. } => Preset::vp(values[0], values[1]),
+            Preset::FlowMatching { .. } => Preset::flow_matching(values[0]),
+        }
+        .map_err(|e| match e {
+            CoreError::InvalidParameter { .. } => e,
+            _ => bad(),
+        }),
+    )
+}
+
+/// A preset's name and its parameters in the grammar's order.
+fn preset_params(p: &Preset) -> (&'static str, Vec<(&'static str, f64)>) {
+    match *p {
+        Preset::Edm {
+            sigma_min,
+            sigma_max,
+            rho,
+        } => (
+            "edm",
+            vec![
+                ("sigma_min", sigma_min),
+                ("sigma_max", sigma_max),
+                ("rho", rho),
+            ],
+        ),
+        Preset::Ve {
+            sigma_min,
+            sigma_max,
+        } => (
+            "ve",
+            vec![("sigma_min", sigma_min), ("sigma_max", sigma_max)],
+        ),
+        Preset::Vp { beta_min, beta_max } => {
+            ("vp", vec![("beta_min", beta_min), ("beta_max", beta_max)])
+        }
+        Preset::FlowMatching { sigma_min } => ("fm", vec![("sigma_min", sigma_min)]),
+    }
+}
+
+impl fmt::Display for Preset {
+    /// The canonical name of [`PRESET_NAMES`]: the short name, then the parameters that differ from the
+    /// defaults (shortest decimals that read back bit for bit), e.g. `edm`, `vp:beta_max=10`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, params) = preset_params(self);
+        let defaults = match self {
+            Preset::Edm { .. } => Preset::EDM,
+            Preset::Ve { .. } => Preset::VE,
+            Preset::Vp { .. } => Preset::VP,
+            Preset::FlowMatching { .. } => Preset::FM,
+        };
+        let (_, default_params) = preset_params(&defaults);
+        f.write_str(name)?;
+        let mut sep = ':';
+        for ((k, v), (_, d)) in params.iter().zip(&default_params) {
+            if v.to_bits() != d.to_bits() {
+                write!(f, "{sep}{k}={v}")?;
+                sep = ',';
+            }
+        }
+        Ok(())
+    }
+}
 
 /// The `expected` of the error for a one-sided family given a γ.
 const ONE_SIDED_NO_GAMMA: &str =
@@ -177,8 +310,14 @@ impl FromStr for Interpolant {
     /// [`Interpolant::one_sided_linear`], [`Interpolant::one_sided_vp`], [`Interpolant::one_sided_sqrt`]),
     /// whose validation errors are passed on.
     fn from_str(s: &str) -> Result<Self> {
-        if s == "linear-zero" {
-            return Interpolant::linear(Gamma::Zero);
+        match s {
+            "linear-zero" | "rectified-flow" => return Interpolant::linear(Gamma::Zero),
+            "cosine" => return Ok(Interpolant::one_sided_vp()),
+            "linear-vp" => return Ok(Interpolant::one_sided_sqrt()),
+            _ => {}
+        }
+        if let Some(p) = parse_preset(s) {
+            return Interpolant::preset(p?);
         }
         let (name, gamma) = match s.split_once(':') {
             Some((name, g)) => (name, Some(g)),
@@ -223,6 +362,9 @@ impl fmt::Display for Interpolant {
     /// [`Interpolant::new`] or with custom parts) write `unnamed(<caption>)` or `<family>:custom(<name>)`,
     /// which do not parse.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.as_preset() {
+            return write!(f, "{p}");
+        }
         let Some(fam) = Family::of(self) else {
             return write!(f, "unnamed({})", self.name());
         };

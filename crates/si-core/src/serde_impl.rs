@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::coefficients::Coefficients;
 use crate::gamma::Gamma;
 use crate::interpolant::{Interpolant, Sidedness};
+use crate::presets::Preset;
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename = "Gamma")]
@@ -27,6 +28,71 @@ enum GammaRepr {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(rename = "Preset", deny_unknown_fields)]
+enum PresetRepr {
+    Edm {
+        sigma_min: f64,
+        sigma_max: f64,
+        rho: f64,
+    },
+    Ve {
+        sigma_min: f64,
+        sigma_max: f64,
+    },
+    Vp {
+        beta_min: f64,
+        beta_max: f64,
+    },
+    FlowMatching {
+        sigma_min: f64,
+    },
+}
+
+impl From<Preset> for PresetRepr {
+    fn from(p: Preset) -> Self {
+        match p {
+            Preset::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+            } => PresetRepr::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+            },
+            Preset::Ve {
+                sigma_min,
+                sigma_max,
+            } => PresetRepr::Ve {
+                sigma_min,
+                sigma_max,
+            },
+            Preset::Vp { beta_min, beta_max } => PresetRepr::Vp { beta_min, beta_max },
+            Preset::FlowMatching { sigma_min } => PresetRepr::FlowMatching { sigma_min },
+        }
+    }
+}
+
+impl PresetRepr {
+    /// The preset, checked as by its constructor.
+    fn build(self) -> crate::error::Result<Preset> {
+        match self {
+            PresetRepr::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+            } => Preset::edm(sigma_min, sigma_max, rho),
+            PresetRepr::Ve {
+                sigma_min,
+                sigma_max,
+            } => Preset::ve(sigma_min, sigma_max),
+            PresetRepr::Vp { beta_min, beta_max } => Preset::vp(beta_min, beta_max),
+            PresetRepr::FlowMatching { sigma_min } => Preset::flow_matching(sigma_min),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 #[serde(rename = "Coefficients")]
 enum CoefficientsRepr {
     Linear,
@@ -35,6 +101,7 @@ enum CoefficientsRepr {
     VariancePreserving,
     SqrtOneMinusTSquared,
     Mirror,
+    Preset(PresetRepr),
 }
 
 #[derive(Serialize)]
@@ -91,6 +158,7 @@ impl Serialize for Coefficients {
             Coefficients::VariancePreserving => CoefficientsRepr::VariancePreserving,
             Coefficients::SqrtOneMinusTSquared => CoefficientsRepr::SqrtOneMinusTSquared,
             Coefficients::Mirror => CoefficientsRepr::Mirror,
+            Coefficients::Preset(p) => CoefficientsRepr::Preset((*p).into()),
             Coefficients::Custom(_) => {
                 return Err(S::Error::custom(format!(
                     "the user-defined coefficients `{}` (Coefficients::Custom) cannot be serialised; only built-in coefficients can",
@@ -111,6 +179,9 @@ impl<'de> Deserialize<'de> for Coefficients {
             CoefficientsRepr::VariancePreserving => Coefficients::VariancePreserving,
             CoefficientsRepr::SqrtOneMinusTSquared => Coefficients::SqrtOneMinusTSquared,
             CoefficientsRepr::Mirror => Coefficients::Mirror,
+            CoefficientsRepr::Preset(p) => {
+                Coefficients::Preset(p.build().map_err(D::Error::custom)?)
+            }
         })
     }
 }

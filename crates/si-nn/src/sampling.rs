@@ -39,9 +39,26 @@ pub fn sample<S: Stepper<TensorBatch>>(
     steps: usize,
     rng: &mut dyn RngCore,
 ) -> Result<TensorBatch> {
-    let grid = TimeGrid::uniform(0.0, 1.0, steps)?;
+    sample_on(
+        field,
+        stepper,
+        x0,
+        &TimeGrid::uniform(0.0, 1.0, steps)?,
+        rng,
+    )
+}
+
+/// Integrates `x0` (a sample at the grid's first time) along `grid` (e.g. [`TimeGrid::karras`]) with
+/// `stepper` on `field`, under no_grad.
+pub fn sample_on<S: Stepper<TensorBatch>>(
+    field: &LearnedField<'_>,
+    stepper: &S,
+    x0: TensorBatch,
+    grid: &TimeGrid,
+    rng: &mut dyn RngCore,
+) -> Result<TensorBatch> {
     Ok(tch::no_grad(|| {
-        integrate(stepper, field, x0, &grid, rng, &mut [])
+        integrate(stepper, field, x0, grid, rng, &mut [])
     })?)
 }
 
