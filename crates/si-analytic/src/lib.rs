@@ -5,6 +5,7 @@
 //! integrator in the workspace is tested against. Log-domain weights and Cholesky factors throughout.
 #![warn(missing_docs)]
 
+mod bridge;
 mod components;
 mod conditional;
 mod em;
@@ -16,6 +17,7 @@ pub mod reference;
 mod scsi;
 mod small;
 
+pub use bridge::GaussianBridge;
 pub use conditional::{ConditionalMixtureFields, ConditionedMixtureFields};
 pub use em::{fit_em, EmConfig};
 pub use error::{AnalyticError, Result};

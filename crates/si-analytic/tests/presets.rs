@@ -313,18 +313,24 @@ fn transfer_equals_the_exact_field_of_the_target() {
                     rng.random_range(0.0..1.0)
                 };
                 let lb = ib.log_snr(t);
-                let reachable = lb.is_finite() && lb >= la0 && lb <= la1;
+                // (an infinite λ at an end maps when the source reaches the same end with finite limits:
+                // transfer_at_the_ends_takes_the_limits)
+                let reachable = (lb.is_finite() && lb >= la0 && lb <= la1)
+                    || (lb.is_infinite() && lb == ia.log_snr(t));
                 match tr.map(t) {
                     Err(CoreError::TransferRange { .. }) => {
                         assert!(
-                            !reachable,
+                            !reachable || lb.is_infinite(),
                             "{a_name} -> {b_name} at t = {t}: lambda {lb} in [{la0}, {la1}]"
                         );
                         continue;
                     }
                     Err(e) => panic!("{e}"),
                     Ok(m) => {
-                        assert!(reachable, "{a_name} -> {b_name} at t = {t}");
+                        assert!(
+                            reachable || lb.is_infinite(),
+                            "{a_name} -> {b_name} at t = {t}"
+                        );
                         if a_name == b_name {
                             assert!((m.tau - t).abs() < 1e-14 && (m.scale - 1.0).abs() < 1e-12);
                         }
@@ -384,6 +390,52 @@ fn transfer_equals_the_exact_field_of_the_target() {
             );
         }
     }
+}
+
+/// At the ends (t = 0 pure noise, t = 1 clean data) of paths whose coefficients have finite derivatives
+/// there, the transfer takes the limits of τ̇ and ṡ/s: it still equals the target's exact b and η.
+#[test]
+fn transfer_at_the_ends_takes_the_limits() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let paths = ["fm", "one-sided-linear", "cosine"];
+    for a_name in paths {
+        let fa = fields(a_name);
+        for b_name in paths {
+            let fb = fields(b_name);
+            let (ia, ib): (Interpolant, Interpolant) =
+                (a_name.parse().unwrap(), b_name.parse().unwrap());
+            let tr = ScheduleTransfer::new(&fa, ia, ib.clone()).unwrap();
+            for t in [0.0, 1.0] {
+                let c = ib.schedule(t).unwrap();
+                let x = as_points(&marginal_point(c.beta, c.alpha, &mut rng));
+                let m = tr
+                    .map(t)
+                    .unwrap_or_else(|e| panic!("{a_name} -> {b_name} at {t}: {e}"));
+                assert_eq!(m.tau, t);
+                let what = format!("{a_name} -> {b_name} at t = {t}");
+                let (g, w) = (tr.velocity(t, &x).unwrap(), fb.velocity(t, &x).unwrap());
+                for (g, w) in g.as_slice().iter().zip(w.as_slice()) {
+                    assert!(
+                        (g - w).abs() <= 1e-9 * (1.0 + w.abs()),
+                        "{what}: b {g} vs {w}"
+                    );
+                }
+                if t == 0.0 {
+                    let (g, w) = (tr.denoiser(t, &x).unwrap(), fb.denoiser(t, &x).unwrap());
+                    for (g, w) in g.as_slice().iter().zip(w.as_slice()) {
+                        assert!(
+                            (g - w).abs() <= 1e-9 * (1.0 + w.abs()),
+                            "{what}: eta {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // VP never reaches pure noise (β(0) > 0): that end is refused, not guessed
+    let f = fields("vp");
+    let tr = ScheduleTransfer::new(&f, "vp".parse().unwrap(), "cosine".parse().unwrap()).unwrap();
+    assert!(tr.map(0.0).is_err());
 }
 
 /// Transfer needs one-sided paths: a two-sided interpolant is refused.

@@ -116,7 +116,12 @@ impl Coefficients {
                 }
             }
             Coefficients::VariancePreserving => {
-                let (s, c) = (FRAC_PI_2 * t).sin_cos();
+                // exactly (1, 0) at t = 1, where cos(π/2) would give 6e-17 and a finite log-SNR
+                let (s, c) = if t.to_bits() == 1.0f64.to_bits() {
+                    (1.0, 0.0)
+                } else {
+                    (FRAC_PI_2 * t).sin_cos()
+                };
                 (c, -FRAC_PI_2 * s, s, FRAC_PI_2 * c, -FRAC_PI_2 * s * c)
             }
             Coefficients::SqrtOneMinusTSquared => {

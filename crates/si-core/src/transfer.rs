@@ -19,8 +19,9 @@ use crate::interpolant::{Interpolant, Sidedness};
 /// A field of interpolant `from` presented as the field of interpolant `to` (both one-sided Gaussian
 /// paths from N(0, I) to the same data).
 ///
-/// Defined at the times t where λ_to(t) is finite and inside [λ_from(0), λ_from(1)]; elsewhere every
-/// method returns [`CoreError::TransferRange`].
+/// Defined at the times t where λ_to(t) is finite and inside [λ_from(0), λ_from(1)], and at the ends where
+/// both paths are pure noise (β = 0) or clean data (α = 0) with finite derivatives (the limits of τ̇ and ṡ/s
+/// there); elsewhere every method returns [`CoreError::TransferRange`].
 #[derive(Clone, Debug)]
 pub struct ScheduleTransfer<F> {
     field: F,
@@ -82,11 +83,7 @@ impl<F> ScheduleTransfer<F> {
         check_time(t)?;
         let lambda = self.to.log_snr(t);
         if !lambda.is_finite() {
-            return Err(CoreError::TransferRange {
-                t,
-                reason:
-                    "the target's log signal-to-noise ratio is infinite here (alpha or beta is 0)",
-            });
+            return self.end_map(t, lambda);
         }
         let tau = self
             .from
@@ -115,6 +112,53 @@ impl<F> ScheduleTransfer<F> {
                 t,
                 reason: "the time change is singular here",
             });
+        }
+        Ok(TransferMap {
+            tau,
+            scale,
+            dlog_scale,
+            dtau,
+        })
+    }
+}
+
+impl<F> ScheduleTransfer<F> {
+    /// The ends, where λ_to(t) = ±∞: both paths at pure noise (β = 0; τ = 0, s = α_B/α_A,
+    /// τ̇ = β̇_B α_A/(β̇_A α_B), the limit of λ̇_B/λ̇_A) or both at clean data (α = 0; τ = 1, s = β_B/β_A,
+    /// τ̇ = α̇_B β_A/(α̇_A β_B)); defined when the source reaches the same end and the limits are finite.
+    fn end_map(&self, t: f64, lambda: f64) -> Result<TransferMap> {
+        let noise_end = lambda == f64::NEG_INFINITY;
+        let tau = if noise_end { 0.0 } else { 1.0 };
+        let out_of_range = CoreError::TransferRange {
+            t,
+            reason: "the target's log signal-to-noise ratio is infinite here and the source does not reach that end \
+                     with finite derivatives",
+        };
+        // both infinite with the same sign
+        if self.from.log_snr(tau).to_bits() != lambda.to_bits() {
+            return Err(out_of_range);
+        }
+        let (b, a) = (
+            self.to.schedule_unchecked(t),
+            self.from.schedule_unchecked(tau),
+        );
+        let (dtau, scale, dlog_scale) = if noise_end {
+            let dtau = (b.dbeta * a.alpha) / (a.dbeta * b.alpha);
+            (
+                dtau,
+                b.alpha / a.alpha,
+                b.dalpha / b.alpha - dtau * a.dalpha / a.alpha,
+            )
+        } else {
+            let dtau = (b.dalpha * a.beta) / (a.dalpha * b.beta);
+            (
+                dtau,
+                b.beta / a.beta,
+                b.dbeta / b.beta - dtau * a.dbeta / a.beta,
+            )
+        };
+        if ![scale, dlog_scale, dtau].iter().all(|v| v.is_finite()) || scale <= 0.0 {
+            return Err(out_of_range);
         }
         Ok(TransferMap {
             tau,

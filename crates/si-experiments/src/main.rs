@@ -27,7 +27,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Only these figures (comma-separated numbers; 5 and 10 share a model); default: all that this
-        /// build can make (1-15 with the feature `nn`).
+        /// build can make (1-17 with the feature `nn`).
         #[arg(long, value_delimiter = ',')]
         only: Vec<u32>,
         /// Figures made side by side (default: 2, or 1 on a one-core machine); libtorch's threads are

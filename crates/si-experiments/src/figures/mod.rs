@@ -1,6 +1,7 @@
 //! Every figure of docs/figures.md: A (exact fields, 1–4; [`exact`]), B (learned fields, 5–10; `learned`),
 //! C (couplings and reflow, 11–12; [`coupling`]), D (variance reduction, 13; `scsi`), E (the streaming
-//! policy, 14–15; [`pusht`]). [`registry`] lists them, with what each needs; [`all`] makes them side by side.
+//! policy, 14–15; [`pusht`]), F (interpolant design: the presets, 16, in `learned`; the Schrödinger bridge, 17,
+//! in [`coupling`]). [`registry`] lists them, with what each needs; [`all`] makes them side by side.
 
 pub mod coupling;
 pub mod exact;

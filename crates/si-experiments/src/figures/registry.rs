@@ -125,6 +125,16 @@ pub fn figures() -> Vec<Figure> {
             6,
             nn!(|o, s| Ok(vec![super::pusht::policies::figure15(o, s)?])),
         ),
+        learned(
+            &[16],
+            12,
+            nn!(|o, s| Ok(vec![super::learned::presets::figure16(o, s)?])),
+        ),
+        learned(
+            &[17],
+            20,
+            nn!(|o, s| Ok(vec![super::coupling::bridge::figure17(o, s)?])),
+        ),
     ]
 }
 
@@ -143,7 +153,7 @@ pub fn jobs<'a>(out: &'a Path, sizes: &'a Sizes, only: &[u32]) -> Result<Vec<(u3
     for n in only {
         let rows: Vec<&Figure> = all.iter().filter(|f| f.numbers.contains(n)).collect();
         if rows.is_empty() {
-            bail!("there is no figure {n} (figures 1-15)");
+            bail!("there is no figure {n} (figures 1-17)");
         }
         if rows.iter().all(|f| f.make.is_none()) {
             bail!("figure {n} needs a learned field: build si-experiments with the feature `nn`");
@@ -175,9 +185,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_figure_from_1_to_15_is_listed_once_per_part() {
+    fn every_figure_from_1_to_17_is_listed_once_per_part() {
         let all = figures();
-        for n in 1..=15 {
+        for n in 1..=17 {
             let parts = all.iter().filter(|f| f.numbers.contains(&n)).count();
             assert_eq!(parts, if n == 15 { 2 } else { 1 }, "figure {n}");
         }
@@ -202,10 +212,10 @@ mod tests {
     #[test]
     fn an_unknown_number_is_an_error() {
         let sizes = Sizes::new(true);
-        let err = jobs(Path::new("."), &sizes, &[16])
+        let err = jobs(Path::new("."), &sizes, &[19])
             .err()
             .map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("there is no figure 16 (figures 1-15)"));
+        assert_eq!(err.as_deref(), Some("there is no figure 19 (figures 1-17)"));
     }
 
     #[cfg(not(feature = "nn"))]

@@ -3,6 +3,7 @@
 pub mod checker;
 pub mod guidance;
 pub mod mixture;
+pub mod presets;
 pub mod sweep;
 
 use std::path::Path;
