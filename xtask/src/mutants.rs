@@ -18,6 +18,8 @@ pub const SCOPE: [(&str, &[&str]); 5] = [
             "src/targets.rs",
             "src/source.rs",
             "src/metrics.rs",
+            "src/presets.rs",
+            "src/transfer.rs",
         ],
     ),
     (
@@ -37,6 +39,7 @@ pub const SCOPE: [(&str, &[&str]); 5] = [
             "src/small.rs",
             "src/mixture.rs",
             "src/linalg.rs",
+            "src/bridge.rs",
         ],
     ),
     (

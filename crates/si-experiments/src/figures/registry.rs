@@ -132,7 +132,7 @@ pub fn figures() -> Vec<Figure> {
         ),
         learned(
             &[17],
-            20,
+            50,
             nn!(|o, s| Ok(vec![super::coupling::bridge::figure17(o, s)?])),
         ),
     ]

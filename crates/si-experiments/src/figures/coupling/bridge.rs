@@ -61,9 +61,9 @@ impl BridgeSizes {
             Self {
                 width: 256,
                 depth: 3,
-                steps: 4000,
-                rounds: 2,
-                round_steps: 2000,
+                steps: 1500,
+                rounds: 3,
+                round_steps: 1500,
                 batch: 512,
                 pool: 20_000,
                 sde_steps: 100,
