@@ -79,6 +79,7 @@ fn bad_names_and_parameters_are_typed_errors() {
     assert!(Interpolant::preset(bad).is_err());
 }
 
+#[cfg(feature = "serde1")]
 #[test]
 fn presets_serialise_and_old_shapes_still_read() {
     for name in NAMES {
