@@ -27,7 +27,10 @@ fn grid_times_have_karras_noise_levels() {
         for i in 0..n {
             let want = sigma_i(i, n, lo, hi, 7.0);
             let got = r(g.times()[i]);
-            assert!((got - want).abs() <= 1e-9 * want, "{name} i = {i}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-9 * want,
+                "{name} i = {i}: {got} vs {want}"
+            );
         }
         if reaches_data {
             assert_eq!(g.end(), 1.0, "{name}");

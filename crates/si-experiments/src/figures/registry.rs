@@ -127,7 +127,7 @@ pub fn figures() -> Vec<Figure> {
         ),
         learned(
             &[16],
-            12,
+            25,
             nn!(|o, s| Ok(vec![super::learned::presets::figure16(o, s)?])),
         ),
         learned(

@@ -317,6 +317,85 @@ pub fn benchmark(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
     Ok(rows)
 }
 
+/// Matrix errors for a non-diagonal bridge: ‖μ̂1 − μ1‖/√d, ‖Σ̂1 − Σ1‖_F/‖Σ1‖_F and ‖Ĉ − C‖_F/‖C‖_F with Ĉ
+/// the empirical Cov(X0, X1).
+pub fn matrix_errors(bridge: &GaussianBridge, x0: &Points, x1: &Points) -> [f64; 3] {
+    let n = x0.len() as f64;
+    let d = x0.dim();
+    let (m0, m1) = (x0.mean(), x1.mean());
+    let c0 = DMatrix::from_fn(d, x0.len(), |r, i| x0.matrix()[(r, i)] - m0[r]);
+    let c1 = DMatrix::from_fn(d, x1.len(), |r, i| x1.matrix()[(r, i)] - m1[r]);
+    let s1 = &c1 * c1.transpose() / (n - 1.0);
+    let c = &c0 * c1.transpose() / (n - 1.0);
+    [
+        (&m1 - bridge.end().0).norm() / (d as f64).sqrt(),
+        (s1 - bridge.end().1).norm() / bridge.end().1.norm(),
+        (c - bridge.cross_covariance()).norm() / bridge.cross_covariance().norm(),
+    ]
+}
+
+/// A non-diagonal bridge in d = 10: random SPD Σ0, Σ1 (A Aᵀ/d + 0.5 I) and means, σ = 1, from `seed`.
+pub fn random_bridge(d: usize, seed: u64) -> Result<GaussianBridge> {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let spd = |rng: &mut ChaCha8Rng| {
+        let a = DMatrix::from_fn(d, d, |_, _| rng.random_range(-1.0..1.0));
+        &a * a.transpose() / d as f64 + DMatrix::identity(d, d) * 0.5
+    };
+    let (s0, s1) = (spd(&mut rng), spd(&mut rng));
+    let mu0 = DVector::from_fn(d, |_, _| rng.random_range(-0.5..0.5));
+    let mu1 = DVector::from_fn(d, |_, _| rng.random_range(-0.5..0.5));
+    Ok(GaussianBridge::new(mu0, s0, mu1, s1, 1.0)?)
+}
+
+/// The learned bridge between random non-diagonal Gaussians in d = 10 (one bridge, the seeds of `sizes`):
+/// each stage's relative matrix errors ([`matrix_errors`]), mean ± standard error over seeds, with the floor.
+pub fn nondiagonal(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
+    let d = 10;
+    let bridge = random_bridge(d, 10)?;
+    let mut per_stage: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
+    let mut floor = Vec::new();
+    for &seed in &sizes.seeds {
+        let learned = learn(&bridge, sizes, seed)?;
+        // re-score the final model with the matrix errors on fresh pairs
+        let rho0 = gaussian(bridge.start().0.clone(), bridge.start().1)?;
+        let eval0 = rho0.sample(sizes.eval, &mut ChaCha8Rng::seed_from_u64(6000 + seed))?;
+        let x1 = simulate(
+            learned.model.sampling_net(),
+            1.0,
+            &eval0,
+            sizes.sde_steps,
+            7000 + seed,
+            &mut [],
+        )?;
+        let e = matrix_errors(&bridge, &eval0, &x1);
+        let name = format!(
+            "{} (final)",
+            learned.stages.last().map_or("", |s| s.0.as_str())
+        );
+        if per_stage.is_empty() {
+            per_stage.push((name, Vec::new()));
+        }
+        per_stage[0].1.push(e);
+        let (x0, x1) =
+            bridge.sample_pairs(sizes.eval, &mut ChaCha8Rng::seed_from_u64(8000 + seed))?;
+        floor.push(matrix_errors(&bridge, &x0, &x1));
+        tracing::info!(d, seed, "non-diagonal bridge learned");
+    }
+    per_stage.push(("exact samples (floor)".into(), floor));
+    Ok(per_stage
+        .into_iter()
+        .map(|(stage, es)| {
+            let col = |j: usize| mean_se(&es.iter().map(|e| e[j]).collect::<Vec<_>>());
+            BenchRow {
+                d,
+                stage,
+                errors: [col(0), col(1), col(2)],
+            }
+        })
+        .collect())
+}
+
 /// The benchmark as a text table (mean ± standard error over seeds).
 pub fn table(rows: &[BenchRow]) -> String {
     let mut s = String::from("| d | stage | mean error | variance error | cross-covariance error |\n|---|---|---|---|---|\n");
