@@ -263,3 +263,38 @@ fn transfer_refuses_other_sidedness_and_reports_its_parts() {
     assert_eq!(tr.inner().0, fm);
     assert_eq!(Field::<Points>::dim(&tr), 2);
 }
+
+/// The end limits of τ̇ and ṡ/s are the limits of the interior values: one-sided differences of τ(t) and
+/// ln s(t) next to each end (the fields alone cannot show τ̇ at the data end, where its terms cancel).
+#[test]
+fn end_limits_continue_the_interior() {
+    for (a, b) in [
+        ("fm", "cosine"),
+        ("cosine", "fm"),
+        ("one-sided-linear", "fm:sigma_min=0"),
+        ("cosine", "one-sided-linear"),
+    ] {
+        let (ia, ib): (Interpolant, Interpolant) = (a.parse().unwrap(), b.parse().unwrap());
+        let tr = ScheduleTransfer::new(Gauss(ia.clone()), ia, ib).unwrap();
+        let h = 1e-6;
+        for (t, inner) in [(0.0, h), (1.0, 1.0 - h)] {
+            let (m, n) = (tr.map(t).unwrap(), tr.map(inner).unwrap());
+            let slope = (n.tau - m.tau) / (inner - t);
+            let dlog = (n.scale.ln() - m.scale.ln()) / (inner - t);
+            assert!(
+                (m.dtau - slope).abs() < 1e-4 * (1.0 + slope.abs()),
+                "{a} -> {b} at {t}: dtau {} vs {slope}",
+                m.dtau
+            );
+            assert!(
+                (m.dlog_scale - dlog).abs() < 1e-4 * (1.0 + dlog.abs()),
+                "{a} -> {b} at {t}: dlog {} vs {dlog}",
+                m.dlog_scale
+            );
+        }
+    }
+    // linear-VP's α̇ is −∞ at t = 1: mapping flow matching onto it there would need an infinite τ̇, refused
+    let fm: Interpolant = "fm".parse().unwrap();
+    let tr = ScheduleTransfer::new(Gauss(fm.clone()), fm, "linear-vp".parse().unwrap()).unwrap();
+    assert!(matches!(tr.map(1.0), Err(CoreError::TransferRange { .. })));
+}
