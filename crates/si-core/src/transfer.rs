@@ -195,6 +195,13 @@ fn velocity_at<B: Batch>(m: &TransferMap, x: &B, b_from: B) -> Result<B> {
     Ok(out)
 }
 
+/// ∇·b_B = d ṡ/s + τ̇ ∇·b_A.
+fn divergence_at<B: Batch>(m: &TransferMap, x: &B, div_from: &B::Rows) -> Result<B::Rows> {
+    let mut rows = constant_rows(x, x.dim() as f64 * m.dlog_scale)?;
+    B::rows_axpy(&mut rows, m.dtau, div_from)?;
+    Ok(rows)
+}
+
 /// s_B = s_A/s.
 fn score_at<B: Batch>(m: &TransferMap, s_from: B) -> Result<B> {
     let mut out = s_from;
@@ -243,18 +250,14 @@ impl<B: Batch, F: Field<B>> Field<B> for ScheduleTransfer<F> {
     fn divergence(&self, t: f64, x: &B) -> Result<B::Rows> {
         let m = self.map(t)?;
         let div = self.field.divergence(m.tau, &shrink(x, m.scale)?)?;
-        let mut rows = constant_rows(x, x.dim() as f64 * m.dlog_scale)?;
-        B::rows_axpy(&mut rows, m.dtau, &div)?;
-        Ok(rows)
+        divergence_at(&m, x, &div)
     }
 
     fn velocity_and_divergence(&self, t: f64, x: &B) -> Result<(B, B::Rows)> {
         let m = self.map(t)?;
         let y = shrink(x, m.scale)?;
         let (b, div) = self.field.velocity_and_divergence(m.tau, &y)?;
-        let mut rows = constant_rows(x, x.dim() as f64 * m.dlog_scale)?;
-        B::rows_axpy(&mut rows, m.dtau, &div)?;
-        Ok((velocity_at(&m, x, b)?, rows))
+        Ok((velocity_at(&m, x, b)?, divergence_at(&m, x, &div)?))
     }
 
     /// ∇·s_B = ∇·s_A(τ, x/s)/s².

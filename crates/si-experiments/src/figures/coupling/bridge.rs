@@ -290,6 +290,21 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, se)
 }
 
+/// One row per stage: mean ± standard error over seeds of each of the three errors.
+fn summarise(d: usize, per_stage: Vec<(String, Vec<[f64; 3]>)>) -> Vec<BenchRow> {
+    per_stage
+        .into_iter()
+        .map(|(stage, es)| {
+            let col = |j: usize| mean_se(&es.iter().map(|e| e[j]).collect::<Vec<_>>());
+            BenchRow {
+                d,
+                stage,
+                errors: [col(0), col(1), col(2)],
+            }
+        })
+        .collect()
+}
+
 /// DSBM's Gaussian benchmark: N(−0.1, I) → N(0.1, I), σ = 1, in every dimension of `sizes`, over its seeds;
 /// with the floor of the same estimator on exact bridge samples.
 pub fn benchmark(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
@@ -312,14 +327,7 @@ pub fn benchmark(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
             tracing::info!(d, seed, "bridge learned");
         }
         per_stage.push(("exact samples (floor)".into(), floor));
-        for (stage, es) in per_stage {
-            let col = |j: usize| mean_se(&es.iter().map(|e| e[j]).collect::<Vec<_>>());
-            rows.push(BenchRow {
-                d,
-                stage,
-                errors: [col(0), col(1), col(2)],
-            });
-        }
+        rows.extend(summarise(d, per_stage));
     }
     Ok(rows)
 }
@@ -390,17 +398,7 @@ pub fn nondiagonal(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
         tracing::info!(d, seed, "non-diagonal bridge learned");
     }
     per_stage.push(("exact samples (floor)".into(), floor));
-    Ok(per_stage
-        .into_iter()
-        .map(|(stage, es)| {
-            let col = |j: usize| mean_se(&es.iter().map(|e| e[j]).collect::<Vec<_>>());
-            BenchRow {
-                d,
-                stage,
-                errors: [col(0), col(1), col(2)],
-            }
-        })
-        .collect())
+    Ok(summarise(d, per_stage))
 }
 
 /// The benchmark as a text table (mean ± standard error over seeds).
