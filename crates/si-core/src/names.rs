@@ -95,14 +95,16 @@ fn parse_preset(s: &str) -> Option<Result<Preset>> {
         Some((n, p)) => (n, Some(p)),
         None => (s, None),
     };
-    let (defaults, keys): (Preset, &[&'static str]) = match name {
-        "edm" => (Preset::EDM, &["sigma_min", "sigma_max", "rho"]),
-        "ve" => (Preset::VE, &["sigma_min", "sigma_max"]),
-        "vp" => (Preset::VP, &["beta_min", "beta_max"]),
-        "fm" | "flow-matching" => (Preset::FM, &["sigma_min"]),
+    let defaults = match name {
+        "edm" => Preset::EDM,
+        "ve" => Preset::VE,
+        "vp" => Preset::VP,
+        "fm" | "flow-matching" => Preset::FM,
         _ => return None,
     };
-    let mut values: Vec<f64> = preset_params(&defaults).1.iter().map(|p| p.1).collect();
+    let (_, default_params) = preset_params(&defaults);
+    let keys: Vec<&str> = default_params.iter().map(|p| p.0).collect();
+    let mut values: Vec<f64> = default_params.iter().map(|p| p.1).collect();
     let mut seen = vec![false; keys.len()];
     let bad = || CoreError::UnknownName {
         what: "preset parameters",
@@ -172,13 +174,7 @@ impl fmt::Display for Preset {
     /// defaults (shortest decimals that read back bit for bit), e.g. `edm`, `vp:beta_max=10`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (name, params) = preset_params(self);
-        let defaults = match self {
-            Preset::Edm { .. } => Preset::EDM,
-            Preset::Ve { .. } => Preset::VE,
-            Preset::Vp { .. } => Preset::VP,
-            Preset::FlowMatching { .. } => Preset::FM,
-        };
-        let (_, default_params) = preset_params(&defaults);
+        let (_, default_params) = preset_params(&self.defaults());
         f.write_str(name)?;
         let mut sep = ':';
         for ((k, v), (_, d)) in params.iter().zip(&default_params) {

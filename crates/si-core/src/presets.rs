@@ -91,6 +91,17 @@ impl Preset {
     /// Flow matching with σ_min = 0.
     pub const FM: Preset = Preset::FlowMatching { sigma_min: 0.0 };
 
+    /// The published defaults of this preset's family ([`Preset::EDM`], [`Preset::VE`], [`Preset::VP`] or
+    /// [`Preset::FM`]), whatever its own parameters.
+    pub fn defaults(&self) -> Preset {
+        match self {
+            Preset::Edm { .. } => Preset::EDM,
+            Preset::Ve { .. } => Preset::VE,
+            Preset::Vp { .. } => Preset::VP,
+            Preset::FlowMatching { .. } => Preset::FM,
+        }
+    }
+
     /// EDM, checked: 0 ≤ σ_min < σ_max finite, ρ > 0 finite.
     pub fn edm(sigma_min: f64, sigma_max: f64, rho: f64) -> Result<Self> {
         Preset::Edm {
