@@ -8,8 +8,8 @@
 //! `CKPT.policy.json`). Evaluation reads both into si-robot's
 //! [`TrainedPolicy`] (the model on the host: one small forward per action, no framework call) and builds the
 //! policy from the arguments ([`TrainedPolicy::policy`]), one integration step per action. Tuning
-//! ([`TrainedPolicy::tune_lambda`]) sweeps λ on validation seeds only (si-pusht's `SeedSet`) and keeps the
-//! chosen λ in the sidecar, which evaluation uses when no λ is asked for. Evaluation says which seed set
+//! ([`TrainedPolicy::tune`]) sweeps λ and the readout on validation seeds only (si-pusht's `SeedSet`) and
+//! keeps the chosen pair in the sidecar, which evaluation uses when none is asked for. Evaluation says which seed set
 //! its seeds are in and gives a Wilson 95 % interval for every success rate. This module only maps
 //! arguments to those calls.
 
@@ -26,8 +26,8 @@ use si_pusht::{
 };
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice, StreamingConfig,
-    TrainedPolicy, TubeConfig,
+    sweep_grid, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, Readout, StepperChoice,
+    StreamingConfig, TrainedPolicy, TubeConfig,
 };
 
 use crate::device;
@@ -105,6 +105,10 @@ pub struct EvalArgs {
     /// λ ≥ 0 (0: the ODE); default the λ `policy tune` chose, else 0 for `streaming`, 1 for `streaming-sde`.
     #[arg(long)]
     pub lambda: Option<f64>,
+    /// What the streaming policy sends: `state` (the integration state) or `mean` (the step's conditional
+    /// mean); default the readout `policy tune` chose, else `state`.
+    #[arg(long)]
+    pub readout: Option<Readout>,
     /// Chunked policies: K, the Euler steps (network passes) from noise to a chunk.
     #[arg(long = "euler-steps", alias = "k", default_value_t = 10)]
     pub euler_steps: usize,
@@ -154,6 +158,7 @@ impl RunArgs {
         StreamingConfig {
             reanchor_every: self.reanchor_every,
             noisy_start: self.noisy_start,
+            readout: Readout::State,
         }
     }
 }
@@ -165,8 +170,11 @@ pub struct TuneArgs {
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// The λ values to try (comma-separated, each ≥ 0).
-    #[arg(long, default_value = "0,1,2,4,8,16,32,64")]
+    #[arg(long, default_value = "0,1,2,4,8,16,32,64,128,256")]
     pub lambdas: String,
+    /// The readouts to try with each λ > 0 (comma-separated: `state`, `mean`).
+    #[arg(long, default_value = "state,mean", value_delimiter = ',')]
+    pub readouts: Vec<Readout>,
     /// Validation seeds only: `validation`, or a range or list inside it.
     #[arg(long, default_value = "validation")]
     pub seeds: String,
@@ -298,6 +306,7 @@ impl EvalArgs {
     pub fn settings(&self) -> PolicySettings {
         PolicySettings {
             lambda: self.lambda,
+            readout: self.readout,
             stepper: self.run.stepper,
             streaming: self.run.streaming(),
             execute: self.execute,
@@ -319,25 +328,28 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     let lambdas = parse_lambdas(&a.lambdas)?;
     let settings = PolicySettings {
         lambda: None,
+        readout: None,
         stepper: a.run.stepper,
         streaming: a.run.streaming(),
         ..PolicySettings::default()
     };
-    let bar = episode_bar(lambdas.len() * seeds.as_slice().len(), a.quiet)?;
-    let tuning = trained.tune_lambda(
+    let runs = sweep_grid(&lambdas, &a.readouts).len();
+    let bar = episode_bar(runs * seeds.as_slice().len(), a.quiet)?;
+    let tuning = trained.tune(
         &settings,
         &lambdas,
+        &a.readouts,
         &seeds,
         &a.seeds,
         a.run.max_steps,
-        |lambda, _| {
-            bar.set_message(format!("lambda = {lambda}"));
+        |lambda, readout, _| {
+            bar.set_message(format!("lambda = {lambda}, sends the {readout}"));
             bar.inc(1);
         },
     )?;
     bar.finish_and_clear();
     println!(
-        "lambda sweep on {} ({} seeds), {} step, T_chunk = {}:",
+        "lambda and readout sweep on {} ({} seeds), {} step, T_chunk = {}:",
         seeds.membership(),
         seeds.as_slice().len(),
         a.run.stepper,
@@ -345,18 +357,19 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     );
     for r in &tuning.sweep {
         println!(
-            "  lambda = {:<6} mean score {:.3}, {}",
+            "  lambda = {:<6} {:<5} mean score {:.3}, {}",
             r.lambda,
+            r.readout,
             r.mean_score,
             success_text(r.successes, r.episodes)?
         );
     }
     let mut meta = PolicyMeta::read(&a.checkpoint)?;
-    let chosen = tuning.lambda;
+    let (chosen, readout) = (tuning.lambda, tuning.readout);
     meta.tuning = Some(tuning);
     meta.write(&a.checkpoint)?;
     println!(
-        "chosen lambda = {chosen} (the best mean score on {}; ties to the smaller lambda), kept in {}",
+        "chosen lambda = {chosen}, sending the {readout} (the best mean score on {}; ties to the smaller lambda, then to the state), kept in {}",
         seeds.membership(),
         si_robot::recipe::meta_path(&a.checkpoint).display()
     );
@@ -428,8 +441,15 @@ fn eval_one(a: &EvalArgs, checkpoint: &Path) -> Result<(Outcomes, Outcomes, Stri
         match &trained.tuning {
             Some(t) => {
                 eprintln!(
-                    "lambda = {} as chosen on {} seeds ({}) by policy tune",
-                    t.lambda, t.chosen_on, t.seeds
+                    "lambda = {}{} as chosen on {} seeds ({}) by policy tune",
+                    t.lambda,
+                    if settings.readout.is_none() {
+                        format!(", sending the {}", t.readout)
+                    } else {
+                        String::new()
+                    },
+                    t.chosen_on,
+                    t.seeds
                 );
                 if !t.fits(&settings) {
                     eprintln!(

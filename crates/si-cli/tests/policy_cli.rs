@@ -158,16 +158,20 @@ fn train_then_eval_prints_score_success_and_latency() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("chosen lambda = "), "{text}");
-    assert_eq!(text.matches("95 % Wilson [").count(), 2, "{text}");
+    // λ = 0 once (both readouts send the same there), λ = 2 with the state and with the mean
+    assert_eq!(text.matches("95 % Wilson [").count(), 3, "{text}");
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("p.safetensors.policy.json")).unwrap())
             .unwrap();
     let tuning = &meta["tuning"];
     assert_eq!(tuning["chosen_on"], "validation", "{meta}");
     assert_eq!(tuning["seeds"], "200000,200001", "{meta}");
-    assert_eq!(tuning["sweep"].as_array().unwrap().len(), 2, "{meta}");
+    assert_eq!(tuning["sweep"].as_array().unwrap().len(), 3, "{meta}");
     assert_eq!(tuning["sweep"][0]["episodes"], 2, "{meta}");
+    assert_eq!(tuning["sweep"][2]["readout"], "mean", "{meta}");
     let lambda = tuning["lambda"].as_f64().unwrap();
+    let readout = tuning["readout"].as_str().unwrap().to_string();
+    assert!(["state", "mean"].contains(&readout.as_str()), "{meta}");
     let eval_on = |seeds: &str| {
         let out = Command::new(bin)
             .args(["policy", "eval", "--checkpoint"])
@@ -187,6 +191,7 @@ fn train_then_eval_prints_score_success_and_latency() {
     };
     let (text, err) = eval_on("200002");
     assert!(text.contains(&format!("lambda = {lambda},")), "{text}");
+    assert!(text.contains(&format!("sends the {readout}")), "{text}");
     assert!(text.contains("1 seeds (validation seeds)"), "{text}");
     assert!(err.contains("as chosen on validation seeds"), "{err}");
     assert!(
@@ -196,6 +201,26 @@ fn train_then_eval_prints_score_success_and_latency() {
     let (text, err) = eval_on("400000");
     assert!(text.contains("1 seeds (final seeds)"), "{text}");
     assert!(!err.contains("warning"), "{err}");
+    // an asked readout overrides the tuned one
+    for asked in ["state", "mean"] {
+        let out = Command::new(bin)
+            .args(["policy", "eval", "--checkpoint"])
+            .arg(&ckpt)
+            .args([
+                "--seeds",
+                "final",
+                "--max-steps",
+                "1",
+                "--quiet",
+                "--readout",
+                asked,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("sends the {asked}")), "{text}");
+    }
     // λ was chosen with the exponential step and T_chunk 8: other settings are warned about
     let out = Command::new(bin)
         .args(["policy", "eval", "--checkpoint"])

@@ -53,8 +53,8 @@ pub use recipe::{
     LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice, TrainedPolicy,
 };
 pub use source::TubeSource;
-pub use step::{TubeEulerMaruyama, TubeExponential};
-pub use streaming::{StreamingConfig, StreamingParams, StreamingPolicy};
+pub use step::{TubeEulerMaruyama, TubeExponential, TubeStep};
+pub use streaming::{Readout, StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
-pub use tuning::{SweepRow, Tuning};
+pub use tuning::{sweep_grid, SweepRow, Tuning};
 pub use windows::{data_windows, labelled_windows, windows, Window};

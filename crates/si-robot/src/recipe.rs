@@ -22,7 +22,7 @@ use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
 use crate::source::TubeSource;
 use crate::step::{TubeEulerMaruyama, TubeExponential};
-use crate::streaming::{StreamingConfig, StreamingPolicy};
+use crate::streaming::{Readout, StreamingConfig, StreamingPolicy};
 use crate::tube::{Tube, TubeConfig};
 use crate::tuning::Tuning;
 use crate::windows::Window;
@@ -294,6 +294,9 @@ pub struct PolicySettings {
     /// λ ≥ 0 of the streaming policy's SDE (0: the ODE); `None` for the λ tuned on the validation seeds
     /// ([`TrainedPolicy::tuning`]), or the kind's default ([`PolicyKind::default_lambda`]) if untuned.
     pub lambda: Option<f64>,
+    /// What the streaming policy sends; `None` for the readout tuned with λ ([`Tuning::readout`]), or
+    /// `streaming.readout` if untuned.
+    pub readout: Option<Readout>,
     /// The streaming policy's integration step.
     pub stepper: StepperChoice,
     /// T_chunk and the start of each anchor (streaming kinds).
@@ -309,6 +312,7 @@ impl Default for PolicySettings {
     fn default() -> Self {
         Self {
             lambda: None,
+            readout: None,
             stepper: StepperChoice::Exponential,
             streaming: StreamingConfig::default(),
             execute: 8,
@@ -356,21 +360,33 @@ impl TrainedPolicy {
             .unwrap_or_else(|| self.kind.default_lambda())
     }
 
+    /// The readout `settings` give, else the one tuned with λ, else `settings.streaming.readout`.
+    pub fn readout(&self, settings: &PolicySettings) -> Readout {
+        settings
+            .readout
+            .or(self.tuning.as_ref().map(|t| t.readout))
+            .unwrap_or(settings.streaming.readout)
+    }
+
     /// The policy `settings` describe on this model, and its label. Bad settings (λ, T_chunk, execute, K)
     /// are [`RobotError::InvalidParameter`].
     pub fn policy(&self, settings: &PolicySettings) -> Result<LabelledPolicy<'_>, RobotError> {
         let lambda = self.lambda(settings);
-        let s = settings.streaming;
+        let s = StreamingConfig {
+            readout: self.readout(settings),
+            ..settings.streaming
+        };
         let label = match self.kind {
             PolicyKind::Chunked => format!(
                 "chunked (DP horizons, MLP flow-matching sampler), K = {} Euler steps, execute {}",
                 settings.euler_steps, settings.execute
             ),
             _ => format!(
-                "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start",
+                "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start, sends the {}",
                 settings.stepper,
                 s.reanchor_every,
-                if s.noisy_start { "noisy" } else { "exact" }
+                if s.noisy_start { "noisy" } else { "exact" },
+                s.readout
             ),
         };
         let policy: Box<dyn Policy + '_> = match (self.kind, settings.stepper) {

@@ -22,9 +22,14 @@
 //! path that is straight over the step (a window's knots lie on the policy's grid of one step per action)
 //! the step is exact for any h; for several paths, the posterior weights are frozen over the step. As
 //! h → 0 both steppers agree to first order.
+//!
+//! Both are written as a [`TubeStep`]: the step's conditional mean E[X_{t+h} | X_t = x] (the drift part,
+//! applied in place) and the standard deviation of its Gaussian increment. [`Stepper::step`] is the one
+//! followed by the other; the streaming policy may send the mean instead of the state (docs/math.md §7,
+//! "What is sent").
 
 use rand::RngCore;
-use si_core::{Batch, Field};
+use si_core::{Batch, Field, Points};
 use si_integrate::{IntegrateError, Result, Stepper};
 
 use crate::error::RobotError;
@@ -52,6 +57,38 @@ fn check_forward(dt: f64) -> Result<()> {
     }
 }
 
+/// A step of the tube's flow split into its conditional mean and its Gaussian increment:
+/// X_{t+h} = E[X_{t+h} | X_t] + sd · ζ, ζ ~ N(0, I).
+pub trait TubeStep: Stepper<Points> {
+    /// Replaces `x` by the step's conditional mean E[X_{t+h} | X_t = x] (the step without its noise).
+    fn step_mean<B: Batch, F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+    ) -> Result<()>;
+
+    /// The standard deviation of the step's increment, `None` for the ODE (λ = 0: no noise is drawn).
+    fn noise_sd(&self, t: f64, dt: f64) -> Option<f64>;
+}
+
+/// [`TubeStep::step_mean`] then the increment: the whole step, as [`Stepper::step`] takes it.
+fn split_step<B: Batch, F: Field<B> + ?Sized, S: TubeStep>(
+    s: &S,
+    field: &F,
+    t: f64,
+    dt: f64,
+    x: &mut B,
+    rng: &mut dyn RngCore,
+) -> Result<()> {
+    s.step_mean(field, t, dt, x)?;
+    if let Some(sd) = s.noise_sd(t, dt) {
+        x.add_noise(sd, rng)?;
+    }
+    Ok(())
+}
+
 /// Euler–Maruyama on the tube SDE: x ← x + h (b − λ σ_t η) + σ_t √(2λh) ζ (Euler on b alone for λ = 0).
 #[derive(Clone, Copy, Debug)]
 pub struct TubeEulerMaruyama {
@@ -67,6 +104,32 @@ impl TubeEulerMaruyama {
     }
 }
 
+impl TubeStep for TubeEulerMaruyama {
+    /// x + h (b − λ σ_t η); x + h b for λ = 0 (η is not evaluated).
+    fn step_mean<B: Batch, F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+    ) -> Result<()> {
+        check_forward(dt)?;
+        let b = field.velocity(t, x)?;
+        if self.lambda == 0.0 {
+            return x.axpy(dt, &b).map_err(Into::into);
+        }
+        let eta = field.denoiser(t, x)?;
+        x.axpy(dt, &b)?;
+        x.axpy(-dt * self.lambda * self.tube.sigma(t), &eta)?;
+        Ok(())
+    }
+
+    /// σ_t √(2λh).
+    fn noise_sd(&self, t: f64, dt: f64) -> Option<f64> {
+        (self.lambda != 0.0).then(|| self.tube.sigma(t) * (2.0 * self.lambda * dt).sqrt())
+    }
+}
+
 impl<B: Batch> Stepper<B> for TubeEulerMaruyama {
     fn step<F: Field<B> + ?Sized>(
         &self,
@@ -76,18 +139,7 @@ impl<B: Batch> Stepper<B> for TubeEulerMaruyama {
         x: &mut B,
         rng: &mut dyn RngCore,
     ) -> Result<()> {
-        check_forward(dt)?;
-        let b = field.velocity(t, x)?;
-        if self.lambda == 0.0 {
-            x.axpy(dt, &b)?;
-            return Ok(());
-        }
-        let eta = field.denoiser(t, x)?;
-        let sigma = self.tube.sigma(t);
-        x.axpy(dt, &b)?;
-        x.axpy(-dt * self.lambda * sigma, &eta)?;
-        x.add_noise(sigma * (2.0 * self.lambda * dt).sqrt(), rng)?;
-        Ok(())
+        split_step(self, field, t, dt, x, rng)
     }
     fn name(&self) -> String {
         format!("Euler-Maruyama, lambda = {}", self.lambda)
@@ -109,14 +161,14 @@ impl TubeExponential {
     }
 }
 
-impl<B: Batch> Stepper<B> for TubeExponential {
-    fn step<F: Field<B> + ?Sized>(
+impl TubeStep for TubeExponential {
+    /// x + h b + σ_t [k h − (1 − e^{−(k+λ)h})] η.
+    fn step_mean<B: Batch, F: Field<B> + ?Sized>(
         &self,
         field: &F,
         t: f64,
         dt: f64,
         x: &mut B,
-        rng: &mut dyn RngCore,
     ) -> Result<()> {
         check_forward(dt)?;
         let (k, l) = (self.tube.k(), self.lambda);
@@ -127,11 +179,29 @@ impl<B: Batch> Stepper<B> for TubeExponential {
         let decay = -(-(k + l) * dt).exp_m1();
         x.axpy(dt, &b)?;
         x.axpy(sigma * (k * dt - decay), &eta)?;
-        if l > 0.0 {
-            let keep = -(-2.0 * l * dt).exp_m1(); // 1 − e^{−2λh}
-            x.add_noise(self.tube.sigma(t + dt) * keep.sqrt(), rng)?;
-        }
         Ok(())
+    }
+
+    /// σ_{t+h} √(1 − e^{−2λh}).
+    fn noise_sd(&self, t: f64, dt: f64) -> Option<f64> {
+        let l = self.lambda;
+        (l > 0.0).then(|| {
+            let keep = -(-2.0 * l * dt).exp_m1(); // 1 − e^{−2λh}
+            self.tube.sigma(t + dt) * keep.sqrt()
+        })
+    }
+}
+
+impl<B: Batch> Stepper<B> for TubeExponential {
+    fn step<F: Field<B> + ?Sized>(
+        &self,
+        field: &F,
+        t: f64,
+        dt: f64,
+        x: &mut B,
+        rng: &mut dyn RngCore,
+    ) -> Result<()> {
+        split_step(self, field, t, dt, x, rng)
     }
     fn name(&self) -> String {
         format!("exponential, lambda = {}", self.lambda)

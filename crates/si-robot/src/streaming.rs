@@ -7,6 +7,11 @@
 //! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
 //! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
 //!
+//! What is sent ([`Readout`], docs/math.md §7): the new state itself (the integration path is the motion), or
+//! the step's conditional mean E[X_{t+h} | X_t], the step without its Gaussian increment. The flow goes on
+//! from the state either way, so the two readouts integrate the same path with the same random numbers; for
+//! the ODE they send the same actions.
+//!
 //! The state is kept in the box |u_i| ≤ [`STATE_BOUND`] (normalised units: one arena width around the arena):
 //! a step that leaves it is projected back onto it. Inside the box the policy is unchanged; outside, a field
 //! evaluated where it never saw data could otherwise send the pusher ever farther, the next anchor with it,
@@ -14,14 +19,62 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use si_core::{Batch, ConditionalField, Points};
-use si_integrate::Stepper;
 
 use si_pusht::{Action, Obs, Policy, PushTError};
 
 use crate::encode::{context_point, decode_action, encode_action, CONTEXT_DIM};
 use crate::error::RobotError;
+use crate::step::TubeStep;
 use crate::tube::Tube;
+
+/// What the streaming policy sends after each step (module documentation).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Readout {
+    /// The integration state X_{t+h}: the flow's path is the robot's motion.
+    #[default]
+    State,
+    /// The step's conditional mean E[X_{t+h} | X_t] ([`TubeStep::step_mean`]): the state before the SDE's
+    /// increment is added; the same as `State` for the ODE.
+    Mean,
+}
+
+impl Readout {
+    /// Both readouts, in the order sweeps try them.
+    pub const ALL: [Readout; 2] = [Readout::State, Readout::Mean];
+
+    /// The name on the command line: `state` or `mean`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Readout::State => "state",
+            Readout::Mean => "mean",
+        }
+    }
+}
+
+impl std::fmt::Display for Readout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Readout {
+    type Err = RobotError;
+    fn from_str(s: &str) -> Result<Self, RobotError> {
+        Readout::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| RobotError::InvalidParameter {
+                name: "readout",
+                value: s.to_string(),
+                reason: "must be state or mean",
+            })
+    }
+}
 /// Settings of the streaming policy before they are checked against the tube ([`StreamingConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StreamingConfig {
@@ -30,14 +83,17 @@ pub struct StreamingConfig {
     /// Start each anchor at the measured position plus N(0, σ0² I) (the law the flow was trained from)
     /// rather than exactly at it.
     pub noisy_start: bool,
+    /// What is sent after each step.
+    pub readout: Readout,
 }
 
 impl Default for StreamingConfig {
-    /// T_chunk = 8, exact start.
+    /// T_chunk = 8, exact start, the state sent.
     fn default() -> Self {
         Self {
             reanchor_every: 8,
             noisy_start: false,
+            readout: Readout::State,
         }
     }
 }
@@ -56,6 +112,7 @@ impl StreamingConfig {
             tube,
             reanchor_every: self.reanchor_every,
             noisy_start: self.noisy_start,
+            readout: self.readout,
         })
     }
 }
@@ -66,6 +123,7 @@ pub struct StreamingParams {
     tube: Tube,
     reanchor_every: usize,
     noisy_start: bool,
+    readout: Readout,
 }
 
 impl StreamingParams {
@@ -82,6 +140,11 @@ impl StreamingParams {
     /// Whether each anchor starts at the measured position plus N(0, σ0² I).
     pub fn noisy_start(&self) -> bool {
         self.noisy_start
+    }
+
+    /// What is sent after each step.
+    pub fn readout(&self) -> Readout {
+        self.readout
     }
 }
 
@@ -113,7 +176,7 @@ pub struct StreamingPolicy<F, S> {
 /// width around it ([−256, 768] px).
 pub const STATE_BOUND: f64 = 2.0;
 
-impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
+impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
     /// The policy of `field` (2-D actions, [`CONTEXT_DIM`] context) stepped by `stepper` on the time grid of
     /// the tube of `params`.
     pub fn new(field: F, stepper: S, params: StreamingParams) -> Result<Self, RobotError> {
@@ -166,7 +229,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
     }
 }
 
-impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for StreamingPolicy<F, S> {
+impl<F: ConditionalField<Points>, S: TubeStep> Policy for StreamingPolicy<F, S> {
     /// Forgets the integration state and the record of sent actions; seeds the SDE's noise (and the noisy
     /// start) with `seed`.
     fn reset(&mut self, seed: u64) {
@@ -182,7 +245,7 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> Policy for StreamingPolicy
     }
 }
 
-impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
+impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
     fn step_once(&mut self, history: &[Obs]) -> Result<Vec<Action>, RobotError> {
         let mut a = match self.anchor.take() {
             Some(a) if a.j < self.params.reanchor_every => a,
@@ -190,14 +253,26 @@ impl<F: ConditionalField<Points>, S: Stepper<Points>> StreamingPolicy<F, S> {
         };
         let dt = self.params.tube.dt();
         let given = self.field.given(&a.context)?;
-        self.stepper
-            .step(&given, a.j as f64 * dt, dt, &mut a.x, &mut self.rng)?;
+        let t = a.j as f64 * dt;
+        self.stepper.step_mean(&given, t, dt, &mut a.x)?;
+        let mean = match self.params.readout {
+            Readout::Mean => Some(a.x.clone()),
+            Readout::State => None,
+        };
+        if let Some(sd) = self.stepper.noise_sd(t, dt) {
+            a.x.add_noise(sd, &mut self.rng)?;
+        }
         a.j += 1;
         // projected onto the box; NaN stays NaN (clamp keeps it) and is refused below
         for v in a.x.as_mut_slice() {
             *v = v.clamp(-STATE_BOUND, STATE_BOUND);
         }
-        let u = [a.x.as_slice()[0], a.x.as_slice()[1]];
+        // the state already lies in the box; the mean is projected the same way
+        let sent = mean.as_ref().unwrap_or(&a.x).as_slice();
+        let u = [
+            sent[0].clamp(-STATE_BOUND, STATE_BOUND),
+            sent[1].clamp(-STATE_BOUND, STATE_BOUND),
+        ];
         if u.iter().any(|v| !v.is_finite()) {
             return Err(RobotError::Policy(format!(
                 "the flow produced a non-finite action {u:?}"

@@ -1,21 +1,28 @@
-//! Choices made in code on the validation seeds: the λ sweep of a trained policy and what it stores.
+//! Choices made in code on the validation seeds: the sweep of λ and the readout of a trained policy, and
+//! what it stores.
 //!
-//! [`TrainedPolicy::tune_lambda`] runs the trained policy with each λ of a list on validation seeds
-//! (si-pusht's [`SeedSet::Validation`]; test and final seeds are refused), picks the λ of the best mean
-//! score ([`choose`]: ties go to the smaller λ) and returns the [`Tuning`], which the sidecar keeps
-//! ([`PolicyMeta::tuning`](crate::PolicyMeta::tuning)) and evaluation uses when no λ is asked for.
+//! [`TrainedPolicy::tune`] runs the trained policy with each λ of a list and each readout
+//! ([`Readout`]: the state or the step's mean) on validation seeds (si-pusht's [`SeedSet::Validation`];
+//! test and final seeds are refused), picks the pair of the best mean score ([`choose`]: ties go to the
+//! smaller λ, then to the state) and returns the [`Tuning`], which the sidecar keeps
+//! ([`PolicyMeta::tuning`](crate::PolicyMeta::tuning)) and evaluation uses when no λ or readout is asked
+//! for. At λ = 0 (the ODE) both readouts send the same actions, so the mean is not run there.
 
 use serde::{Deserialize, Serialize};
 use si_pusht::{run_seeds, Episode, Outcomes, SeedSet, Seeds};
 
 use crate::error::RobotError;
 use crate::recipe::{PolicyKind, PolicySettings, TrainedPolicy};
+use crate::streaming::Readout;
 
-/// One λ of a sweep and how the policy did with it.
+/// One (λ, readout) of a sweep and how the policy did with it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     /// λ.
     pub lambda: f64,
+    /// What was sent (sidecars written before readouts existed sent the state).
+    #[serde(default)]
+    pub readout: Readout,
     /// Mean score over the sweep's seeds.
     pub mean_score: f64,
     /// Successful episodes.
@@ -24,11 +31,14 @@ pub struct SweepRow {
     pub episodes: usize,
 }
 
-/// A λ chosen by a sweep, the seed set it was chosen on and the sweep's table.
+/// A λ and a readout chosen by a sweep, the seed set they were chosen on and the sweep's table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tuning {
     /// The chosen λ.
     pub lambda: f64,
+    /// The chosen readout (sidecars written before readouts existed: the state).
+    #[serde(default)]
+    pub readout: Readout,
     /// The seed set it was chosen on (si-pusht's [`SeedSet`] name: `validation`).
     pub chosen_on: String,
     /// The seeds as they were given (a set's name, `A..B` or `a,b,c`).
@@ -54,13 +64,26 @@ impl Tuning {
     }
 }
 
-/// The row of the best mean score; among equal scores, the smallest λ. `None` for an empty sweep.
+/// The row of the best mean score; among equal scores, the smallest λ, then the state before the mean.
+/// `None` for an empty sweep.
 pub fn choose(rows: &[SweepRow]) -> Option<&SweepRow> {
     rows.iter().min_by(|a, b| {
         b.mean_score
             .total_cmp(&a.mean_score)
             .then(a.lambda.total_cmp(&b.lambda))
+            .then(a.readout.cmp(&b.readout))
     })
+}
+
+/// The (λ, readout) pairs a sweep runs, λ by λ in the order given: every readout of `readouts` for λ > 0;
+/// for λ = 0 only the first (both readouts send the same actions there).
+pub fn sweep_grid(lambdas: &[f64], readouts: &[Readout]) -> Vec<(f64, Readout)> {
+    let mut out = Vec::new();
+    for &lambda in lambdas {
+        let take = if lambda == 0.0 { 1 } else { readouts.len() };
+        out.extend(readouts.iter().take(take).map(|&r| (lambda, r)));
+    }
+    out
 }
 
 /// Choices may only be made on validation seeds: every seed of `seeds` must be a validation seed, else
@@ -76,19 +99,21 @@ pub fn check_choice_seeds(seeds: &Seeds) -> Result<SeedSet, RobotError> {
 }
 
 impl TrainedPolicy {
-    /// Sweeps `lambdas` (each ≥ 0) with `settings` otherwise on the validation `seeds` (described by
-    /// `seeds_text` in the result), for at most `max_steps` steps an episode, calling `on_episode` after each
-    /// episode with the λ being run; picks the best mean score ([`choose`]). Seeds outside the validation
-    /// set are [`RobotError::NotValidationSeeds`]; the chunked kind (which has no λ) and an empty list are
-    /// [`RobotError::InvalidParameter`].
-    pub fn tune_lambda(
+    /// Sweeps `lambdas` (each ≥ 0) × `readouts` ([`sweep_grid`]) with `settings` otherwise on the
+    /// validation `seeds` (described by `seeds_text` in the result), for at most `max_steps` steps an
+    /// episode, calling `on_episode` after each episode with the (λ, readout) being run; picks the best mean
+    /// score ([`choose`]). Seeds outside the validation set are [`RobotError::NotValidationSeeds`]; the
+    /// chunked kind (which has no λ) and an empty list are [`RobotError::InvalidParameter`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn tune(
         &self,
         settings: &PolicySettings,
         lambdas: &[f64],
+        readouts: &[Readout],
         seeds: &Seeds,
         seeds_text: &str,
         max_steps: usize,
-        mut on_episode: impl FnMut(f64, &Episode),
+        mut on_episode: impl FnMut(f64, Readout, &Episode),
     ) -> Result<Tuning, RobotError> {
         let set = check_choice_seeds(seeds)?;
         if self.kind == PolicyKind::Chunked {
@@ -105,27 +130,38 @@ impl TrainedPolicy {
                 reason: "must list at least one lambda",
             });
         }
-        let mut sweep = Vec::with_capacity(lambdas.len());
-        for &lambda in lambdas {
+        if readouts.is_empty() {
+            return Err(RobotError::InvalidParameter {
+                name: "readouts",
+                value: String::new(),
+                reason: "must list at least one readout",
+            });
+        }
+        let grid = sweep_grid(lambdas, readouts);
+        let mut sweep = Vec::with_capacity(grid.len());
+        for (lambda, readout) in grid {
             let s = PolicySettings {
                 lambda: Some(lambda),
+                readout: Some(readout),
                 ..*settings
             };
             let mut p = self.policy(&s)?.policy;
             let episodes = run_seeds(p.as_mut(), seeds.as_slice(), max_steps, None, |e| {
-                on_episode(lambda, e)
+                on_episode(lambda, readout, e)
             })?;
             let o = Outcomes::of(&episodes);
             sweep.push(SweepRow {
                 lambda,
+                readout,
                 mean_score: o.mean_score.unwrap_or(0.0),
                 successes: o.successes,
                 episodes: o.episodes,
             });
         }
-        let lambda = choose(&sweep).map_or(0.0, |r| r.lambda);
+        let best = choose(&sweep);
         Ok(Tuning {
-            lambda,
+            lambda: best.map_or(0.0, |r| r.lambda),
+            readout: best.map_or(Readout::State, |r| r.readout),
             chosen_on: set.name().to_string(),
             seeds: seeds_text.to_string(),
             stepper: settings.stepper.name().to_string(),
@@ -143,6 +179,7 @@ mod tests {
     fn row(lambda: f64, mean_score: f64) -> SweepRow {
         SweepRow {
             lambda,
+            readout: Readout::State,
             mean_score,
             successes: 0,
             episodes: 10,
@@ -165,9 +202,44 @@ mod tests {
     }
 
     #[test]
+    fn among_equal_scores_and_lambdas_the_state_wins() {
+        let mean = |lambda, score| SweepRow {
+            readout: Readout::Mean,
+            ..row(lambda, score)
+        };
+        let rows = [mean(4.0, 0.75), row(4.0, 0.75), mean(2.0, 0.5)];
+        assert_eq!(choose(&rows), Some(&rows[1]));
+        let rows = [row(4.0, 0.5), mean(4.0, 0.75), row(8.0, 0.75)];
+        assert_eq!(choose(&rows), Some(&rows[1]));
+        let rows = [mean(2.0, 0.75), row(4.0, 0.75)];
+        assert_eq!(choose(&rows), Some(&rows[0])); // the smaller λ first
+    }
+
+    #[test]
+    fn the_grid_runs_the_ode_once() {
+        use Readout::{Mean, State};
+        assert_eq!(
+            sweep_grid(&[0.0, 2.0, 8.0], &[State, Mean]),
+            vec![
+                (0.0, State),
+                (2.0, State),
+                (2.0, Mean),
+                (8.0, State),
+                (8.0, Mean)
+            ]
+        );
+        assert_eq!(
+            sweep_grid(&[0.0, 2.0], &[Mean]),
+            vec![(0.0, Mean), (2.0, Mean)]
+        );
+        assert!(sweep_grid(&[1.0], &[]).is_empty());
+    }
+
+    #[test]
     fn a_tuning_fits_the_step_and_t_chunk_it_was_chosen_with() {
         let t = Tuning {
             lambda: 2.0,
+            readout: Readout::Mean,
             chosen_on: "validation".into(),
             seeds: "validation".into(),
             stepper: "exponential".into(),

@@ -1,7 +1,9 @@
 //! The recipe: kind names, the sidecar beside a checkpoint, and its typed errors.
 
 use si_robot::recipe::meta_path;
-use si_robot::{PolicyKind, PolicyMeta, RobotError, StepperChoice, TrainedPolicy, TubeConfig};
+use si_robot::{
+    PolicyKind, PolicyMeta, Readout, RobotError, StepperChoice, TrainedPolicy, TubeConfig,
+};
 
 #[test]
 fn kinds_and_steppers_read_back_their_names() {
@@ -183,6 +185,7 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
     assert_eq!(meta.kind, PolicyKind::Streaming);
     let tuning = Tuning {
         lambda: 2.0,
+        readout: Readout::Mean,
         chosen_on: "validation".into(),
         seeds: "validation".into(),
         stepper: "exponential".into(),
@@ -190,12 +193,14 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
         sweep: vec![
             SweepRow {
                 lambda: 0.0,
+                readout: Readout::State,
                 mean_score: 0.5,
                 successes: 3,
                 episodes: 10,
             },
             SweepRow {
                 lambda: 2.0,
+                readout: Readout::Mean,
                 mean_score: 0.75,
                 successes: 6,
                 episodes: 10,
@@ -217,6 +222,19 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
     assert_eq!(json["tuning"]["stepper"], "exponential");
     assert_eq!(json["tuning"]["reanchor_every"], 8);
     assert_eq!(json["tuning"]["sweep"][1]["mean_score"], 0.75);
+    assert_eq!(json["tuning"]["readout"], "mean");
+    assert_eq!(json["tuning"]["sweep"][1]["readout"], "mean");
+    // a tuning written before readouts existed (no `readout` fields) reads as the state
+    let old = r#"{"kind": "StreamingSde", "sigma0": 0.05, "k": 2.0, "horizon": 16, "demos": "d.safetensors",
+        "tuning": {"lambda": 8.0, "chosen_on": "validation", "seeds": "300000..300200", "stepper": "exponential",
+        "reanchor_every": 8, "sweep": [{"lambda": 8.0, "mean_score": 0.9, "successes": 1, "episodes": 2}]}}"#;
+    std::fs::write(meta_path(&ckpt), old).unwrap();
+    let t = PolicyMeta::read(&ckpt).unwrap().tuning.unwrap();
+    assert_eq!(
+        (t.lambda, t.readout, t.sweep[0].readout),
+        (8.0, Readout::State, Readout::State)
+    );
+    meta.write(&ckpt).unwrap();
     // an untuned sidecar is written without the field
     meta.tuning = None;
     meta.write(&ckpt).unwrap();

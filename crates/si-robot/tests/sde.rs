@@ -232,3 +232,78 @@ fn bad_settings_are_typed_errors() {
     let mut x3 = Points::zeros(2, 3);
     assert!(step.step(&f, 0.5, 0.1, &mut x3, &mut rng).is_err());
 }
+
+/// The step's conditional mean against its closed form for one path (knots on the grid), and the whole step
+/// as that mean plus the increment of the stated standard deviation, drawn from the same stream:
+/// exponential, E[X_{t+h} | x] = ξ(t+h) + e^{−(k+λ)h} (x − ξ(t)), increment σ_{t+h} √(1 − e^{−2λh});
+/// Euler–Maruyama, x + h (ξ̇(t) − (k+λ)(x − ξ(t))), increment σ_t √(2λh).
+#[test]
+fn each_step_is_its_conditional_mean_plus_its_increment() {
+    use si_robot::TubeStep;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let h = 1.0 / 16.0;
+    for (k, lambda) in [(2.0, 0.0), (2.0, 1.0), (4.0, 4.0), (0.5, 64.0)] {
+        let t = tube(0.3, k);
+        let f = TubeMixture::new(vec![line()], &[1.0], t).unwrap();
+        let exp = TubeExponential::new(t, lambda).unwrap();
+        let em = TubeEulerMaruyama::new(t, lambda).unwrap();
+        for j in 0..16 {
+            let s = j as f64 * h;
+            let x = start(3, &t, true, &mut rng);
+            let (xi, xi1, v) = (line().at(s), line().at(s + h), line().velocity(s));
+            let pull = (-(k + lambda) * h).exp();
+            let mut m_exp = x.clone();
+            exp.step_mean(&f, s, h, &mut m_exp).unwrap();
+            let mut m_em = x.clone();
+            em.step_mean(&f, s, h, &mut m_em).unwrap();
+            for i in 0..3 {
+                for r in 0..2 {
+                    let off = x.point(i)[r] - xi[r];
+                    let want = xi1[r] + pull * off;
+                    assert!(
+                        (m_exp.point(i)[r] - want).abs() < 1e-12,
+                        "exp {k} {lambda} {j}"
+                    );
+                    let want = x.point(i)[r] + h * (v[r] - (k + lambda) * off);
+                    assert!(
+                        (m_em.point(i)[r] - want).abs() < 1e-12,
+                        "em {k} {lambda} {j}"
+                    );
+                }
+            }
+            let sd_exp = t.sigma(s + h) * (1.0 - (-2.0 * lambda * h).exp()).sqrt();
+            let sd_em = t.sigma(s) * (2.0 * lambda * h).sqrt();
+            for (sd, want) in [
+                (exp.noise_sd(s, h), sd_exp),
+                (TubeStep::noise_sd(&em, s, h), sd_em),
+            ] {
+                match sd {
+                    None => assert_eq!(lambda, 0.0),
+                    Some(sd) => assert!(lambda > 0.0 && (sd - want).abs() < 1e-15 * (1.0 + want)),
+                }
+            }
+            // the whole step: the mean, then sd · ζ drawn from the same stream
+            let whole = |step: &dyn Fn(&mut Points, &mut ChaCha8Rng)| {
+                let mut y = x.clone();
+                step(&mut y, &mut ChaCha8Rng::seed_from_u64(j as u64));
+                y
+            };
+            let split = |mean: &Points, sd: Option<f64>| {
+                let mut y = mean.clone();
+                if let Some(sd) = sd {
+                    y.add_noise(sd, &mut ChaCha8Rng::seed_from_u64(j as u64))
+                        .unwrap();
+                }
+                y
+            };
+            assert_eq!(
+                whole(&|y, r| exp.step(&f, s, h, y, r).unwrap()).as_slice(),
+                split(&m_exp, exp.noise_sd(s, h)).as_slice()
+            );
+            assert_eq!(
+                whole(&|y, r| em.step(&f, s, h, y, r).unwrap()).as_slice(),
+                split(&m_em, TubeStep::noise_sd(&em, s, h)).as_slice()
+            );
+        }
+    }
+}

@@ -13,7 +13,7 @@ use si_robot::{
     decode_action, encode_action, encode_context, windows, DemoOracle, TubeConfig, TubeExponential,
     TubeMixture, CONTEXT_DIM,
 };
-use si_robot::{RobotError, StreamingConfig, StreamingPolicy, Tube};
+use si_robot::{Readout, RobotError, StreamingConfig, StreamingPolicy, Tube, TubeStep};
 
 fn tube() -> Tube {
     TubeConfig {
@@ -45,6 +45,7 @@ fn the_actions_sent_are_the_integration_path() {
     let config = StreamingConfig {
         reanchor_every: chunk,
         noisy_start: true,
+        readout: Readout::State,
     };
     let mut policy = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
     let seed = 7;
@@ -85,6 +86,55 @@ fn the_actions_sent_are_the_integration_path() {
     // reset forgets the record and the state; the same seed replays the same episode
     let again = run_episode(&mut policy, seed, 37).unwrap();
     assert_eq!(again.actions, ep.actions);
+}
+
+#[test]
+fn the_mean_readout_sends_each_steps_mean_of_the_same_path() {
+    let o = oracle();
+    let (chunk, seed, h) = (8, 7, 1.0 / 16.0);
+    let run = |lambda: f64, readout| {
+        let step = TubeExponential::new(tube(), lambda).unwrap();
+        let config = StreamingConfig {
+            reanchor_every: chunk,
+            noisy_start: true,
+            readout,
+        };
+        let mut p = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
+        let ep = run_episode(&mut p, seed, 37).unwrap();
+        (ep, p.sent().to_vec())
+    };
+    // the ODE: both readouts send the same actions over the whole episode, bit for bit
+    assert_eq!(run(0.0, Readout::State).1, run(0.0, Readout::Mean).1);
+    // the SDE: over the first chunk (one context, the same random numbers) the state readout sends the
+    // states X_1..X_8 and the mean readout, at each step, E[X_(j+1) | X_j] of the step from the same X_j
+    let lambda = 4.0;
+    let (ep, states) = run(lambda, Readout::State);
+    let (_, means) = run(lambda, Readout::Mean);
+    let step = TubeExponential::new(tube(), lambda).unwrap();
+    let c = encode_context(&ep.observations[..1]).unwrap();
+    let field = o
+        .given(&Points::from_row_major(1, CONTEXT_DIM, &c).unwrap())
+        .unwrap();
+    let obs = ep.observations[0];
+    let mut x = Points::from_row_major(1, 2, &encode_action([obs[0], obs[1]])).unwrap();
+    x.add_noise(tube().sigma0(), &mut ChaCha8Rng::seed_from_u64(seed))
+        .unwrap();
+    for j in 0..chunk {
+        let t = j as f64 * h;
+        let mut m = x.clone();
+        step.step_mean(&field, t, h, &mut m).unwrap();
+        assert_eq!([m.as_slice()[0], m.as_slice()[1]], means[j], "step {j}");
+        // the state departs from the mean by the increment, σ_(t+h) √(1 − e^(−2λh)) ζ
+        let sd = step.noise_sd(t, h).unwrap();
+        let dev =
+            ((states[j][0] - means[j][0]).powi(2) + (states[j][1] - means[j][1]).powi(2)).sqrt();
+        assert!(
+            dev > 0.0 && dev < 6.0 * sd,
+            "step {j}: {dev} against sd {sd}"
+        );
+        x = Points::from_row_major(1, 2, &states[j]).unwrap();
+    }
+    assert_ne!(states[chunk..], means[chunk..]);
 }
 
 /// Counts the conditioned fields made and the field evaluations.
@@ -166,6 +216,7 @@ fn bad_input_is_a_typed_error() {
         let c = StreamingConfig {
             reanchor_every: chunk,
             noisy_start: false,
+            readout: Readout::State,
         };
         assert!(matches!(
             c.check(tube())

@@ -22,7 +22,7 @@ use si_pusht::{
 use si_report::{color, plot_error, png, DrawError};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    PolicyKind, PolicySettings, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
+    PolicyKind, PolicySettings, Readout, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
 };
 
 use crate::figures::{Entry, Sizes};
@@ -212,23 +212,30 @@ fn train(
     Ok(ckpt)
 }
 
-/// `λ: score; …; chosen λ*` of a λ sweep.
+/// `λ readout: score; …; chosen λ* readout*` of a sweep.
 fn sweep_text(t: &si_robot::Tuning) -> String {
     t.sweep
         .iter()
-        .map(|r| format!("{}: {:.3}", r.lambda, r.mean_score))
+        .map(|r| format!("{} {}: {:.3}", r.lambda, r.readout, r.mean_score))
         .collect::<Vec<_>>()
         .join("; ")
-        + &format!("; chosen {}", t.lambda)
+        + &format!("; chosen {} {}", t.lambda, t.readout)
 }
 
-fn settings(lambda: f64, stepper: StepperChoice, euler_steps: usize) -> PolicySettings {
+fn settings(
+    lambda: f64,
+    readout: Readout,
+    stepper: StepperChoice,
+    euler_steps: usize,
+) -> PolicySettings {
     PolicySettings {
         lambda: Some(lambda),
+        readout: Some(readout),
         stepper,
         streaming: StreamingConfig {
             reanchor_every: 8,
             noisy_start: false,
+            readout,
         },
         execute: 8,
         euler_steps,
@@ -299,49 +306,63 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let mut rows = Vec::new();
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
     let mut numbers = Vec::new();
-    // λ of the SDE row: the best mean score on validation seeds, chosen here in code
+    // λ and readout of the SDE row: the best mean score on validation seeds, chosen here in code
     let validation_text = format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64);
     let validation: Seeds = validation_text.parse()?;
     let tune = |policy: &TrainedPolicy| {
-        policy.tune_lambda(
-            &settings(0.0, StepperChoice::Exponential, 0),
+        policy.tune(
+            &settings(0.0, Readout::State, StepperChoice::Exponential, 0),
             &plan.tune_lambdas,
+            &Readout::ALL,
             &validation,
             &validation_text,
             300,
-            |_, _| {},
+            |_, _, _| {},
         )
     };
     let tuning = tune(&ls)?;
-    let best_sde = tuning.lambda;
-    let sde_name = format!("streaming SDE, lambda = {best_sde}");
+    let (best_sde, readout) = (tuning.lambda, tuning.readout);
+    let sde_name = format!("streaming SDE, lambda = {best_sde}, sends the {readout}");
     numbers.push((
         format!(
-            "lambda of the SDE chosen on {} validation seeds {VALIDATION}..{} (lambda: score)",
+            "lambda and readout of the SDE chosen on {} validation seeds {VALIDATION}..{} (lambda readout: score)",
             plan.validation,
             VALIDATION + plan.validation as u64 - 1
         ),
         sweep_text(&tuning),
     ));
-    for (name, lambda) in [("streaming ODE", 0.0), (sde_name.as_str(), best_sde)] {
+    for (name, lambda, readout) in [
+        ("streaming ODE", 0.0, Readout::State),
+        (sde_name.as_str(), best_sde, readout),
+    ] {
         let mut p = ls
-            .policy(&settings(lambda, StepperChoice::Exponential, 0))?
+            .policy(&settings(lambda, readout, StepperChoice::Exponential, 0))?
             .policy;
         rows.push(evaluate(name, p.as_mut(), &plan, Some(&d))?);
     }
     let dart_tuning = tune(&ld)?;
     numbers.push((
-        "lambda of the SDE on DART data, chosen on the same validation seeds (lambda: score)"
+        "lambda and readout of the SDE on DART data, chosen on the same validation seeds (lambda readout: score)"
             .into(),
         sweep_text(&dart_tuning),
     ));
     let mut p = ld
-        .policy(&settings(dart_tuning.lambda, StepperChoice::Exponential, 0))?
+        .policy(&settings(
+            dart_tuning.lambda,
+            dart_tuning.readout,
+            StepperChoice::Exponential,
+            0,
+        ))?
         .policy;
-    let name = format!("streaming SDE, DART data, lambda = {}", dart_tuning.lambda);
+    let name = format!(
+        "streaming SDE, DART data, lambda = {}, sends the {}",
+        dart_tuning.lambda, dart_tuning.readout
+    );
     rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
     for k in [10, 100] {
-        let mut p = lc.policy(&settings(0.0, StepperChoice::Euler, k))?.policy;
+        let mut p = lc
+            .policy(&settings(0.0, Readout::State, StepperChoice::Euler, k))?
+            .policy;
         let name = format!("chunked MLP, K = {k}");
         let disp = (k == 10).then_some(&d);
         rows.push(evaluate(&name, p.as_mut(), &plan, disp)?);
@@ -351,7 +372,9 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     for stepper in [StepperChoice::Exponential, StepperChoice::Euler] {
         let mut cells = Vec::new();
         for &lambda in &plan.lambdas {
-            let mut p = ls.policy(&settings(lambda, stepper, 0))?.policy;
+            let mut p = ls
+                .policy(&settings(lambda, Readout::State, stepper, 0))?
+                .policy;
             let eps = run_seeds(p.as_mut(), &seeds(100_000, plan.test), 300, None, |_| {})?;
             let s = summary(&eps);
             cells.push(format!(
