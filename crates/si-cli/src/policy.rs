@@ -62,14 +62,15 @@ pub struct TrainArgs {
     /// Checkpoint to write (safetensors); the tube's settings go to CKPT.policy.json.
     #[arg(long)]
     pub out: PathBuf,
-    /// σ0: the tube's width at t = 0 (normalised action units; 1 = 256 px).
-    #[arg(long, default_value_t = 0.05)]
+    /// σ0: the tube's width at t = 0 (normalised action units; 1 = 256 px); the default was chosen on
+    /// validation seeds.
+    #[arg(long, default_value_t = TubeConfig::default().sigma0)]
     pub sigma0: f64,
     /// k: the tube narrows as e^{-kt}, and the flow pulls back onto the path at rate k.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = TubeConfig::default().k)]
     pub k: f64,
     /// T_pred: actions per unit of flow time.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = TubeConfig::default().horizon)]
     pub horizon: usize,
     #[arg(long, default_value_t = 256)]
     pub width: usize,

@@ -21,7 +21,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let h: f64 = args.get(2).map_or(Ok(0.02), |s| s.parse())?;
     let n: usize = args.get(3).map_or(Ok(10), |s| s.parse())?;
     let lambda: f64 = args.get(4).map_or(Ok(0.0), |s| s.parse())?;
-    let tube = TubeConfig::default().check()?;
+    // the tube the lookup was measured with (docs/results.md)
+    let tube = TubeConfig {
+        sigma0: 0.05,
+        ..TubeConfig::default()
+    }
+    .check()?;
     let mut windows = Vec::new();
     let mut demo_seeds = Vec::new();
     for f in &files {

@@ -182,11 +182,7 @@ fn train(
     name: &str,
 ) -> Result<PathBuf> {
     let ckpt = out.join(name);
-    let tube = kind.training_tube(TubeConfig {
-        sigma0: 0.05,
-        k: 2.0,
-        horizon: 16,
-    })?;
+    let tube = kind.training_tube(TubeConfig::default())?;
     let t0 = Instant::now();
     let data = [demos.to_path_buf()];
     let training = PolicyTraining {
@@ -467,15 +463,18 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
         ),
         settings: format!(
             "{} expert demonstrations (training seeds 0, 1, …); all three models 3x{} SiLU MLP, observation context \
-             = the last two observations, {} steps of batch 256, Adam 2e-3 cosine, EMA; tube sigma0 = 0.05, \
-             k = 2, T_pred = 16, T_chunk = 8, exponential step, start exactly at the measured pusher; chunked: \
+             = the last two observations, {} steps of batch 256, Adam 2e-3 cosine, EMA; tube sigma0 = {}, \
+             k = {}, T_pred = {}, T_chunk = 8, exponential step, start exactly at the measured pusher; chunked: \
              one-sided linear interpolant from N(0, I) to the 16-action chunk, K Euler steps, execute 8; DART row: \
              as many episodes of the expert settling to {DART_SETTLE} px with N(0, {DART_NOISE}^2) px noise on every \
              executed target, each state labelled with the expert's clean path, the same network and budget; final \
-             checkpoints, one training seed; final seeds {FINAL}..{}; lambda of the SDE chosen on validation seeds; training {:.0} s on {:?}",
+             checkpoints, one training seed; final seeds {FINAL}..{}; lambda and readout of the SDE chosen on validation seeds; training {:.0} s on {:?}",
             plan.demos,
             plan.width,
             plan.steps,
+            TubeConfig::default().sigma0,
+            TubeConfig::default().k,
+            TubeConfig::default().horizon,
             FINAL + plan.final_seeds as u64,
             train_s,
             tch::Device::cuda_if_available()
