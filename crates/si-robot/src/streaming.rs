@@ -273,9 +273,11 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
             sent[0].clamp(-STATE_BOUND, STATE_BOUND),
             sent[1].clamp(-STATE_BOUND, STATE_BOUND),
         ];
-        if u.iter().any(|v| !v.is_finite()) {
+        // a non-finite state is refused even when the mean is sent (the next step would carry it)
+        if u.iter().chain(a.x.as_slice()).any(|v| !v.is_finite()) {
             return Err(RobotError::Policy(format!(
-                "the flow produced a non-finite action {u:?}"
+                "the flow produced a non-finite action {u:?} (state {:?})",
+                a.x.as_slice()
             )));
         }
         self.sent.push(u);
