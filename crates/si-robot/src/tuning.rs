@@ -86,6 +86,15 @@ pub fn sweep_grid(lambdas: &[f64], readouts: &[Readout]) -> Vec<(f64, Readout)> 
     out
 }
 
+/// `settings` with λ and the readout asked for explicitly (what each row of a sweep runs).
+fn with_choice(settings: &PolicySettings, lambda: f64, readout: Readout) -> PolicySettings {
+    PolicySettings {
+        lambda: Some(lambda),
+        readout: Some(readout),
+        ..*settings
+    }
+}
+
 /// Choices may only be made on validation seeds: every seed of `seeds` must be a validation seed, else
 /// [`RobotError::NotValidationSeeds`].
 pub fn check_choice_seeds(seeds: &Seeds) -> Result<SeedSet, RobotError> {
@@ -140,11 +149,7 @@ impl TrainedPolicy {
         let grid = sweep_grid(lambdas, readouts);
         let mut sweep = Vec::with_capacity(grid.len());
         for (lambda, readout) in grid {
-            let s = PolicySettings {
-                lambda: Some(lambda),
-                readout: Some(readout),
-                ..*settings
-            };
+            let s = with_choice(settings, lambda, readout);
             let mut p = self.policy(&s)?.policy;
             let episodes = run_seeds(p.as_mut(), seeds.as_slice(), max_steps, None, |e| {
                 on_episode(lambda, readout, e)
@@ -213,6 +218,20 @@ mod tests {
         assert_eq!(choose(&rows), Some(&rows[1]));
         let rows = [mean(2.0, 0.75), row(4.0, 0.75)];
         assert_eq!(choose(&rows), Some(&rows[0])); // the smaller λ first
+    }
+
+    #[test]
+    fn each_row_runs_its_own_lambda_and_readout() {
+        let base = PolicySettings {
+            lambda: Some(1.0),
+            readout: Some(Readout::State),
+            stepper: StepperChoice::Euler,
+            ..PolicySettings::default()
+        };
+        let s = with_choice(&base, 8.0, Readout::Mean);
+        assert_eq!((s.lambda, s.readout), (Some(8.0), Some(Readout::Mean)));
+        assert_eq!(s.stepper, StepperChoice::Euler);
+        assert_eq!(s.streaming, base.streaming);
     }
 
     #[test]

@@ -21,6 +21,27 @@ fn kinds_and_steppers_read_back_their_names() {
         "diffusion".parse::<PolicyKind>(),
         Err(RobotError::InvalidParameter { name: "kind", .. })
     ));
+    // the readouts by the names the command line and the sidecar use
+    for (r, name) in [(Readout::State, "state"), (Readout::Mean, "mean")] {
+        assert_eq!((r.name(), r.to_string()), (name, name.to_string()));
+        assert_eq!(name.parse::<Readout>().unwrap(), r);
+    }
+    assert!(matches!(
+        "noise".parse::<Readout>(),
+        Err(RobotError::InvalidParameter {
+            name: "readout",
+            ..
+        })
+    ));
+    // the checked streaming settings keep the readout asked for
+    for r in Readout::ALL {
+        let c = si_robot::StreamingConfig {
+            readout: r,
+            ..Default::default()
+        };
+        let tube = TubeConfig::default().check().unwrap();
+        assert_eq!(c.check(tube).unwrap().readout(), r);
+    }
     assert!(matches!(
         "rk4".parse::<StepperChoice>(),
         Err(RobotError::InvalidParameter {
