@@ -103,6 +103,24 @@ fn train_then_eval_prints_score_success_and_latency() {
     );
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains("chunked (DP horizons, MLP flow-matching sampler), K = 3"));
+    // the chunked kind has no λ to tune: refused, and a streaming checkpoint is tuned (below)
+    let out = Command::new(bin)
+        .args(["policy", "tune", "--checkpoint"])
+        .arg(&chunked)
+        .args([
+            "--lambdas",
+            "0,2",
+            "--seeds",
+            "200000",
+            "--max-steps",
+            "3",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no lambda to tune"), "{err}");
     // the robustness protocol: the block displaced after step 5, said in the summary and the CSV
     let csv = d.join("displaced.csv");
     let out = Command::new(bin)
