@@ -190,11 +190,12 @@ fn train_then_eval_prints_score_success_and_latency() {
     let lambda = tuning["lambda"].as_f64().unwrap();
     let readout = tuning["readout"].as_str().unwrap().to_string();
     assert!(["state", "mean"].contains(&readout.as_str()), "{meta}");
-    let eval_on = |seeds: &str| {
+    let eval_on = |seeds: &str, more: &[&str]| {
         let out = Command::new(bin)
             .args(["policy", "eval", "--checkpoint"])
             .arg(&ckpt)
             .args(["--seeds", seeds, "--max-steps", "5", "--quiet"])
+            .args(more)
             .output()
             .unwrap();
         assert!(
@@ -207,7 +208,7 @@ fn train_then_eval_prints_score_success_and_latency() {
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
-    let (text, err) = eval_on("200002");
+    let (text, err) = eval_on("200002", &[]);
     assert!(text.contains(&format!("lambda = {lambda},")), "{text}");
     assert!(text.contains(&format!("sends the {readout}")), "{text}");
     assert!(text.contains("1 seeds (validation seeds)"), "{text}");
@@ -216,27 +217,12 @@ fn train_then_eval_prints_score_success_and_latency() {
         err.contains("warning: evaluating on validation seeds"),
         "{err}"
     );
-    let (text, err) = eval_on("400000");
+    let (text, err) = eval_on("400000", &[]);
     assert!(text.contains("1 seeds (final seeds)"), "{text}");
     assert!(!err.contains("warning"), "{err}");
     // an asked readout overrides the tuned one
     for asked in ["state", "mean"] {
-        let out = Command::new(bin)
-            .args(["policy", "eval", "--checkpoint"])
-            .arg(&ckpt)
-            .args([
-                "--seeds",
-                "final",
-                "--max-steps",
-                "1",
-                "--quiet",
-                "--readout",
-                asked,
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout);
+        let (text, _) = eval_on("400000", &["--readout", asked]);
         assert!(text.contains(&format!("sends the {asked}")), "{text}");
     }
     // λ was chosen with the exponential step and T_chunk 8: other settings are warned about

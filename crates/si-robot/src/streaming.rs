@@ -255,7 +255,7 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
         let given = self.field.given(&a.context)?;
         let t = a.j as f64 * dt;
         self.stepper.step_mean(&given, t, dt, &mut a.x)?;
-        let mean = match self.params.readout {
+        let mut mean = match self.params.readout {
             Readout::Mean => Some(a.x.clone()),
             Readout::State => None,
         };
@@ -263,16 +263,15 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
             a.x.add_noise(sd, &mut self.rng)?;
         }
         a.j += 1;
-        // projected onto the box; NaN stays NaN (clamp keeps it) and is refused below
-        for v in a.x.as_mut_slice() {
-            *v = v.clamp(-STATE_BOUND, STATE_BOUND);
+        // the state (and the mean, when sent) projected onto the box; NaN stays NaN (clamp keeps it) and is
+        // refused below
+        for p in std::iter::once(&mut a.x).chain(mean.as_mut()) {
+            for v in p.as_mut_slice() {
+                *v = v.clamp(-STATE_BOUND, STATE_BOUND);
+            }
         }
-        // the state already lies in the box; the mean is projected the same way
         let sent = mean.as_ref().unwrap_or(&a.x).as_slice();
-        let u = [
-            sent[0].clamp(-STATE_BOUND, STATE_BOUND),
-            sent[1].clamp(-STATE_BOUND, STATE_BOUND),
-        ];
+        let u = [sent[0], sent[1]];
         // a non-finite state is refused even when the mean is sent (the next step would carry it)
         if u.iter().chain(a.x.as_slice()).any(|v| !v.is_finite()) {
             return Err(RobotError::Policy(format!(

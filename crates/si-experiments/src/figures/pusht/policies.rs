@@ -231,7 +231,7 @@ fn settings(
         streaming: StreamingConfig {
             reanchor_every: 8,
             noisy_start: false,
-            readout,
+            ..StreamingConfig::default()
         },
         execute: 8,
         euler_steps,
