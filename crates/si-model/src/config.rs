@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
+use crate::unet::UNetConfig;
 
 /// The nonlinearity between layers.
 ///
@@ -84,7 +85,9 @@ impl std::str::FromStr for Head {
     }
 }
 
-/// Architecture of a field model: an MLP on (x, φ(t), c) with one output head of size d per field.
+/// Architecture of a field model: an MLP on (x, φ(t), c) with one output head of size d per field, or, with
+/// [`unet`](ModelConfig::unet) set, a U-Net on x as a C × H × W image with (φ(t), c) as its embedding
+/// ([`UNetConfig`]; `width`, `depth` then unused).
 ///
 /// φ(t) = (t, sin(πkt), cos(πkt))_{k=1..K} is the time embedding (K = `time_features`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +114,10 @@ pub struct ModelConfig {
     pub heads: Vec<Head>,
     /// One trunk with all heads on its last layer (one forward for every field) instead of one net per head.
     pub shared_trunk: bool,
+    /// A convolutional U-Net in place of the MLP, for points that are images (`None`, the default and what
+    /// checkpoints without the field mean: the MLP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unet: Option<UNetConfig>,
 }
 
 impl ModelConfig {
@@ -127,7 +134,16 @@ impl ModelConfig {
             context_dim: 0,
             heads: vec![Head::B, Head::S],
             shared_trunk: true,
+            unet: None,
         }
+    }
+
+    /// A model of C × H × W images: [`ModelConfig::new`] with the U-Net of [`UNetConfig::new`] and SiLU.
+    pub fn image(channels: usize, height: usize, width: usize) -> Self {
+        let mut m = Self::new(channels * height * width);
+        m.activation = Activation::Silu;
+        m.unet = Some(UNetConfig::new(channels, height, width));
+        m
     }
 
     /// Validates once; the checked value is what models are built from.
@@ -179,6 +195,9 @@ impl ModelConfig {
                 ));
             }
         }
+        if let Some(u) = &self.unet {
+            u.check(self.dim)?;
+        }
         Ok(ModelParams(self))
     }
 }
@@ -222,6 +241,14 @@ impl ModelParams {
             n.checked_add(layer(c.width, out)?)
         };
         let h = c.heads.len();
+        if let Some(u) = &c.unet {
+            let embed_in = self.input_dim() - c.dim;
+            return if c.shared_trunk {
+                u.num_weights(embed_in, u.channels.checked_mul(h)?)
+            } else {
+                u.num_weights(embed_in, u.channels)?.checked_mul(h)
+            };
+        }
         if c.shared_trunk {
             mlp(c.dim.checked_mul(h)?)
         } else {

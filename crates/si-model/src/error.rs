@@ -42,6 +42,9 @@ pub enum ModelError {
     /// The model uses an activation the host evaluator does not implement.
     #[error("activation {0:?} is not supported on the host (Relu, Silu and Tanh are)")]
     UnsupportedActivation(Activation),
+    /// The model is not an MLP (a U-Net): the host evaluator runs MLPs only.
+    #[error("the host evaluator runs MLPs only; this checkpoint's model is a U-Net (evaluate it with si-nn)")]
+    UnsupportedArchitecture,
 }
 
 impl ModelError {

@@ -36,10 +36,12 @@ pub mod config;
 mod error;
 pub mod format;
 mod net;
+pub mod unet;
 
 pub use config::{Activation, Head, ModelConfig, ModelParams};
 pub use error::{ModelError, Result};
 pub use net::{HostField, HostNet};
+pub use unet::UNetConfig;
 
 use si_core::{ConditionalField, Field, Points};
 

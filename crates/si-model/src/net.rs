@@ -113,6 +113,9 @@ impl HostNet {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(e.to_string()))?;
         let params = format::read_model(meta.metadata().as_ref())?.check()?;
+        if params.unet.is_some() {
+            return Err(ModelError::UnsupportedArchitecture);
+        }
         let act = Act::new(params.activation)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| bad(e.to_string()))?;
         let ema = format::has_ema(st.names().into_iter().map(String::as_str));

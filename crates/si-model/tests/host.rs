@@ -20,6 +20,7 @@ fn tiny(activation: Activation) -> ModelConfig {
         context_dim: 0,
         heads: vec![Head::B],
         shared_trunk: true,
+        unet: None,
     }
 }
 

@@ -37,7 +37,7 @@ pub use batch::{TensorBatch, TensorRows};
 pub use error::{NnError, Result};
 pub use field::{ConditionalNet, Divergence, LearnedField};
 pub use methods::{reflow, scsi};
-pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams};
+pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams, UNetConfig};
 pub use source::{DeviceData, Uploaded};
 pub use train::{
     Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainHook, TrainObserver,

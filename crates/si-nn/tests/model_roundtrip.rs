@@ -27,6 +27,7 @@ fn every_field_set() -> ModelConfig {
         context_dim: 4,
         heads: vec![Head::V, Head::Eta, Head::S],
         shared_trunk: false,
+        unet: None,
     }
 }
 
@@ -43,6 +44,7 @@ fn the_test_config_sets_every_field() {
         context_dim,
         heads,
         shared_trunk,
+        unet,
     } = every_field_set();
     // dim is the argument of `new`; the others must all differ from its defaults
     assert_eq!(dim, d.dim);
@@ -54,6 +56,8 @@ fn the_test_config_sets_every_field() {
     assert_ne!(context_dim, d.context_dim);
     assert_ne!(heads, d.heads);
     assert_ne!(shared_trunk, d.shared_trunk);
+    // the host evaluator runs MLPs only; the U-Net's round trip is `an_image_model_round_trips_through_its_checkpoint`
+    assert!(unet.is_none());
 }
 
 /// A few training steps of `model` on 3-D points with four one-hot classes, saved to `path` (with EMA

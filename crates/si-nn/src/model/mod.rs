@@ -1,6 +1,8 @@
-//! Field models: hyper-parameters (from si-model, shared with the host evaluator) and the MLP.
+//! Field models: hyper-parameters (from si-model, shared with the host evaluator), the MLP and the U-Net.
 
 mod net;
+mod unet;
 
 pub use net::{Context, FieldNet};
 pub use si_model::config::{Activation, Head, ModelConfig, ModelParams};
+pub use si_model::UNetConfig;

@@ -7,6 +7,7 @@ use tch::{Device, Kind, Tensor};
 
 use si_model::format;
 
+use super::unet::UNet;
 use crate::error::{NnError, Result};
 use crate::model::{Activation, Head, ModelParams};
 
@@ -20,27 +21,35 @@ fn zero_init() -> nn::LinearConfig {
     }
 }
 
-/// PyTorch's default initialisation of `nn.Linear` (weights: Kaiming-uniform with a = √5; biases: the same
-/// bound), U(−1/√fan_in, 1/√fan_in) for both, drawn on the host from ChaCha8 seeded with `seed` in the
-/// order of the sorted parameter names, then copied to the weights' device.
+/// PyTorch's default initialisation of `nn.Linear` and `nn.Conv2d` (weights: Kaiming-uniform with a = √5;
+/// biases: the same bound), U(−1/√fan_in, 1/√fan_in) for both with fan_in the product of a weight's sizes
+/// after the first (inputs × kernel), drawn on the host from ChaCha8 seeded with `seed` in the order of the
+/// sorted parameter names, then copied to the weights' device. GroupNorm's scale and shift (a path segment
+/// starting with `norm`) keep PyTorch's (1, 0) and draw nothing.
 fn init_weights(vs: &nn::VarStore, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
+    let fan = |size: &[i64]| -> i64 { size.iter().skip(1).product::<i64>().max(1) };
     let fan_in = |name: &str| -> i64 {
         let weight = name.trim_end_matches("bias").to_string() + "weight";
         vars.iter()
             .find(|(n, _)| *n == weight)
-            .and_then(|(_, w)| w.size().get(1).copied())
+            .map(|(_, w)| fan(&w.size()))
             .unwrap_or(1)
-            .max(1)
     };
     for (name, var) in &vars {
         let size = var.size();
+        if name
+            .split('.')
+            .any(|seg| seg.starts_with(super::unet::NORM))
+        {
+            continue;
+        }
         let fan = if name.ends_with("bias") {
             fan_in(name)
         } else {
-            size.get(1).copied().unwrap_or(1).max(1)
+            fan(&size)
         };
         let bound = 1.0 / (fan as f64).sqrt();
         let n: i64 = size.iter().product();
@@ -116,13 +125,24 @@ pub struct Context<'a> {
     pub mask: &'a Tensor,
 }
 
+/// A network that maps the model's input to its outputs.
+#[derive(Debug)]
+enum Trunk {
+    /// On (x, φ(t), c·m, m) → [n, out].
+    Mlp(Mlp),
+    /// On x as an image, with (φ(t), c·m, m) as its embedding → [n, out channels, H, W].
+    UNet(Box<UNet>),
+}
+
 /// The field model: input (x, φ(t), c·m, m), with φ(t) = (t, sin(πkt), cos(πkt))_{k=1..K}; outputs one
 /// d-vector per head. With a shared trunk every head is a slice of one last layer (one forward gives all
-/// fields); otherwise each head has its own MLP.
+/// fields); otherwise each head has its own network. The network is an MLP, or a U-Net on x as a C × H × W
+/// image with (φ(t), c·m, m) as its embedding (`ModelConfig::unet`; each head is then C of the output
+/// channels).
 pub struct FieldNet {
     vs: nn::VarStore,
     params: ModelParams,
-    trunks: Vec<Mlp>,
+    trunks: Vec<Trunk>,
     freqs: Option<Tensor>,
 }
 
@@ -142,28 +162,42 @@ impl FieldNet {
         let vs = nn::VarStore::new(device);
         let (d, h) = (params.dim, params.heads.len());
         let root = vs.root();
-        let trunks = if params.shared_trunk {
-            vec![Mlp::new(
+        let embed_in = params.input_dim() - d;
+        let trunks = if let Some(u) = &params.unet {
+            let unet = |p: nn::Path, out: usize| {
+                Trunk::UNet(Box::new(UNet::new(p, u, embed_in, out, params.activation)))
+            };
+            if params.shared_trunk {
+                vec![unet(&root / format::TRUNK, u.channels * h)]
+            } else {
+                params
+                    .heads
+                    .iter()
+                    .map(|head| unet(&root / format::mlp_prefix(*head), u.channels))
+                    .collect()
+            }
+        } else if params.shared_trunk {
+            vec![Trunk::Mlp(Mlp::new(
                 &root / format::TRUNK,
                 params.input_dim(),
                 params.width,
                 params.depth,
                 d * h,
                 params.activation,
-            )]
+            ))]
         } else {
             params
                 .heads
                 .iter()
                 .map(|head| {
-                    Mlp::new(
+                    Trunk::Mlp(Mlp::new(
                         &root / format::mlp_prefix(*head),
                         params.input_dim(),
                         params.width,
                         params.depth,
                         d,
                         params.activation,
-                    )
+                    ))
                 })
                 .collect()
         };
@@ -233,11 +267,11 @@ impl FieldNet {
         }
     }
 
-    /// The first layer's input (x, φ(t), c·m, m) for t of shape `[n, 1]` or `[1, 1]`.
-    fn input(&self, t: &Tensor, x: &Tensor, ctx: Option<&Context<'_>>) -> Result<Tensor> {
+    /// The conditioning part of the input, (φ(t), c·m, m), for t of shape `[n, 1]` or `[1, 1]`.
+    fn conditioning(&self, t: &Tensor, x: &Tensor, ctx: Option<&Context<'_>>) -> Result<Tensor> {
         let n = x.size()[0];
         let emb = self.embed(t).expand([n, -1], false);
-        let mut parts = vec![x.shallow_clone(), emb];
+        let mut parts = vec![emb];
         if self.params.context_dim > 0 {
             match ctx {
                 Some(c) => {
@@ -278,14 +312,20 @@ impl FieldNet {
                 got: format!("{xs:?}"),
             });
         }
-        let inp = self.input(t, x, ctx)?;
+        let cond = self.conditioning(t, x, ctx)?;
+        let n = xs[0];
+        // each trunk's output as [n, heads it holds · d] (an image's channels are head-major)
+        let run = |trunk: &Trunk| match trunk {
+            Trunk::Mlp(m) => m.forward(&Tensor::cat(&[x.shallow_clone(), cond.shallow_clone()], 1)),
+            Trunk::UNet(u) => u.forward(x, &cond).reshape([n, -1]),
+        };
         if self.params.shared_trunk {
-            let out = self.trunks[0].forward(&inp);
+            let out = run(&self.trunks[0]);
             Ok((0..self.params.heads.len() as i64)
                 .map(|k| out.narrow(1, k * d, d))
                 .collect())
         } else {
-            Ok(self.trunks.iter().map(|m| m.forward(&inp)).collect())
+            Ok(self.trunks.iter().map(run).collect())
         }
     }
 
