@@ -1,9 +1,11 @@
-//! Reading and writing `.npy` files of shape N × d (little-endian f32 or f64, C order).
+//! Reading and writing `.npy` files of shape N × d (little-endian f32 or f64, C order), and of images,
+//! (N, H, W) or (N, C, H, W), read as N points of dimension C·H·W (each image flattened channel-major, the
+//! array's own row layout) with their [`ImageShape`].
 //! Anything else (another dtype, Fortran order, other ranks, NaN or infinite values) is a clear error.
 
 use std::path::Path;
 
-use si_core::Points;
+use si_core::{Batch, Points};
 
 use crate::atomic::write_atomic;
 use crate::error::{DataError, Result};
@@ -44,8 +46,9 @@ pub fn read_points(path: &Path) -> Result<Points> {
     parse_points(path, &bytes)
 }
 
-/// Parses the bytes of a `.npy` file (`path` only names it in errors).
-pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
+/// Parses the bytes of a `.npy` file of any rank ≥ 1 with no empty side into its shape and its values in C
+/// order (`path` only names it in errors).
+pub fn parse_array(path: &Path, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f64>)> {
     let Some((magic, rest)) = bytes.split_first_chunk::<8>() else {
         return Err(bad(path, "not a .npy file (shorter than its magic)"));
     };
@@ -107,17 +110,14 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
                 .map_err(|_| bad(path, format!("bad shape {shape}")))
         })
         .collect::<Result<_>>()?;
-    let [n, d] = dims[..] else {
-        return Err(bad(
-            path,
-            format!("shape {shape}: expected a 2-D array N x d"),
-        ));
-    };
-    if n == 0 || d == 0 {
+    if dims.is_empty() || dims.contains(&0) {
         return Err(bad(path, format!("shape {shape}: the array is empty")));
     }
     // checked: the shape comes from the file; compared with the bytes present before anything is allocated
-    let Some(expected) = n.checked_mul(d).and_then(|nd| nd.checked_mul(size)) else {
+    let Some(expected) = dims
+        .iter()
+        .try_fold(size, |acc: usize, &k| acc.checked_mul(k))
+    else {
         return Err(bad(
             path,
             format!("shape {shape}: more bytes than can be addressed"),
@@ -142,29 +142,121 @@ pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
             .collect()
     };
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        let row: usize = dims[1..].iter().product();
         return Err(bad(
             path,
             format!(
                 "non-finite value {} at row {}, column {}",
                 values[i],
-                i / d,
-                i % d
+                i / row,
+                i % row
             ),
         ));
     }
+    Ok((dims, values))
+}
+
+fn shape_text(dims: &[usize]) -> String {
+    let inner: Vec<String> = dims.iter().map(|k| k.to_string()).collect();
+    format!("({})", inner.join(", "))
+}
+
+/// Parses the bytes of an N × d `.npy` file (`path` only names it in errors).
+pub fn parse_points(path: &Path, bytes: &[u8]) -> Result<Points> {
+    let (dims, values) = parse_array(path, bytes)?;
+    let [n, d] = dims[..] else {
+        return Err(bad(
+            path,
+            format!(
+                "shape {}: expected a 2-D array N x d (images, (N, H, W) or (N, C, H, W), are read as images)",
+                shape_text(&dims)
+            ),
+        ));
+    };
     Ok(Points::from_row_major(n, d, &values)?)
+}
+
+/// The shape C × H × W of one image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ImageShape {
+    /// Channels C.
+    pub channels: usize,
+    /// Height H.
+    pub height: usize,
+    /// Width W.
+    pub width: usize,
+}
+
+impl ImageShape {
+    /// C·H·W, the dimension of an image as a point.
+    pub fn dim(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+}
+
+impl std::fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}x{}", self.channels, self.height, self.width)
+    }
+}
+
+/// Parses the bytes of a `.npy` file of images, (N, H, W) (one channel) or (N, C, H, W), into N points of
+/// dimension C·H·W (each image flattened channel-major) and their shape.
+pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(Points, ImageShape)> {
+    let (dims, values) = parse_array(path, bytes)?;
+    let (n, shape) = match dims[..] {
+        [n, height, width] => (
+            n,
+            ImageShape {
+                channels: 1,
+                height,
+                width,
+            },
+        ),
+        [n, channels, height, width] => (
+            n,
+            ImageShape {
+                channels,
+                height,
+                width,
+            },
+        ),
+        _ => {
+            return Err(bad(
+                path,
+                format!(
+                    "shape {}: expected images, (N, H, W) or (N, C, H, W)",
+                    shape_text(&dims)
+                ),
+            ))
+        }
+    };
+    Ok((Points::from_row_major(n, shape.dim(), &values)?, shape))
+}
+
+/// Reads a `.npy` file of images ([`parse_images`]).
+pub fn read_images(path: &Path) -> Result<(Points, ImageShape)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| DataError::io(format!("reading {}", path.display()), e))?;
+    parse_images(path, &bytes)
 }
 
 /// The bytes of a `.npy` file holding `points` as an N × d array.
 pub fn to_bytes(points: &Points, dtype: NpyDtype) -> Vec<u8> {
-    use si_core::Batch;
-    let (n, d) = (points.len(), points.dim());
+    shaped_bytes(points, &[points.len(), points.dim()], dtype)
+}
+
+/// The bytes of a `.npy` file of shape `dims` (whose product is the points' count times their dimension)
+/// holding the points' coordinates in order.
+fn shaped_bytes(points: &Points, dims: &[usize], dtype: NpyDtype) -> Vec<u8> {
     let descr = match dtype {
         NpyDtype::F32 => "<f4",
         NpyDtype::F64 => "<f8",
     };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {d}), }}");
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}, }}",
+        shape_text(dims)
+    );
     // Pad so that the data starts at a multiple of 64 bytes; the header ends with a newline.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
@@ -185,4 +277,26 @@ pub fn to_bytes(points: &Points, dtype: NpyDtype) -> Vec<u8> {
 /// Writes `points` as an N × d `.npy` file, atomically.
 pub fn write_points(path: &Path, points: &Points, dtype: NpyDtype) -> Result<()> {
     write_atomic(path, &to_bytes(points, dtype))
+}
+
+/// Writes points that are images of `shape` as an (N, C, H, W) `.npy` file, atomically; points of another
+/// dimension are an error naming the expected one.
+pub fn write_images(
+    path: &Path,
+    points: &Points,
+    shape: ImageShape,
+    dtype: NpyDtype,
+) -> Result<()> {
+    if points.dim() != shape.dim() {
+        return Err(bad(
+            path,
+            format!(
+                "points of dimension {} are not images of {shape} ({} numbers)",
+                points.dim(),
+                shape.dim()
+            ),
+        ));
+    }
+    let dims = [points.len(), shape.channels, shape.height, shape.width];
+    write_atomic(path, &shaped_bytes(points, &dims, dtype))
 }

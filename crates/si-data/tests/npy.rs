@@ -92,3 +92,83 @@ proptest::proptest! {
         }
     }
 }
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn images_are_read_channel_major_from_three_and_four_dimensional_arrays() {
+    use si_data::npy::{parse_images, ImageShape};
+    // (N, H, W) = (2, 2, 3): image k holds 10k + 3i + j at row i, column j
+    let v: Vec<f32> = (0..2)
+        .flat_map(|k| (0..6).map(move |p| (10 * k + p) as f32))
+        .collect();
+    let mut b = header("<f4", "(2, 2, 3)");
+    b.extend(f32_bytes(&v));
+    let (p, shape) = parse_images(Path::new("x.npy"), &b).unwrap();
+    let one = ImageShape {
+        channels: 1,
+        height: 2,
+        width: 3,
+    };
+    assert_eq!(shape, one);
+    assert_eq!((p.len(), p.dim()), (2, 6));
+    assert_eq!(p.matrix()[(4, 1)], 14.0); // image 1, row 1, column 1: 10 + 3 + 1
+                                          // (N, C, H, W) = (1, 2, 2, 2): channel c, row i, column j at 4c + 2i + j
+    let mut b = header("<f4", "(1, 2, 2, 2)");
+    b.extend(f32_bytes(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]));
+    let (p, shape) = parse_images(Path::new("x.npy"), &b).unwrap();
+    assert_eq!(
+        shape,
+        ImageShape {
+            channels: 2,
+            height: 2,
+            width: 2
+        }
+    );
+    assert_eq!(shape.dim(), 8);
+    assert_eq!(shape.to_string(), "2x2x2");
+    assert_eq!(p.matrix()[(6, 0)], 6.0); // channel 1, row 1, column 0
+                                         // other ranks are errors naming the expected shapes; points files refuse images the same way
+    for shape in ["(2, 6)", "(1, 1, 2, 2, 3)"] {
+        let mut b = header("<f4", shape);
+        b.extend(f32_bytes(&v));
+        let e = parse_images(Path::new("x.npy"), &b).unwrap_err();
+        assert!(e.to_string().contains("(N, H, W) or (N, C, H, W)"), "{e}");
+    }
+    let mut b = header("<f4", "(2, 2, 3)");
+    b.extend(f32_bytes(&v));
+    let r = reason(parse_points(Path::new("x.npy"), &b));
+    assert!(
+        r.contains("expected a 2-D array") && r.contains("images"),
+        "{r}"
+    );
+}
+
+#[test]
+fn images_round_trip_with_their_shape_and_a_wrong_dimension_is_refused() {
+    use si_data::npy::{read_images, write_images, ImageShape};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("img.npy");
+    let shape = ImageShape {
+        channels: 3,
+        height: 2,
+        width: 4,
+    };
+    let values: Vec<f64> = (0..48).map(|k| k as f64 * 0.25 - 3.0).collect();
+    let p = Points::from_row_major(2, 24, &values).unwrap();
+    for dt in [NpyDtype::F32, NpyDtype::F64] {
+        write_images(&path, &p, shape, dt).unwrap();
+        let (q, s) = read_images(&path).unwrap();
+        assert_eq!(s, shape);
+        assert_eq!(q.to_row_major(), p.to_row_major());
+    }
+    let wrong = ImageShape {
+        channels: 1,
+        height: 2,
+        width: 4,
+    };
+    let e = write_images(&path, &p, wrong, NpyDtype::F32).unwrap_err();
+    assert!(e.to_string().contains("1x2x4"), "{e}");
+}
