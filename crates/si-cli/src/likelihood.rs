@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ErrorNorm, Points, StandardNormal};
-use si_data::npy::{read_points, write_points, NpyDtype};
+use si_data::npy::{write_points, NpyDtype};
 use si_integrate::AdaptiveConfig;
 use si_nn::sampling::{log_likelihood_of, LikelihoodMethod};
 use si_nn::train::load_model;
@@ -106,7 +106,7 @@ fn check(a: &LikelihoodArgs) -> Result<()> {
 
 pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
     check(a)?;
-    let points = read_points(&a.data)?;
+    let (points, image) = crate::images::read_data(&a.data)?;
     let (net, interpolant, _) =
         load_model(&a.checkpoint, crate::device()).context("loading the checkpoint")?;
     let Some(interpolant) = interpolant else {
@@ -121,14 +121,8 @@ pub fn likelihood(a: &LikelihoodArgs) -> Result<()> {
              for {interpolant}); use --method ode or ode-adaptive, or a model with an s head"
         );
     }
+    crate::images::check_fits(&a.data, net.params().config(), &points, image)?;
     let d = net.params().dim;
-    if points.dim() != d {
-        bail!(
-            "{} holds points of dimension {}, the model's is {d}",
-            a.data.display(),
-            points.dim()
-        );
-    }
     let divergence = match (a.method, a.probes) {
         (Method::Hutchinson, p) => Divergence::Hutchinson {
             probes: p.unwrap_or(1),

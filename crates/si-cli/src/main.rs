@@ -2,6 +2,7 @@
 //! log-likelihood, train and evaluate the streaming Push-T policy, reduce variance (SCSI). Run through `cargo xtask`, which installs libtorch first and builds this binary.
 
 mod dagger;
+mod images;
 mod likelihood;
 mod policy;
 mod reduce;

@@ -7,7 +7,7 @@ use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::Batch;
-use si_data::npy::{write_points, NpyDtype};
+use si_data::npy::{write_images, write_points, NpyDtype};
 use si_integrate::{Scheme, TimeGrid, SCHEME_NAMES};
 use si_nn::sampling::{sample_on, standard_normal};
 use si_nn::train::load_model;
@@ -24,7 +24,7 @@ pub struct SampleArgs {
     /// Number of samples.
     #[arg(long)]
     n: usize,
-    /// Output .npy (N × d).
+    /// Output .npy (N × d; (N, C, H, W) for a model of images).
     #[arg(long)]
     out: PathBuf,
     /// Integration steps.
@@ -105,7 +105,10 @@ pub fn run(a: &SampleArgs) -> Result<()> {
     x0.scale(scale)?;
     let x1 = sample_on(&field, &scheme, x0, &grid, &mut rng)?;
     let p = x1.to_points()?;
-    write_points(&a.out, &p, dtype)?;
+    match crate::images::model_image(net.params().config()) {
+        Some(shape) => write_images(&a.out, &p, shape, dtype)?,
+        None => write_points(&a.out, &p, dtype)?,
+    }
     eprintln!(
         "wrote {} samples of dimension {d} to {}",
         p.len(),

@@ -5,19 +5,20 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 use si_core::{Interpolant, InterpolantSource, TimeRange, INTERPOLANT_NAMES};
-use si_data::npy::read_points;
 use si_data::ArrayData;
 use si_nn::{
     Checkpoints, CsvLog, Head, LrSchedule, ModelConfig, Progress, TrainConfig, TrainObserver,
-    Trainer, Uploaded,
+    Trainer, UNetConfig, Uploaded,
 };
 
 use crate::device;
+use crate::images::{check_fits, read_data};
 
 /// Arguments of `train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// N × d data (f32 or f64 .npy): samples of the target ρ1.
+    /// Samples of the target ρ1 (f32 or f64 .npy): points N × d, or images (N, H, W) or (N, C, H, W),
+    /// which train a U-Net (see --arch).
     #[arg(long)]
     data: PathBuf,
     /// Checkpoint to write (safetensors).
@@ -36,8 +37,29 @@ pub struct TrainArgs {
     /// One net per field instead of a shared trunk.
     #[arg(long)]
     separate_nets: bool,
+    /// The network: `mlp`, `unet` (images only: a U-Net on the images, docs/design.md "Images"), or
+    /// `auto` (a U-Net for images, an MLP for points; images through an MLP are flattened).
+    #[arg(long, default_value = "auto")]
+    arch: String,
+    /// The U-Net's feature maps at its first level.
+    #[arg(long, default_value_t = 32)]
+    unet_base: usize,
+    /// The U-Net's width multipliers per level (comma-separated; levels − 1 halvings of the image).
+    #[arg(long, default_value = "1,2")]
+    unet_mults: String,
+    /// The U-Net's residual blocks per level.
+    #[arg(long, default_value_t = 2)]
+    unet_blocks: usize,
+    /// The U-Net's levels with self-attention (comma-separated, 0-based; empty for none).
+    #[arg(long, default_value = "1")]
+    unet_attention: String,
+    /// The U-Net's GroupNorm groups.
+    #[arg(long, default_value_t = 8)]
+    unet_groups: usize,
+    /// Hidden width of the MLP.
     #[arg(long, default_value_t = 256)]
     width: usize,
+    /// Hidden layers of the MLP.
     #[arg(long, default_value_t = 4)]
     depth: usize,
     #[arg(long, default_value = "relu")]
@@ -74,17 +96,29 @@ pub struct TrainArgs {
     abort_after: Option<usize>,
 }
 
+/// A comma-separated list of sizes (empty: none).
+fn list(s: &str, flag: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<usize>()
+                .map_err(|_| anyhow::anyhow!("{flag}: `{v}` is not a size"))
+        })
+        .collect()
+}
+
 /// `si train`.
 pub fn run(a: &TrainArgs) -> Result<()> {
-    let points = read_points(&a.data)?;
-    let data = ArrayData::new(points)?;
-    let dim = si_core::PairSource::dim(&data);
+    let (points, image) = read_data(&a.data)?;
+    let dim = si_core::Batch::dim(&points);
     let csv = a
         .csv
         .clone()
         .unwrap_or_else(|| a.checkpoint.with_extension("csv"));
     let mut trainer = if a.resume {
         let t = Trainer::resume(&a.checkpoint, device())?;
+        check_fits(&a.data, t.sampling_net().params().config(), &points, image)?;
         tracing::info!(step = t.steps_done(), "resuming");
         t
     } else {
@@ -92,6 +126,24 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         m.width = a.width;
         m.depth = a.depth;
         m.activation = a.activation.parse()?;
+        m.unet = match (a.arch.as_str(), image) {
+            ("mlp", _) | ("auto", None) => None,
+            ("unet" | "auto", Some(s)) => Some(UNetConfig {
+                channels: s.channels,
+                height: s.height,
+                width: s.width,
+                base: a.unet_base,
+                mults: list(&a.unet_mults, "--unet-mults")?,
+                blocks: a.unet_blocks,
+                attention: list(&a.unet_attention, "--unet-attention")?,
+                groups: a.unet_groups,
+            }),
+            ("unet", None) => bail!(
+                "--arch unet needs images, (N, H, W) or (N, C, H, W); {} holds points N x {dim}",
+                a.data.display()
+            ),
+            (other, _) => bail!("unknown --arch `{other}` (auto, mlp, unet)"),
+        };
         m.heads = a
             .heads
             .split(',')
@@ -122,6 +174,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         .interpolant()
         .cloned()
         .unwrap_or_else(|| a.interpolant.clone());
+    let data = ArrayData::new(points)?;
     let times = TimeRange::new(trainer.train_params().t_min)?;
     let source = Uploaded::new(InterpolantSource::new(interpolant, data, times), device());
     let mut progress = Progress::new();

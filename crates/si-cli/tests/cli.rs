@@ -516,3 +516,128 @@ fn presets_train_sample_and_score() {
     ]);
     assert!(!o.status.success());
 }
+
+/// `si` with `args`; (success, stderr).
+fn run_si(args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = si(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn images_train_a_unet_sample_as_images_and_score_only_images_of_their_shape() {
+    use si_data::npy::{read_images, write_images, ImageShape};
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
+    let shape = ImageShape {
+        channels: 1,
+        height: 4,
+        width: 4,
+    };
+    let p = Points::standard_normal(64, 16, &mut ChaCha8Rng::seed_from_u64(2));
+    let images = dir.join("images.npy");
+    write_images(&images, &p, shape, NpyDtype::F32).unwrap();
+    let ckpt = dir.join("unet.safetensors");
+    let s = |v: &str| std::ffi::OsString::from(v);
+    let train = |data: &std::path::Path, arch: &str| {
+        run_si(&[
+            &s("train"),
+            &s("--data"),
+            data.as_os_str(),
+            &s("--checkpoint"),
+            ckpt.as_os_str(),
+            &s("--arch"),
+            &s(arch),
+            &s("--unet-base"),
+            &s("8"),
+            &s("--unet-groups"),
+            &s("4"),
+            &s("--unet-blocks"),
+            &s("1"),
+            &s("--heads"),
+            &s("b,eta"),
+            &s("--steps"),
+            &s("3"),
+            &s("--batch"),
+            &s("8"),
+            &s("--quiet"),
+        ])
+    };
+    let (ok, err) = train(&images, "auto");
+    assert!(ok, "{err}");
+    let meta = si_nn::train::load_model(&ckpt, tch::Device::Cpu).unwrap().2;
+    let unet = meta.model.unet.expect("images train a U-Net");
+    assert_eq!((unet.channels, unet.height, unet.width), (1, 4, 4));
+    // samples come back as (N, 1, 4, 4) images
+    let out = dir.join("samples.npy");
+    let (ok, err) = run_si(&[
+        &s("sample"),
+        &s("--checkpoint"),
+        ckpt.as_os_str(),
+        &s("--n"),
+        &s("5"),
+        &s("--steps"),
+        &s("4"),
+        &s("--out"),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{err}");
+    let (q, got) = read_images(&out).unwrap();
+    assert_eq!((q.len(), got), (5, shape));
+    // likelihoods of images of the model's shape; points or other images are refused, naming the shape
+    let ll = dir.join("ll.npy");
+    let likelihood = |data: &std::path::Path| {
+        run_si(&[
+            &s("likelihood"),
+            &s("--checkpoint"),
+            ckpt.as_os_str(),
+            &s("--data"),
+            data.as_os_str(),
+            &s("--out"),
+            ll.as_os_str(),
+            &s("--steps"),
+            &s("4"),
+        ])
+    };
+    let (ok, err) = likelihood(&out);
+    assert!(ok, "{err}");
+    assert_eq!(read_points(&ll).unwrap().len(), 5);
+    let flat = dir.join("flat.npy");
+    write_points(&flat, &p, NpyDtype::F32).unwrap();
+    let (ok, err) = likelihood(&flat);
+    assert!(!ok && err.contains("(N, 1, 4, 4) or (N, 4, 4)"), "{err}");
+    let other = dir.join("other.npy");
+    let wide = ImageShape {
+        channels: 1,
+        height: 2,
+        width: 8,
+    };
+    write_images(&other, &p, wide, NpyDtype::F32).unwrap();
+    let (ok, err) = likelihood(&other);
+    assert!(!ok && err.contains("images of 1x2x8"), "{err}");
+    // a U-Net needs images
+    let (ok, err) = train(&flat, "unet");
+    assert!(!ok && err.contains("--arch unet needs images"), "{err}");
+    // an image the U-Net cannot halve is refused before training
+    let odd = dir.join("odd.npy");
+    let p3 = Points::standard_normal(8, 9, &mut ChaCha8Rng::seed_from_u64(3));
+    let three = ImageShape {
+        channels: 1,
+        height: 3,
+        width: 3,
+    };
+    write_images(&odd, &p3, three, NpyDtype::F32).unwrap();
+    let (ok, err) = train(&odd, "auto");
+    assert!(!ok && err.contains("not divisible by 2"), "{err}");
+    // flattened through an MLP when asked
+    let (ok, err) = train(&images, "mlp");
+    assert!(ok, "{err}");
+    assert!(si_nn::train::load_model(&ckpt, tch::Device::Cpu)
+        .unwrap()
+        .2
+        .model
+        .unet
+        .is_none());
+}
