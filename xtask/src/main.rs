@@ -3,6 +3,7 @@
 
 mod bench;
 mod demos;
+mod digits;
 mod mutants;
 mod nn;
 mod test;
@@ -51,6 +52,9 @@ enum Command {
     Demos(demos::DemosArgs),
     /// Install libtorch (torch==2.11.0 from the Python package registry) into the cache folder.
     Setup,
+    /// Fetch the 8x8 handwritten digits (scikit-learn's bundled copy) into the cache folder, split into
+    /// training, validation and test .npy files, and print the folder.
+    Digits,
     /// Mutation testing of the formula files (installs cargo-mutants when missing; not part of `test`).
     Mutants {
         /// Only these crates (si-core, si-integrate, si-analytic, si-robot); default: all four.
@@ -105,6 +109,7 @@ fn main() -> Result<()> {
         Command::Bench { quick, only } => bench::run(quick, &only),
         Command::Demos(args) => demos::write(&args),
         Command::Setup => nn::ensure_libtorch().map(|_| ()),
+        Command::Digits => digits::ensure().map(|d| println!("{}", d.display())),
         Command::Mutants { only, list } => mutants::run(&only, list),
         Command::Train { args } => nn::passthrough("train", &args),
         Command::Sample { args } => nn::passthrough("sample", &args),

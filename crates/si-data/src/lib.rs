@@ -8,6 +8,7 @@
 
 mod array;
 mod atomic;
+pub mod digits;
 mod error;
 pub mod npy;
 
