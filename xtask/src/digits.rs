@@ -50,7 +50,10 @@ pub fn ensure() -> Result<PathBuf> {
         bail!("could not download {SKLEARN} (needed for the digits data set)");
     }
     let csv = dir.join("digits.csv");
-    eprintln!("==> reading {MEMBER} out of the wheel into {}", csv.display());
+    eprintln!(
+        "==> reading {MEMBER} out of the wheel into {}",
+        csv.display()
+    );
     let script = "import glob, gzip, sys, zipfile\n\
                   wheel = sorted(glob.glob(sys.argv[1] + '/scikit_learn-*.whl'))[-1]\n\
                   data = gzip.decompress(zipfile.ZipFile(wheel).read(sys.argv[2]))\n\
