@@ -287,6 +287,40 @@ pub fn mean_std_err(values: &[f64]) -> Result<MeanStdErr> {
     })
 }
 
+/// The Fréchet distance between Gaussians fitted to two samples (the 2-Wasserstein distance squared
+/// between N(μx, Σx) and N(μy, Σy); Dowson & Landau 1982, the formula of FID, Heusel et al. 2017):
+///
+/// d² = |μx − μy|² + tr(Σx + Σy − 2 (Σx^{1/2} Σy Σx^{1/2})^{1/2}),
+///
+/// with unbiased sample covariances; both square roots are taken by symmetric eigendecomposition, negative
+/// round-off eigenvalues clamped to zero. Both samples need the same dimension and at least two points.
+pub fn frechet_distance(x: &Points, y: &Points) -> Result<f64> {
+    if x.dim() != y.dim() || x.len() < 2 || y.len() < 2 {
+        return Err(CoreError::ShapeMismatch {
+            expected: "two samples of the same dimension, at least two points each".into(),
+            got: format!(
+                "{} points of dimension {} and {} of dimension {}",
+                x.len(),
+                x.dim(),
+                y.len(),
+                y.dim()
+            ),
+        });
+    }
+    let (sx, sy) = (x.covariance(), y.covariance());
+    let sqrt_psd = |m: nalgebra::DMatrix<f64>| {
+        let e = nalgebra::SymmetricEigen::new((&m + m.transpose()) * 0.5);
+        let root = e.eigenvalues.map(|v| v.max(0.0).sqrt());
+        &e.eigenvectors * nalgebra::DMatrix::from_diagonal(&root) * e.eigenvectors.transpose()
+    };
+    let rx = sqrt_psd(sx.clone());
+    let inner = &rx * &sy * &rx;
+    let e = nalgebra::SymmetricEigen::new((&inner + inner.transpose()) * 0.5);
+    let tr_root: f64 = e.eigenvalues.iter().map(|v| v.max(0.0).sqrt()).sum();
+    let d = (x.mean() - y.mean()).norm_squared();
+    Ok(d + sx.trace() + sy.trace() - 2.0 * tr_root)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,38 +469,4 @@ mod tests {
         assert!(knn_kl(&Points::zeros(1, 1), &q0).is_err());
         assert!(knn_kl(&p, &Points::zeros(3, 2)).is_err());
     }
-}
-
-/// The Fréchet distance between Gaussians fitted to two samples (the 2-Wasserstein distance squared
-/// between N(μx, Σx) and N(μy, Σy); Dowson & Landau 1982, the formula of FID, Heusel et al. 2017):
-///
-/// d² = |μx − μy|² + tr(Σx + Σy − 2 (Σx^{1/2} Σy Σx^{1/2})^{1/2}),
-///
-/// with unbiased sample covariances; both square roots are taken by symmetric eigendecomposition, negative
-/// round-off eigenvalues clamped to zero. Both samples need the same dimension and at least two points.
-pub fn frechet_distance(x: &Points, y: &Points) -> Result<f64> {
-    if x.dim() != y.dim() || x.len() < 2 || y.len() < 2 {
-        return Err(CoreError::ShapeMismatch {
-            expected: "two samples of the same dimension, at least two points each".into(),
-            got: format!(
-                "{} points of dimension {} and {} of dimension {}",
-                x.len(),
-                x.dim(),
-                y.len(),
-                y.dim()
-            ),
-        });
-    }
-    let (sx, sy) = (x.covariance(), y.covariance());
-    let sqrt_psd = |m: nalgebra::DMatrix<f64>| {
-        let e = nalgebra::SymmetricEigen::new((&m + m.transpose()) * 0.5);
-        let root = e.eigenvalues.map(|v| v.max(0.0).sqrt());
-        &e.eigenvectors * nalgebra::DMatrix::from_diagonal(&root) * e.eigenvectors.transpose()
-    };
-    let rx = sqrt_psd(sx.clone());
-    let inner = &rx * &sy * &rx;
-    let e = nalgebra::SymmetricEigen::new((&inner + inner.transpose()) * 0.5);
-    let tr_root: f64 = e.eigenvalues.iter().map(|v| v.max(0.0).sqrt()).sum();
-    let d = (x.mean() - y.mean()).norm_squared();
-    Ok(d + sx.trace() + sy.trace() - 2.0 * tr_root)
 }
