@@ -104,7 +104,7 @@ proptest! {
 
     /// Symmetric, non-negative, and invariant under a common rotation and translation.
     #[test]
-    fn symmetric_nonnegative_and_invariant_under_rigid_motions(seed in 0u64..1000, angle in 0.0f64..6.28) {
+    fn symmetric_nonnegative_and_invariant_under_rigid_motions(seed in 0u64..1000, angle in 0.0f64..std::f64::consts::TAU) {
         let x = map(&sample(60, 2, seed), &DMatrix::from_row_slice(2, 2, &[1.0, 0.3, 0.0, 0.7]), &DVector::zeros(2));
         let y = map(&sample(80, 2, seed + 1), &DMatrix::from_row_slice(2, 2, &[0.5, 0.0, 0.2, 1.4]), &DVector::from_vec(vec![0.4, -0.2]));
         let d = frechet_distance(&x, &y).unwrap();
