@@ -22,6 +22,7 @@
 #![deny(clippy::float_cmp)]
 
 pub mod batch;
+pub mod classifier;
 pub mod error;
 pub mod field;
 pub mod loss;
@@ -34,6 +35,7 @@ pub mod source;
 pub mod train;
 
 pub use batch::{TensorBatch, TensorRows};
+pub use classifier::{Classifier, ClassifierTraining};
 pub use error::{NnError, Result};
 pub use field::{ConditionalNet, Divergence, LearnedField};
 pub use methods::{reflow, scsi};

@@ -3,6 +3,7 @@
 mod net;
 mod unet;
 
+pub(crate) use net::init_weights;
 pub use net::{Context, FieldNet};
 pub use si_model::config::{Activation, Head, ModelConfig, ModelParams};
 pub use si_model::UNetConfig;

@@ -26,7 +26,7 @@ fn zero_init() -> nn::LinearConfig {
 /// after the first (inputs × kernel), drawn on the host from ChaCha8 seeded with `seed` in the order of the
 /// sorted parameter names, then copied to the weights' device. GroupNorm's scale and shift (a path segment
 /// starting with `norm`) keep PyTorch's (1, 0) and draw nothing.
-fn init_weights(vs: &nn::VarStore, seed: u64) {
+pub(crate) fn init_weights(vs: &nn::VarStore, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     vars.sort_by(|a, b| a.0.cmp(&b.0));
