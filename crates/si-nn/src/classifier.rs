@@ -95,7 +95,7 @@ impl Classifier {
         device: Device,
         seed: u64,
     ) -> Result<Self> {
-        if channels == 0 || height == 0 || width == 0 || classes < 2 || classes > 1 << 16 {
+        if channels == 0 || height == 0 || width == 0 || !(2..=1 << 16).contains(&classes) {
             return Err(NnError::InvalidHyperParameter {
                 name: "classifier",
                 reason: format!(
