@@ -80,7 +80,7 @@ fn bad_input_is_a_typed_error() {
     let wrong = Points::zeros(10, 35);
     assert!(c.features(&wrong).is_err());
     assert!(c.accuracy(&x, &y[1..]).is_err());
-    assert!(c.accuracy(&x, &vec![2; 10]).is_err());
+    assert!(c.accuracy(&x, &[2; 10]).is_err());
     let mut t = training(0);
     t.steps = 0;
     assert!(c.fit(&x, &y, t, &mut |b, _| b).is_err());
