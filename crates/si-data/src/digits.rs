@@ -212,3 +212,43 @@ pub fn centred(counts: &Points, levels: usize) -> Points {
 pub fn bits_per_dim(nll_nats: f64, dim: usize, levels: usize) -> f64 {
     (nll_nats / dim as f64 + (levels as f64 / 2.0).ln()) / std::f64::consts::LN_2
 }
+
+/// A data set of counts drawn with a fresh uniform dequantisation at every draw ([`dequantize`]): the
+/// target ρ1 of an image model is the continuous law of y = 2 (k + u)/L − 1, never a fixed noisy copy.
+#[derive(Clone, Debug)]
+pub struct Dequantized {
+    counts: crate::ArrayData,
+    levels: usize,
+}
+
+impl Dequantized {
+    /// The counts (values in 0..L, labels optional) with L = `levels` ≥ 2.
+    pub fn new(counts: crate::ArrayData, levels: usize) -> Result<Self> {
+        if levels < 2 {
+            return Err(bad(format!("{levels} levels; at least 2 are needed")));
+        }
+        if let Some(v) = counts
+            .points()
+            .as_slice()
+            .iter()
+            .find(|v| v.fract() != 0.0 || **v < 0.0 || **v >= levels as f64)
+        {
+            return Err(bad(format!("value {v} is not a count in 0..{levels}")));
+        }
+        Ok(Self { counts, levels })
+    }
+}
+
+impl si_core::PairSource for Dequantized {
+    fn dim(&self) -> usize {
+        si_core::PairSource::dim(&self.counts)
+    }
+    fn context_dim(&self) -> usize {
+        self.counts.context_dim()
+    }
+    fn draw_pairs(&self, n: usize, rng: &mut dyn rand::RngCore) -> si_core::Result<si_core::Pairs> {
+        let mut p = self.counts.draw_pairs(n, rng)?;
+        p.x1 = dequantize(&p.x1, self.levels, rng);
+        Ok(p)
+    }
+}
