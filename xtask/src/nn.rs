@@ -278,7 +278,22 @@ fn run_binary(
     features: Option<&str>,
     args: &[OsString],
 ) -> Result<()> {
+    run_binary_env(libtorch, package, bin, features, args, &[])
+}
+
+/// [`run_binary`] with environment variables set for the binary.
+fn run_binary_env(
+    libtorch: &Path,
+    package: &str,
+    bin: &str,
+    features: Option<&str>,
+    args: &[OsString],
+    env: &[(&str, &Path)],
+) -> Result<()> {
     let mut cmd = cargo_with_libtorch(libtorch);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.args(["run", "--quiet", "--release", "--manifest-path"]);
     cmd.arg(workspace_root().join("Cargo.toml"));
     cmd.args(["-p", package, "--bin", bin]);
@@ -383,8 +398,25 @@ pub fn figures(out: &Path, quick: bool, only: &[u32]) -> Result<()> {
         args.extend(["--only".into(), list.join(",").into()]);
     }
     args.extend(["--command".into(), command.into()]);
+    // figure 18 reads the digits, fetched into the cache folder on first use
+    let digits = if only.is_empty() || only.contains(&18) {
+        Some(crate::digits::ensure()?)
+    } else {
+        None
+    };
+    let env: Vec<(&str, &Path)> = digits
+        .iter()
+        .map(|d| (si_experiments::figures::DIGITS_ENV, d.as_path()))
+        .collect();
     eprintln!("==> figures (si-experiments, with libtorch for the learned fields)");
-    run_experiments(&libtorch, &args)
+    run_binary_env(
+        &libtorch,
+        "si-experiments",
+        "si-experiments",
+        Some("nn"),
+        &args,
+        &env,
+    )
 }
 
 /// The Python of the libtorch install (installed when missing), for anchors that need torch.

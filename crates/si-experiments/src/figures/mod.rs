@@ -1,10 +1,12 @@
 //! Every figure of docs/figures.md: A (exact fields, 1–4; [`exact`]), B (learned fields, 5–10; `learned`),
 //! C (couplings and reflow, 11–12; [`coupling`]), D (variance reduction, 13; `scsi`), E (the streaming
 //! policy, 14–15; [`pusht`]), F (interpolant design: the presets, 16, in `learned`; the Schrödinger bridge, 17,
-//! in [`coupling`]). [`registry`] lists them, with what each needs; [`all`] makes them side by side.
+//! in [`coupling`]), G (images: the digits, 18, in `images`). [`registry`] lists them, with what each needs; [`all`] makes them side by side.
 
 pub mod coupling;
 pub mod exact;
+#[cfg(feature = "nn")]
+pub mod images;
 #[cfg(feature = "nn")]
 pub mod learned;
 pub mod pusht;
@@ -18,6 +20,10 @@ use std::sync::Mutex;
 use anyhow::Result;
 /// One figure for the index.
 pub use si_report::FigureEntry as Entry;
+
+/// The environment variable naming the folder of the digits split that figure 18 reads (`cargo xtask
+/// digits` prints it; `cargo xtask reproduce-figures` fetches the data and sets it).
+pub const DIGITS_ENV: &str = "SI_RS_DIGITS";
 
 /// Sizes of a run: `--quick` for CI, full for readers.
 #[derive(Clone, Copy, Debug)]

@@ -135,6 +135,11 @@ pub fn figures() -> Vec<Figure> {
             50,
             nn!(|o, s| Ok(vec![super::coupling::bridge::figure17(o, s)?])),
         ),
+        learned(
+            &[18],
+            20,
+            nn!(|o, s| Ok(vec![super::images::digits::figure18(o, s)?])),
+        ),
     ]
 }
 
@@ -153,7 +158,7 @@ pub fn jobs<'a>(out: &'a Path, sizes: &'a Sizes, only: &[u32]) -> Result<Vec<(u3
     for n in only {
         let rows: Vec<&Figure> = all.iter().filter(|f| f.numbers.contains(n)).collect();
         if rows.is_empty() {
-            bail!("there is no figure {n} (figures 1-17)");
+            bail!("there is no figure {n} (figures 1-18)");
         }
         if rows.iter().all(|f| f.make.is_none()) {
             bail!("figure {n} needs a learned field: build si-experiments with the feature `nn`");
@@ -185,9 +190,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_figure_from_1_to_17_is_listed_once_per_part() {
+    fn every_figure_from_1_to_18_is_listed_once_per_part() {
         let all = figures();
-        for n in 1..=17 {
+        for n in 1..=18 {
             let parts = all.iter().filter(|f| f.numbers.contains(&n)).count();
             assert_eq!(parts, if n == 15 { 2 } else { 1 }, "figure {n}");
         }
@@ -215,7 +220,7 @@ mod tests {
         let err = jobs(Path::new("."), &sizes, &[19])
             .err()
             .map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("there is no figure 19 (figures 1-17)"));
+        assert_eq!(err.as_deref(), Some("there is no figure 19 (figures 1-18)"));
     }
 
     #[cfg(not(feature = "nn"))]
