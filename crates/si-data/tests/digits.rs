@@ -121,37 +121,3 @@ fn bits_per_dim_of_the_uniform_model_is_log2_of_the_levels() {
     );
     assert!((base - 8.0).abs() < 1e-12);
 }
-
-#[test]
-fn the_dequantised_source_draws_fresh_cells_with_their_labels() {
-    use si_core::PairSource;
-    use si_data::digits::Dequantized;
-    use si_data::ArrayData;
-    let counts = Points::from_row_major(3, 2, &[0.0, 16.0, 5.0, 5.0, 16.0, 0.0]).unwrap();
-    let data = ArrayData::new(counts.clone())
-        .unwrap()
-        .with_labels(vec![0, 1, 2], 3)
-        .unwrap();
-    let src = Dequantized::new(data.clone(), LEVELS).unwrap();
-    assert_eq!((src.dim(), src.context_dim()), (2, 3));
-    let mut rng = ChaCha8Rng::seed_from_u64(9);
-    let p = src.draw_pairs(500, &mut rng).unwrap();
-    let ctx = p.context.unwrap();
-    let l = LEVELS as f64;
-    for i in 0..500 {
-        let label = (0..3).find(|&k| ctx.matrix()[(k, i)] == 1.0).unwrap();
-        for j in 0..2 {
-            let k = counts.matrix()[(j, label)];
-            let y = p.x1.matrix()[(j, i)];
-            assert!(y >= 2.0 * k / l - 1.0 && y < 2.0 * (k + 1.0) / l - 1.0);
-        }
-    }
-    // two draws differ (fresh u)
-    let q = src.draw_pairs(500, &mut rng).unwrap();
-    assert_ne!(p.x1.as_slice(), q.x1.as_slice());
-    assert!(Dequantized::new(data, 1).is_err());
-    let half = ArrayData::new(Points::from_row_major(1, 1, &[0.5]).unwrap()).unwrap();
-    assert!(Dequantized::new(half, LEVELS).is_err());
-    let high = ArrayData::new(Points::from_row_major(1, 1, &[17.0]).unwrap()).unwrap();
-    assert!(Dequantized::new(high, LEVELS).is_err());
-}

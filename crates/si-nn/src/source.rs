@@ -78,6 +78,8 @@ pub struct DeviceData {
     times: TimeRange,
     len: usize,
     dim: usize,
+    /// L when the data are counts 0..L dequantised at every draw.
+    levels: Option<usize>,
 }
 
 impl DeviceData {
@@ -117,7 +119,36 @@ impl DeviceData {
             times,
             len: points.len(),
             dim: points.dim(),
+            levels: None,
         })
+    }
+
+    /// The data are counts k ∈ {0, …, L − 1} (L = `levels` ≥ 2), dequantised afresh at every draw on the
+    /// device: x1 = 2 (k + u)/L − 1 with u ~ U[0, 1) per value from the keyed generator (si-data
+    /// `digits::dequantize`'s convention, docs/math.md §10). Values that are not such counts are an error.
+    pub fn with_dequantization(mut self, levels: usize) -> si_core::Result<Self> {
+        if levels < 2 {
+            return Err(CoreError::InvalidParameter {
+                name: "levels",
+                value: levels as f64,
+                reason: "at least two levels are needed",
+            });
+        }
+        let bad = self
+            .data
+            .f_fmod(1.0)
+            .map_err(backend)?
+            .ne(0.0)
+            .logical_or(&self.data.lt(0.0))
+            .logical_or(&self.data.ge(levels as f64));
+        if bad.any().int64_value(&[]) != 0 {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!("counts in 0..{levels}"),
+                got: "values that are not".into(),
+            });
+        }
+        self.levels = Some(levels);
+        Ok(self)
     }
 }
 
@@ -159,8 +190,13 @@ impl TargetSource<TensorBatch> for DeviceData {
             .to_device(device);
         let col = |j: i64| block.narrow(1, j, 1);
         let idx = Tensor::from_slice(&idx).to_device(device);
-        let x1 = self.data.f_index_select(0, &idx).map_err(backend)?;
+        let mut x1 = self.data.f_index_select(0, &idx).map_err(backend)?;
         let shape = [n as i64, self.dim as i64];
+        if let Some(l) = self.levels {
+            let u =
+                rng::uniforms(rng.next_u64(), n as i64 * self.dim as i64, device).reshape(shape);
+            x1 = (x1 + u.to_kind(Kind::Float)) * (2.0 / l as f64) - 1.0;
+        }
         let x0 = rng::normals(key0, &shape, Kind::Float, device)?;
         let one_sided = self.interpolant.sidedness() == Sidedness::OneSided;
         let (m, dm, zeta) = if one_sided {

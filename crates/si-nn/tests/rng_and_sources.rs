@@ -261,3 +261,65 @@ fn loss_batches_carry_contexts_and_drop_them_at_the_asked_rate() {
         .model_context()
         .is_none());
 }
+
+#[test]
+fn dequantised_device_draws_lie_in_their_counts_cells() {
+    use si_core::TargetSource;
+    // row r holds the count r in every pixel, labelled r: each drawn x1 = m/β must lie in the cell of its
+    // label's count, [2k/L − 1, 2(k + 1)/L − 1)
+    let levels = 5;
+    let (n, d) = (levels, 3);
+    let counts: Vec<f64> = (0..n).flat_map(|r| vec![r as f64; d]).collect();
+    let labels: Vec<usize> = (0..n).collect();
+    let p = si_core::Points::from_row_major(n, d, &counts).unwrap();
+    let src = si_nn::DeviceData::new(
+        si_core::Interpolant::one_sided_linear(),
+        &p,
+        Some((&labels, levels)),
+        si_core::TimeRange::new(0.05).unwrap(),
+        tch::Device::Cpu,
+    )
+    .unwrap()
+    .with_dequantization(levels)
+    .unwrap();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(3);
+    let draw = src.draw(400, &mut rng).unwrap();
+    let m: Vec<f32> = Vec::try_from(draw.m.0.reshape([-1])).unwrap();
+    let t: Vec<f32> = Vec::try_from(draw.t.0.reshape([-1])).unwrap();
+    let ctx: Vec<f32> = Vec::try_from(
+        draw.context
+            .unwrap()
+            .0
+            .argmax(1, false)
+            .to_kind(tch::Kind::Float),
+    )
+    .unwrap();
+    let l = levels as f64;
+    let mut spread = 0.0f64;
+    for i in 0..400 {
+        let k = f64::from(ctx[i]);
+        for j in 0..d {
+            // one-sided linear: β(t) = t
+            let x1 = f64::from(m[i * d + j]) / f64::from(t[i]);
+            let lo = 2.0 * k / l - 1.0;
+            assert!(
+                x1 > lo - 1e-5 && x1 < lo + 2.0 / l + 1e-5,
+                "x1 {x1} outside the cell of {k}"
+            );
+            spread = spread.max(x1 - lo);
+        }
+    }
+    // fresh u: the values fill their cells (not one fixed offset)
+    assert!(spread > 1.8 / l);
+    // non-counts are refused
+    let half = si_core::Points::from_row_major(1, 1, &[0.5]).unwrap();
+    let s = si_nn::DeviceData::new(
+        si_core::Interpolant::one_sided_linear(),
+        &half,
+        None,
+        si_core::TimeRange::new(0.05).unwrap(),
+        tch::Device::Cpu,
+    )
+    .unwrap();
+    assert!(s.with_dequantization(5).is_err());
+}

@@ -7,7 +7,8 @@
 //! reported on the test split is the one with the smallest distance to the validation split.
 //!
 //! The model learns b and η of the one-sided linear interpolant x_t = (1 − t) z + t x1 (flow matching's
-//! path) from N(0, I) to the dequantised images y = 2 (k + u)/17 − 1, each draw a fresh u (`Dequantized`),
+//! path) from N(0, I) to the dequantised images y = 2 (k + u)/17 − 1, each draw a fresh u (si-nn's
+//! `DeviceData::with_dequantization`: the draws happen on the model's device),
 //! with the one-hot class as context dropped 10 % of the time (classifier-free guidance).
 
 use std::path::{Path, PathBuf};
@@ -17,14 +18,13 @@ use anyhow::{bail, Context as _, Result};
 use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use si_core::{Batch, Interpolant, Points, StandardNormal};
-use si_data::digits::{self, Dequantized, CLASSES, LEVELS};
-use si_data::ArrayData;
+use si_core::{Batch, Interpolant, Points, StandardNormal, TimeRange};
+use si_data::digits::{self, CLASSES, LEVELS};
 use si_integrate::{EulerMaruyama, Heun};
 use si_nn::sampling::{ode_log_likelihood_of, sample, standard_normal};
 use si_nn::{
-    Activation, Classifier, ClassifierTraining, Head, LearnedField, LrSchedule, ModelConfig,
-    TensorBatch, TrainConfig, Trainer,
+    Activation, Classifier, ClassifierTraining, DeviceData, Head, LearnedField, LrSchedule,
+    ModelConfig, TensorBatch, TrainConfig, Trainer,
 };
 use si_report::{plot_error, png, DrawError};
 
@@ -169,14 +169,14 @@ pub fn train_model(data: &DigitsData, sizes: &DigitsSizes, seed: u64) -> Result<
     t.context_dropout = 0.1;
     t.antithetic = true;
     t.seed = seed;
-    let labelled =
-        ArrayData::new(data.train.0.clone())?.with_labels(data.train.1.clone(), CLASSES)?;
-    let source = crate::experiment::source(
+    let source = DeviceData::new(
         Interpolant::one_sided_linear(),
-        Dequantized::new(labelled, LEVELS)?,
-        1e-3,
+        &data.train.0,
+        Some((&data.train.1, CLASSES)),
+        TimeRange::new(1e-3)?,
         tch::Device::Cpu,
-    )?;
+    )?
+    .with_dequantization(LEVELS)?;
     let mut tr = Trainer::new(m.check()?, t.check()?, tch::Device::Cpu)?;
     tr.run(&source, &mut [])?;
     Ok(tr)
