@@ -422,10 +422,34 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
             digits::centred(&data.test.0.select(&real)?, LEVELS),
         ),
     );
-    let file = png(out, "fig18_digits.png", (1350, 520), |root| {
-        let p = root.split_evenly((1, 3));
+    let inpainter = super::inpainting::train_inpainter(&data, &sizes, 1)?;
+    let inpainted =
+        super::inpainting::measure_inpainting(&inpainter, &data, &classifier, sizes.ode_steps)?;
+    let mut shown = Vec::new();
+    for kind in [0, 3] {
+        let [masked, done, truth] =
+            super::inpainting::examples(&inpainter, &data, kind, show, sizes.ode_steps)?;
+        let rows: Vec<f64> = [masked, done, truth]
+            .iter()
+            .flat_map(|p| p.to_row_major())
+            .collect();
+        shown.push((
+            format!(
+                "inpainting, {} half hidden: masked / completed / truth",
+                super::inpainting::HALVES[kind]
+            ),
+            Points::from_row_major(3 * show.min(data.test.0.len()), 64, &rows)?,
+        ));
+    }
+    let file = png(out, "fig18_digits.png", (1350, 820), |root| {
+        let (top, bottom) = root.split_vertically(520);
+        let p = top.split_evenly((1, 3));
         for (k, (title, x)) in panels.iter().enumerate() {
             draw_grid(&p[k], title, x, show)?;
+        }
+        let q = bottom.split_evenly((1, 2));
+        for (k, (title, x)) in shown.iter().enumerate() {
+            draw_grid(&q[k], title, x, show)?;
         }
         Ok(())
     })?;
@@ -451,6 +475,18 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
             format!("{:.3}", m.bpd_ode),
         ),
     ];
+    for r in &inpainted {
+        numbers.push((
+            format!(
+                "inpainting, {} half hidden: RMSE of the hidden pixels (mean fill), accuracy on completions (mean fill)",
+                r.half
+            ),
+            format!(
+                "{:.3} ({:.3}), {:.3} ({:.3})",
+                r.rmse, r.rmse_mean, r.accuracy, r.accuracy_mean
+            ),
+        ));
+    }
     for r in &m.rows {
         numbers.push((
             format!(
@@ -469,11 +505,14 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
         files: vec![file],
         caption: "Rows: classes 0-9. (a) Test images; (b) samples of the class-conditional U-Net by the probability-flow \
                   ODE (Heun) and (c) by the SDE (Euler-Maruyama), each at the guidance weight with the smallest \
-                  Frechet distance to the validation images. The numbers: the classifier that defines the feature \
+                  Frechet distance to the validation images; (d, e) inpainting with a data-dependent coupling (the \
+                  corrupted image as the base point, a U-Net conditioned on the mask): test images with the left or \
+                  bottom half hidden, the ODE's completion and the truth. The numbers: the classifier that defines the feature \
                   space, the distance's floor (training against test images) and a Gaussian baseline, bits per \
                   dimension of dequantised test images (uniform dequantisation of the 17 levels into [-1, 1]), and \
                   for every sampler and weight the distance to validation and test images and the fraction of \
-                  samples classified as the class asked."
+                  samples classified as the class asked; for inpainting, the error on the hidden pixels and the \
+                  classifier's accuracy on the completions beside filling them with the training mean."
             .into(),
         settings: format!(
             "U-Net base {}, levels (1, 2), {} block(s) per level, attention at level 1, heads b and eta, one-sided linear \
