@@ -49,6 +49,7 @@ fn main() -> Result<()> {
         Command::Policy(policy::PolicyCommand::Eval(a)) => policy::eval(&a),
         Command::Policy(policy::PolicyCommand::Tune(a)) => policy::tune(&a),
         Command::Policy(policy::PolicyCommand::Dagger(a)) => dagger::dagger(&a),
+        Command::Policy(policy::PolicyCommand::Ensemble(a)) => policy::ensemble(&a),
     }
 }
 

@@ -44,6 +44,34 @@ pub enum PolicyCommand {
     /// DAgger: roll a trained policy out on training seeds, label the visited states with the expert,
     /// retrain warm-started on everything so far; repeat.
     Dagger(Box<crate::dagger::DaggerArgs>),
+    /// An ensemble of trained checkpoints (same kind and tube): a sidecar OUT.policy.json naming them, which
+    /// `policy tune` and `policy eval` take as a checkpoint; its fields are the means of its members'.
+    Ensemble(EnsembleArgs),
+}
+
+/// Arguments of `policy ensemble`.
+#[derive(Args, Debug)]
+pub struct EnsembleArgs {
+    /// The members: checkpoints written by `policy train` (comma-separated, at least two).
+    #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
+    pub members: Vec<PathBuf>,
+    /// The ensemble's name: OUT.policy.json is written (no weights of its own).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `policy ensemble`: writes the ensemble's sidecar.
+pub fn ensemble(a: &EnsembleArgs) -> Result<()> {
+    let meta = PolicyMeta::ensemble_of(&a.members, &a.out)?;
+    meta.write(&a.out)?;
+    println!(
+        "an ensemble of {} members ({} kind), untuned: {}; run policy tune --checkpoint {}",
+        a.members.len(),
+        meta.kind,
+        si_robot::recipe::meta_path(&a.out).display(),
+        a.out.display()
+    );
+    Ok(())
 }
 
 /// Arguments of `policy train`.

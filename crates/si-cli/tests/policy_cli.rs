@@ -492,3 +492,119 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
         .unwrap();
     assert!(!st.status.success());
 }
+
+#[test]
+fn an_ensemble_of_checkpoints_is_tuned_and_evaluated_as_one_policy() {
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
+    let demos = d.join("demos.safetensors");
+    let mut set = Demonstrations::default();
+    let mut expert = Expert::default();
+    for s in training_seeds(0).take(2) {
+        set.push_episode(&run_episode(&mut expert, s, 40).unwrap())
+            .unwrap();
+    }
+    set.write(&demos).unwrap();
+    let bin = env!("CARGO_BIN_EXE_si");
+    let train = |name: &str, kind: &str, seed: &str| {
+        let ckpt = d.join(name);
+        let st = Command::new(bin)
+            .args(["policy", "train", "--kind", kind, "--demos"])
+            .arg(&demos)
+            .arg("--out")
+            .arg(&ckpt)
+            .args([
+                "--steps", "30", "--batch", "64", "--width", "16", "--depth", "1", "--seed", seed,
+                "--quiet",
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        ckpt
+    };
+    let (p0, p1) = (
+        train("p0.safetensors", "streaming-sde", "0"),
+        train("p1.safetensors", "streaming-sde", "1"),
+    );
+    let chunked = train("c.safetensors", "chunked", "0");
+    let ensemble = |members: &[&std::path::Path], out: &str| {
+        let list: Vec<String> = members.iter().map(|m| m.display().to_string()).collect();
+        Command::new(bin)
+            .args(["policy", "ensemble", "--members", &list.join(",")])
+            .arg("--out")
+            .arg(d.join(out))
+            .output()
+            .unwrap()
+    };
+    let eval_csv = |ckpt: &std::path::Path, csv: &str| {
+        let out = Command::new(bin)
+            .args(["policy", "eval", "--checkpoint"])
+            .arg(ckpt)
+            .args(["--seeds", "200000,200001", "--max-steps", "15", "--quiet"])
+            .args(["--lambda", "2", "--csv"])
+            .arg(d.join(csv))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows: Vec<String> = std::fs::read_to_string(d.join(csv))
+            .unwrap()
+            .lines()
+            .skip(1)
+            // seed, score, success, steps (not the checkpoint's name or the latency)
+            .map(|l| l.split(',').skip(1).take(4).collect::<Vec<_>>().join(","))
+            .collect();
+        (String::from_utf8_lossy(&out.stdout).into_owned(), rows)
+    };
+    // an ensemble of one model twice is that model, episode for episode
+    let out = ensemble(&[&p0, &p0], "twice");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, single) = eval_csv(&p0, "single.csv");
+    let (text, doubled) = eval_csv(&d.join("twice"), "twice.csv");
+    assert_eq!(single, doubled);
+    assert!(text.contains("ensemble of 2"), "{text}");
+    // two models: tuned as one policy, its choice kept in the ensemble's sidecar, members named relatively
+    let out = ensemble(&[&p0, &p1], "pair");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin)
+        .args(["policy", "tune", "--checkpoint"])
+        .arg(d.join("pair"))
+        .args([
+            "--lambdas",
+            "0,2",
+            "--seeds",
+            "200000",
+            "--max-steps",
+            "5",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("pair.policy.json")).unwrap()).unwrap();
+    assert_eq!(meta["ensemble"][1], "p1.safetensors", "{meta}");
+    assert_eq!(meta["tuning"]["chosen_on"], "validation", "{meta}");
+    // refused: one member, members of different kinds
+    let out = ensemble(&[&p0], "one");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least two"));
+    let out = ensemble(&[&p0, &chunked], "mixed");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("same kind and tube"));
+}

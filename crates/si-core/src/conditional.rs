@@ -313,3 +313,124 @@ impl<B: Batch, C: Field<B>, U: Field<B>> Field<B> for Guided<C, U> {
         Ok((self.mix(bc, &bu)?, self.mix_rows::<B>(dc, &du)?))
     }
 }
+
+/// The mean of several estimates of the same conditional fields: b, s, η and v of `given(c)` are the
+/// averages of the members' (1/M) Σ_m f_m(t, x | c), e.g. an ensemble of models of one recipe trained with
+/// different seeds, whose average has the same expectation and a smaller variance than each (docs/math.md
+/// §7, "An ensemble of fields"). All members must have the same dimension and context dimension.
+#[derive(Clone, Debug)]
+pub struct Averaged<C> {
+    members: Vec<C>,
+}
+
+impl<C> Averaged<C> {
+    /// The average of `members` (at least one); `dims` gives each member's (dimension, context dimension),
+    /// which must all agree ([`CoreError::ShapeMismatch`] otherwise).
+    fn checked(members: Vec<C>, dims: impl Fn(&C) -> (usize, usize)) -> Result<Self> {
+        let Some(first) = members.first().map(&dims) else {
+            return Err(CoreError::ShapeMismatch {
+                expected: "at least one member".into(),
+                got: "none".into(),
+            });
+        };
+        if let Some(m) = members.iter().find(|m| dims(m) != first) {
+            return Err(CoreError::ShapeMismatch {
+                expected: format!(
+                    "members of dimension {} with contexts of {}",
+                    first.0, first.1
+                ),
+                got: format!(
+                    "a member of dimension {} with contexts of {}",
+                    dims(m).0,
+                    dims(m).1
+                ),
+            });
+        }
+        Ok(Self { members })
+    }
+
+    /// The members.
+    pub fn members(&self) -> &[C] {
+        &self.members
+    }
+}
+
+impl<C> Averaged<C> {
+    /// The average of the conditional fields `members` (at least one, all of one dimension and context
+    /// dimension).
+    pub fn new<B: Batch>(members: Vec<C>) -> Result<Self>
+    where
+        C: ConditionalField<B>,
+    {
+        Self::checked(members, |m| (m.dim(), m.context_dim()))
+    }
+}
+
+/// The fields of an [`Averaged`] family for one context: each quantity the mean of the members'.
+#[derive(Clone, Debug)]
+pub struct AveragedField<F> {
+    members: Vec<F>,
+}
+
+impl<F> AveragedField<F> {
+    /// (1/M) Σ_m q(f_m) for a quantity q of every member.
+    fn mean<B: Batch>(&self, q: impl Fn(&F) -> Result<B>) -> Result<B> {
+        let mut it = self.members.iter();
+        let first = it.next().ok_or_else(|| CoreError::ShapeMismatch {
+            expected: "at least one member".into(),
+            got: "none".into(),
+        })?;
+        let mut acc = q(first)?;
+        if self.members.len() == 1 {
+            return Ok(acc);
+        }
+        for m in it {
+            acc.axpy(1.0, &q(m)?)?;
+        }
+        acc.scale(1.0 / self.members.len() as f64)?;
+        Ok(acc)
+    }
+}
+
+impl<B: Batch, F: Field<B>> Field<B> for AveragedField<F> {
+    fn dim(&self) -> usize {
+        self.members.first().map_or(0, Field::dim)
+    }
+    fn velocity(&self, t: f64, x: &B) -> Result<B> {
+        self.mean(|f| f.velocity(t, x))
+    }
+    fn score(&self, t: f64, x: &B) -> Result<B> {
+        self.mean(|f| f.score(t, x))
+    }
+    fn denoiser(&self, t: f64, x: &B) -> Result<B> {
+        self.mean(|f| f.denoiser(t, x))
+    }
+    fn v(&self, t: f64, x: &B) -> Result<B> {
+        self.mean(|f| f.v(t, x))
+    }
+}
+
+impl<B: Batch, C: ConditionalField<B>> ConditionalField<B> for Averaged<C> {
+    type Given<'a>
+        = AveragedField<C::Given<'a>>
+    where
+        Self: 'a;
+
+    fn dim(&self) -> usize {
+        self.members.first().map_or(0, ConditionalField::dim)
+    }
+    fn context_dim(&self) -> usize {
+        self.members
+            .first()
+            .map_or(0, ConditionalField::context_dim)
+    }
+    fn given<'a>(&'a self, context: &B) -> Result<Self::Given<'a>> {
+        Ok(AveragedField {
+            members: self
+                .members
+                .iter()
+                .map(|m| m.given(context))
+                .collect::<Result<_>>()?,
+        })
+    }
+}

@@ -28,7 +28,9 @@ mod transfer;
 
 pub use batch::{scaled_norm, Batch, ErrorNorm, Points};
 pub use coefficients::{AlphaBeta, Coefficients, CustomCoefficients};
-pub use conditional::{check_context, ConditionalField, ContextForm, Guided};
+pub use conditional::{
+    check_context, Averaged, AveragedField, ConditionalField, ContextForm, Guided,
+};
 pub use coupling::{Coupling, FnSampler, Independent, Ring, Sampler, StandardNormal};
 pub use error::{check_time, CoreError, Result};
 pub use field::{DriftTerms, Field};

@@ -262,3 +262,125 @@ proptest! {
         }
     }
 }
+
+mod averaged {
+    use si_core::{check_context, Averaged, Batch, ConditionalField, CoreError, Field, Points};
+
+    /// b(t, x | c) = a (c − x) + t, s = −a x, η = c, v = 2 b: affine in every input, so the average of
+    /// members with scales a_m is the member with the mean scale (and the same offsets).
+    struct Affine {
+        a: f64,
+        d: usize,
+    }
+
+    struct AffineGiven {
+        a: f64,
+        c: Points,
+    }
+
+    impl Field<Points> for AffineGiven {
+        fn dim(&self) -> usize {
+            self.c.dim()
+        }
+        fn velocity(&self, t: f64, x: &Points) -> Result<Points, CoreError> {
+            let mut b = x.clone();
+            for i in 0..x.len() {
+                for k in 0..x.dim() {
+                    b.matrix_mut()[(k, i)] =
+                        self.a * (self.c.matrix()[(k, 0)] - x.matrix()[(k, i)]) + t;
+                }
+            }
+            Ok(b)
+        }
+        fn score(&self, _t: f64, x: &Points) -> Result<Points, CoreError> {
+            let mut s = x.clone();
+            s.scale(-self.a)?;
+            Ok(s)
+        }
+        fn denoiser(&self, _t: f64, x: &Points) -> Result<Points, CoreError> {
+            let mut e = x.clone();
+            for i in 0..x.len() {
+                for k in 0..x.dim() {
+                    e.matrix_mut()[(k, i)] = self.c.matrix()[(k, 0)];
+                }
+            }
+            Ok(e)
+        }
+        fn v(&self, t: f64, x: &Points) -> Result<Points, CoreError> {
+            let mut b = self.velocity(t, x)?;
+            b.scale(2.0)?;
+            Ok(b)
+        }
+    }
+
+    impl ConditionalField<Points> for Affine {
+        type Given<'a> = AffineGiven;
+        fn dim(&self) -> usize {
+            self.d
+        }
+        fn context_dim(&self) -> usize {
+            self.d
+        }
+        fn given<'a>(&'a self, c: &Points) -> Result<AffineGiven, CoreError> {
+            check_context(c, self.d)?.require_shared()?;
+            Ok(AffineGiven {
+                a: self.a,
+                c: c.clone(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_average_of_affine_members_is_the_member_of_the_mean_scale() {
+        let avg = Averaged::new(vec![
+            Affine { a: 1.0, d: 2 },
+            Affine { a: 2.0, d: 2 },
+            Affine { a: 6.0, d: 2 },
+        ])
+        .unwrap();
+        assert_eq!(
+            (avg.dim(), avg.context_dim(), avg.members().len()),
+            (2, 2, 3)
+        );
+        let c = Points::from_row_major(1, 2, &[0.5, -1.0]).unwrap();
+        let x = Points::from_row_major(3, 2, &[1.0, 2.0, -3.0, 0.25, 0.0, 0.0]).unwrap();
+        let want = Affine { a: 3.0, d: 2 }.given(&c).unwrap();
+        let got = avg.given(&c).unwrap();
+        assert_eq!(got.dim(), 2);
+        let close = |a: Points, b: Points| {
+            a.as_slice()
+                .iter()
+                .zip(b.as_slice())
+                .all(|(u, v)| (u - v).abs() < 1e-12)
+        };
+        assert!(close(
+            got.velocity(0.3, &x).unwrap(),
+            want.velocity(0.3, &x).unwrap()
+        ));
+        assert!(close(
+            got.score(0.3, &x).unwrap(),
+            want.score(0.3, &x).unwrap()
+        ));
+        assert!(close(
+            got.denoiser(0.3, &x).unwrap(),
+            want.denoiser(0.3, &x).unwrap()
+        ));
+        assert!(close(got.v(0.3, &x).unwrap(), want.v(0.3, &x).unwrap()));
+        // one member is itself, bit for bit
+        let one = Averaged::new(vec![Affine { a: 1.5, d: 2 }]).unwrap();
+        let solo = Affine { a: 1.5, d: 2 }.given(&c).unwrap();
+        assert_eq!(
+            one.given(&c).unwrap().velocity(0.7, &x).unwrap().as_slice(),
+            solo.velocity(0.7, &x).unwrap().as_slice()
+        );
+        // the members' errors come through: a per-point context is refused by every member
+        let each = Points::from_row_major(3, 2, &[0.0; 6]).unwrap();
+        assert!(avg.given(&each).is_err());
+    }
+
+    #[test]
+    fn members_must_agree_and_exist() {
+        assert!(Averaged::<Affine>::new::<Points>(vec![]).is_err());
+        assert!(Averaged::new(vec![Affine { a: 1.0, d: 2 }, Affine { a: 1.0, d: 3 }]).is_err());
+    }
+}

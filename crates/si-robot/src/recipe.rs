@@ -215,6 +215,11 @@ pub struct PolicyMeta {
     /// in sidecars written before tuning existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning: Option<Tuning>,
+    /// For an ensemble (`si policy ensemble`): its members' checkpoints, relative to this sidecar's folder
+    /// unless absolute; the ensemble's fields are the means of theirs ([`si_core::Averaged`]) and it has no
+    /// weights of its own. Empty for a trained checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ensemble: Vec<String>,
 }
 
 /// The settings file beside the checkpoint `ckpt`: `CKPT.policy.json`.
@@ -237,7 +242,67 @@ impl PolicyMeta {
             more_data: names.collect(),
             warm_start: None,
             tuning: None,
+            ensemble: Vec::new(),
         }
+    }
+
+    /// The sidecar of an ensemble of the trained checkpoints `members` (at least two, all of one kind and
+    /// tube, read from their sidecars), to be written at `out`: its members' paths relative to `out`'s folder
+    /// when they lie under it, and no tuning (tune the ensemble itself). Members that differ are
+    /// [`RobotError::InvalidParameter`].
+    pub fn ensemble_of(members: &[PathBuf], out: &Path) -> Result<Self, RobotError> {
+        if members.len() < 2 {
+            return Err(RobotError::InvalidParameter {
+                name: "members",
+                value: members.len().to_string(),
+                reason: "an ensemble needs at least two trained checkpoints",
+            });
+        }
+        let metas = members
+            .iter()
+            .map(|m| Self::read(m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = &metas[0];
+        for (m, meta) in members.iter().zip(&metas) {
+            let same = meta.kind == first.kind
+                && meta.sigma0.to_bits() == first.sigma0.to_bits()
+                && meta.k.to_bits() == first.k.to_bits()
+                && meta.horizon == first.horizon;
+            if !same || !meta.ensemble.is_empty() {
+                return Err(RobotError::InvalidParameter {
+                    name: "members",
+                    value: m.display().to_string(),
+                    reason: "every member must be a trained checkpoint of the same kind and tube",
+                });
+            }
+        }
+        let base = out.parent().unwrap_or(Path::new(""));
+        let ensemble = members
+            .iter()
+            .map(|m| m.strip_prefix(base).unwrap_or(m).display().to_string())
+            .collect();
+        Ok(Self {
+            tuning: None,
+            warm_start: None,
+            ensemble,
+            ..first.clone()
+        })
+    }
+
+    /// The member checkpoints of an ensemble's sidecar at `ckpt`, resolved against its folder.
+    pub fn members(&self, ckpt: &Path) -> Vec<PathBuf> {
+        let base = ckpt.parent().unwrap_or(Path::new(""));
+        self.ensemble
+            .iter()
+            .map(|m| {
+                let p = Path::new(m);
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    base.join(p)
+                }
+            })
+            .collect()
     }
 
     /// Writes the sidecar beside `ckpt` (atomically: a reader sees the old file or the whole new one).
@@ -275,11 +340,12 @@ impl PolicyMeta {
     }
 }
 
-/// A trained policy read for evaluation: the host model, the tube it was trained on and its kind.
+/// A trained policy read for evaluation: the host model (or an ensemble's members), the tube it was trained
+/// on and its kind.
 #[derive(Debug)]
 pub struct TrainedPolicy {
-    /// The model, on the host.
-    pub net: HostNet,
+    /// The model, on the host; an ensemble's members, whose fields the policy averages.
+    pub nets: Vec<HostNet>,
     /// The tube it was trained on.
     pub tube: Tube,
     /// Its kind.
@@ -332,20 +398,33 @@ pub struct LabelledPolicy<'a> {
 impl TrainedPolicy {
     /// Reads the checkpoint `ckpt` and its sidecar ([`meta_path`]); a model whose dimension or context does
     /// not fit the sidecar's kind is [`RobotError::NotAPolicy`].
+    /// An ensemble's sidecar (`PolicyMeta::ensemble`) loads its members instead, each checked the same way.
     pub fn load(ckpt: &Path) -> Result<Self, RobotError> {
         let meta = PolicyMeta::read(ckpt)?;
-        let net = HostNet::read(ckpt)?;
-        if net.dim() != meta.kind.state_dim(meta.horizon) || net.context_dim() != CONTEXT_DIM {
-            return Err(RobotError::NotAPolicy {
-                path: ckpt.to_path_buf(),
-                kind: meta.kind.to_string(),
-                dim: net.dim(),
-                context_dim: net.context_dim(),
-            });
+        let files = if meta.ensemble.is_empty() {
+            vec![ckpt.to_path_buf()]
+        } else {
+            let members = meta.members(ckpt);
+            // the members' own sidecars must still describe the ensemble's kind and tube
+            PolicyMeta::ensemble_of(&members, ckpt)?;
+            members
+        };
+        let mut nets = Vec::with_capacity(files.len());
+        for f in &files {
+            let net = HostNet::read(f)?;
+            if net.dim() != meta.kind.state_dim(meta.horizon) || net.context_dim() != CONTEXT_DIM {
+                return Err(RobotError::NotAPolicy {
+                    path: f.clone(),
+                    kind: meta.kind.to_string(),
+                    dim: net.dim(),
+                    context_dim: net.context_dim(),
+                });
+            }
+            nets.push(net);
         }
         let tube = meta.tube()?;
         Ok(Self {
-            net,
+            nets,
             tube,
             kind: meta.kind,
             tuning: meta.tuning,
@@ -389,7 +468,29 @@ impl TrainedPolicy {
                 s.readout
             ),
         };
-        let policy: Box<dyn Policy + '_> = match (self.kind, settings.stepper) {
+        let label = if self.nets.len() > 1 {
+            format!("{label}, ensemble of {}", self.nets.len())
+        } else {
+            label
+        };
+        let policy = if let [net] = &self.nets[..] {
+            self.build(net, lambda, s, settings)?
+        } else {
+            let avg = si_core::Averaged::new(self.nets.iter().collect::<Vec<&HostNet>>())?;
+            self.build(avg, lambda, s, settings)?
+        };
+        Ok(LabelledPolicy { policy, label })
+    }
+
+    /// The policy of `settings` on the conditional field `field` (one model, or an ensemble's average).
+    fn build<'a, F: si_core::ConditionalField<si_core::Points> + 'a>(
+        &self,
+        field: F,
+        lambda: f64,
+        s: StreamingConfig,
+        settings: &PolicySettings,
+    ) -> Result<Box<dyn Policy + 'a>, RobotError> {
+        Ok(match (self.kind, settings.stepper) {
             (PolicyKind::Chunked, _) => {
                 let params = ChunkedConfig {
                     horizon: self.tube.horizon(),
@@ -397,19 +498,18 @@ impl TrainedPolicy {
                     integration_steps: settings.euler_steps,
                 }
                 .check()?;
-                Box::new(ChunkedPolicy::new(&self.net, Euler, params)?)
+                Box::new(ChunkedPolicy::new(field, Euler, params)?)
             }
             (_, StepperChoice::Exponential) => Box::new(StreamingPolicy::new(
-                &self.net,
+                field,
                 TubeExponential::new(self.tube, lambda)?,
                 s.check(self.tube)?,
             )?),
             (_, StepperChoice::Euler) => Box::new(StreamingPolicy::new(
-                &self.net,
+                field,
                 TubeEulerMaruyama::new(self.tube, lambda)?,
                 s.check(self.tube)?,
             )?),
-        };
-        Ok(LabelledPolicy { policy, label })
+        })
     }
 }
