@@ -321,7 +321,7 @@ mod averaged {
         fn context_dim(&self) -> usize {
             self.d
         }
-        fn given<'a>(&'a self, c: &Points) -> Result<AffineGiven, CoreError> {
+        fn given(&self, c: &Points) -> Result<AffineGiven, CoreError> {
             check_context(c, self.d)?.require_shared()?;
             Ok(AffineGiven {
                 a: self.a,
