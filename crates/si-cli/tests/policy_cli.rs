@@ -14,10 +14,8 @@ fn tmp() -> tempfile::TempDir {
         .unwrap()
 }
 
-#[test]
-fn train_then_eval_prints_score_success_and_latency() {
-    let tmp_dir = tmp();
-    let d = tmp_dir.path();
+/// Two 40-step demonstrations of the expert, written into `d`.
+fn two_demonstrations(d: &std::path::Path) -> std::path::PathBuf {
     let demos = d.join("demos.safetensors");
     let mut set = Demonstrations::default();
     let mut expert = Expert::default();
@@ -26,6 +24,14 @@ fn train_then_eval_prints_score_success_and_latency() {
             .unwrap();
     }
     set.write(&demos).unwrap();
+    demos
+}
+
+#[test]
+fn train_then_eval_prints_score_success_and_latency() {
+    let tmp_dir = tmp();
+    let d = tmp_dir.path();
+    let demos = two_demonstrations(d);
     let ckpt = d.join("p.safetensors");
     let bin = env!("CARGO_BIN_EXE_si");
     let st = Command::new(bin)
@@ -497,14 +503,7 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
 fn an_ensemble_of_checkpoints_is_tuned_and_evaluated_as_one_policy() {
     let tmp_dir = tmp();
     let d = tmp_dir.path();
-    let demos = d.join("demos.safetensors");
-    let mut set = Demonstrations::default();
-    let mut expert = Expert::default();
-    for s in training_seeds(0).take(2) {
-        set.push_episode(&run_episode(&mut expert, s, 40).unwrap())
-            .unwrap();
-    }
-    set.write(&demos).unwrap();
+    let demos = two_demonstrations(d);
     let bin = env!("CARGO_BIN_EXE_si");
     let train = |name: &str, kind: &str, seed: &str| {
         let ckpt = d.join(name);
