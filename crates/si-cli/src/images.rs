@@ -5,29 +5,13 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use si_core::Points;
-use si_data::npy::{parse_array, ImageShape};
+use si_data::npy::ImageShape;
 use si_nn::ModelConfig;
 
 /// The rows of a `.npy` file as points, with their image shape when the array is (N, H, W) or
 /// (N, C, H, W) (each image flattened channel-major).
 pub fn read_data(path: &Path) -> Result<(Points, Option<ImageShape>)> {
-    let bytes =
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-    let (dims, values) = parse_array(path, &bytes)?;
-    let (n, shape) = match dims[..] {
-        [n, d] => return Ok((Points::from_row_major(n, d, &values)?, None)),
-        [n, height, width] => (n, ImageShape { channels: 1, height, width }),
-        [n, channels, height, width] => (n, ImageShape { channels, height, width }),
-        _ => bail!(
-            "{}: an array of {} dimensions; expected points N x d or images (N, H, W) or (N, C, H, W)",
-            path.display(),
-            dims.len()
-        ),
-    };
-    Ok((
-        Points::from_row_major(n, shape.dim(), &values)?,
-        Some(shape),
-    ))
+    Ok(si_data::npy::read_points_or_images(path)?)
 }
 
 /// The image shape of a U-Net model (`None` for an MLP).

@@ -324,26 +324,26 @@ pub struct Averaged<C> {
 }
 
 impl<C> Averaged<C> {
-    /// The average of `members` (at least one); `dims` gives each member's (dimension, context dimension),
-    /// which must all agree ([`CoreError::ShapeMismatch`] otherwise).
-    fn checked(members: Vec<C>, dims: impl Fn(&C) -> (usize, usize)) -> Result<Self> {
-        let Some(first) = members.first().map(&dims) else {
+    /// The average of the conditional fields `members` (at least one, all of one dimension and context
+    /// dimension; [`CoreError::ShapeMismatch`] otherwise).
+    pub fn new<B: Batch>(members: Vec<C>) -> Result<Self>
+    where
+        C: ConditionalField<B>,
+    {
+        let dims = |m: &C| (m.dim(), m.context_dim());
+        let Some(first) = members.first().map(dims) else {
             return Err(CoreError::ShapeMismatch {
                 expected: "at least one member".into(),
                 got: "none".into(),
             });
         };
-        if let Some(m) = members.iter().find(|m| dims(m) != first) {
+        if let Some((d, k)) = members.iter().map(dims).find(|m| *m != first) {
             return Err(CoreError::ShapeMismatch {
                 expected: format!(
                     "members of dimension {} with contexts of {}",
                     first.0, first.1
                 ),
-                got: format!(
-                    "a member of dimension {} with contexts of {}",
-                    dims(m).0,
-                    dims(m).1
-                ),
+                got: format!("a member of dimension {d} with contexts of {k}"),
             });
         }
         Ok(Self { members })
@@ -352,17 +352,6 @@ impl<C> Averaged<C> {
     /// The members.
     pub fn members(&self) -> &[C] {
         &self.members
-    }
-}
-
-impl<C> Averaged<C> {
-    /// The average of the conditional fields `members` (at least one, all of one dimension and context
-    /// dimension).
-    pub fn new<B: Batch>(members: Vec<C>) -> Result<Self>
-    where
-        C: ConditionalField<B>,
-    {
-        Self::checked(members, |m| (m.dim(), m.context_dim()))
     }
 }
 

@@ -200,38 +200,68 @@ impl std::fmt::Display for ImageShape {
     }
 }
 
-/// Parses the bytes of a `.npy` file of images, (N, H, W) (one channel) or (N, C, H, W), into N points of
-/// dimension C·H·W (each image flattened channel-major) and their shape.
-pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(Points, ImageShape)> {
-    let (dims, values) = parse_array(path, bytes)?;
-    let (n, shape) = match dims[..] {
-        [n, height, width] => (
+/// The number of images and their shape for an array of shape `dims`: (N, H, W) (one channel) or
+/// (N, C, H, W); `None` for another rank.
+fn images_of(dims: &[usize]) -> Option<(usize, ImageShape)> {
+    match *dims {
+        [n, height, width] => Some((
             n,
             ImageShape {
                 channels: 1,
                 height,
                 width,
             },
-        ),
-        [n, channels, height, width] => (
+        )),
+        [n, channels, height, width] => Some((
             n,
             ImageShape {
                 channels,
                 height,
                 width,
             },
-        ),
-        _ => {
-            return Err(bad(
-                path,
-                format!(
-                    "shape {}: expected images, (N, H, W) or (N, C, H, W)",
-                    shape_text(&dims)
-                ),
-            ))
-        }
+        )),
+        _ => None,
+    }
+}
+
+/// Parses the bytes of a `.npy` file of images, (N, H, W) (one channel) or (N, C, H, W), into N points of
+/// dimension C·H·W (each image flattened channel-major) and their shape.
+pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(Points, ImageShape)> {
+    let (dims, values) = parse_array(path, bytes)?;
+    let Some((n, shape)) = images_of(&dims) else {
+        return Err(bad(
+            path,
+            format!(
+                "shape {}: expected images, (N, H, W) or (N, C, H, W)",
+                shape_text(&dims)
+            ),
+        ));
     };
     Ok((Points::from_row_major(n, shape.dim(), &values)?, shape))
+}
+
+/// Reads a `.npy` file of points (N × d) or of images ((N, H, W) or (N, C, H, W), as [`parse_images`]
+/// reads them, with their shape).
+pub fn read_points_or_images(path: &Path) -> Result<(Points, Option<ImageShape>)> {
+    let bytes =
+        std::fs::read(path).map_err(|e| DataError::io(format!("reading {}", path.display()), e))?;
+    let (dims, values) = parse_array(path, &bytes)?;
+    if let [n, d] = dims[..] {
+        return Ok((Points::from_row_major(n, d, &values)?, None));
+    }
+    let Some((n, shape)) = images_of(&dims) else {
+        return Err(bad(
+            path,
+            format!(
+                "shape {}: expected points N x d or images (N, H, W) or (N, C, H, W)",
+                shape_text(&dims)
+            ),
+        ));
+    };
+    Ok((
+        Points::from_row_major(n, shape.dim(), &values)?,
+        Some(shape),
+    ))
 }
 
 /// Reads a `.npy` file of images ([`parse_images`]).

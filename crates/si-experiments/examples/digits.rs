@@ -8,9 +8,9 @@
 //! [--seeds 0,1,2] [--steps N] [--quick]`
 
 use anyhow::Result;
-use si_data::digits::{centred, CLASSES, LEVELS};
+use si_data::digits::CLASSES;
 use si_experiments::figures::images::digits::{
-    chosen, digits_dir, gaussian_baseline, load, measure, train_classifier, DigitsSizes, Sampler,
+    baselines, chosen, digits_dir, load, measure, train_classifier, DigitsSizes, Sampler,
 };
 
 fn arg(name: &str) -> Option<String> {
@@ -41,15 +41,11 @@ fn main() -> Result<()> {
         .collect::<Result<_, _>>()?;
     let data = load(&digits_dir()?)?;
     let classifier = train_classifier(&data, sizes.classifier_steps, 0)?;
-    let acc = classifier.accuracy(&centred(&data.test.0, LEVELS), &data.test.1)?;
-    let ft = classifier.features(&centred(&data.test.0, LEVELS))?;
-    let floor = si_core::metrics::frechet_distance(
-        &classifier.features(&centred(&data.train.0, LEVELS))?,
-        &ft,
-    )?;
-    let (g, g_bpd) = gaussian_baseline(&data, CLASSES * sizes.per_class, 5)?;
-    let g_fd = si_core::metrics::frechet_distance(&classifier.features(&g)?, &ft)?;
-    println!("classifier test accuracy {acc:.3}; Frechet floor (train vs test) {floor:.2}; Gaussian baseline: Frechet {g_fd:.2}, bits/dim {g_bpd:.3}");
+    let b = baselines(&data, &classifier, CLASSES * sizes.per_class)?;
+    println!(
+        "classifier test accuracy {:.3}; Frechet floor (train vs test) {:.2}; Gaussian baseline: Frechet {:.2}, bits/dim {:.3}",
+        b.acc_test, b.floor, b.gauss_fd, b.gauss_bpd
+    );
     let mut all = Vec::new();
     for &seed in &seeds {
         let (_, m) = measure(&data, &classifier, &sizes, seed)?;

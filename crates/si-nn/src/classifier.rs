@@ -18,38 +18,10 @@ use tch::nn::{self, Module, OptimizerConfig};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{NnError, Result};
+use crate::model::{conv, linear};
 
 /// Width of the feature layer.
 pub const FEATURES: usize = 128;
-
-fn zero_conv(p: nn::Path, i: i64, o: i64, stride: i64) -> nn::Conv2D {
-    nn::conv2d(
-        p,
-        i,
-        o,
-        3,
-        nn::ConvConfig {
-            stride,
-            padding: 1,
-            ws_init: nn::Init::Const(0.0),
-            bs_init: nn::Init::Const(0.0),
-            ..Default::default()
-        },
-    )
-}
-
-fn zero_linear(p: nn::Path, i: i64, o: i64) -> nn::Linear {
-    nn::linear(
-        p,
-        i,
-        o,
-        nn::LinearConfig {
-            ws_init: nn::Init::Const(0.0),
-            bs_init: Some(nn::Init::Const(0.0)),
-            bias: true,
-        },
-    )
-}
 
 /// How a [`Classifier`] is trained.
 #[derive(Clone, Copy, Debug)]
@@ -106,11 +78,11 @@ impl Classifier {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let (c, h, w) = (channels as i64, height as i64, width as i64);
-        let flat = 32 * ((h + 1) / 2) * ((w + 1) / 2);
-        let conv1 = zero_conv(&root / "conv1", c, 16, 1);
-        let conv2 = zero_conv(&root / "conv2", 16, 32, 2);
-        let fc1 = zero_linear(&root / "fc1", flat, FEATURES as i64);
-        let fc2 = zero_linear(&root / "fc2", FEATURES as i64, classes as i64);
+        let flat = 32 * height.div_ceil(2) * width.div_ceil(2);
+        let conv1 = conv(&root / "conv1", channels, 16, 3, 1);
+        let conv2 = conv(&root / "conv2", 16, 32, 3, 2);
+        let fc1 = linear(&root / "fc1", flat, FEATURES);
+        let fc2 = linear(&root / "fc2", FEATURES, classes);
         crate::model::init_weights(&vs, seed);
         Ok(Self {
             vs,

@@ -7,3 +7,4 @@ pub(crate) use net::init_weights;
 pub use net::{Context, FieldNet};
 pub use si_model::config::{Activation, Head, ModelConfig, ModelParams};
 pub use si_model::UNetConfig;
+pub(crate) use unet::{conv, linear};

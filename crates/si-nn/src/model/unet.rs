@@ -9,7 +9,7 @@ use si_model::UNetConfig;
 
 /// Layers are created with zeros (GroupNorm with ones and zeros); [`super::net`]'s initialisation then
 /// fills the weights from the caller's seed, never from libtorch's process-wide generator.
-fn conv(p: nn::Path, i: usize, o: usize, k: i64, stride: i64) -> nn::Conv2D {
+pub(crate) fn conv(p: nn::Path, i: usize, o: usize, k: i64, stride: i64) -> nn::Conv2D {
     nn::conv2d(
         p,
         i as i64,
@@ -25,7 +25,7 @@ fn conv(p: nn::Path, i: usize, o: usize, k: i64, stride: i64) -> nn::Conv2D {
     )
 }
 
-fn linear(p: nn::Path, i: usize, o: usize) -> nn::Linear {
+pub(crate) fn linear(p: nn::Path, i: usize, o: usize) -> nn::Linear {
     nn::linear(
         p,
         i as i64,

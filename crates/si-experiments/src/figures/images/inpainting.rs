@@ -11,10 +11,7 @@ use si_core::{Batch, Gamma, Interpolant, PairSource, Pairs, Points};
 use si_data::digits::{self, LEVELS};
 use si_integrate::Heun;
 use si_nn::sampling::sample;
-use si_nn::{
-    Activation, Classifier, Head, LearnedField, LrSchedule, ModelConfig, TensorBatch, TrainConfig,
-    Trainer,
-};
+use si_nn::{Classifier, Head, LearnedField, TensorBatch, Trainer};
 
 use super::digits::{DigitsData, DigitsSizes};
 
@@ -96,20 +93,7 @@ pub fn train_inpainter(
     sizes: &DigitsSizes,
     seed: u64,
 ) -> anyhow::Result<Trainer> {
-    let mut m = ModelConfig::image(1, 8, 8);
-    m.activation = Activation::Silu;
-    m.heads = vec![Head::B];
-    m.context_dim = 64;
-    if let Some(u) = m.unet.as_mut() {
-        u.base = sizes.base;
-        u.blocks = sizes.blocks;
-    }
-    let mut t = TrainConfig::new(sizes.steps);
-    t.batch = sizes.batch;
-    t.lr = 2e-3;
-    t.schedule = LrSchedule::Cosine { min_lr: 2e-5 };
-    t.ema_decay = Some(0.999);
-    t.seed = seed;
+    let (m, t) = super::digits::unet_settings(sizes, vec![Head::B], 64, seed);
     let source = crate::experiment::source(
         interpolant()?,
         InpaintingPairs::new(data.train.0.clone()),
