@@ -15,7 +15,7 @@ use clap::Args;
 use si_nn::train::load_model;
 use si_nn::{Progress, TrainObserver};
 use si_pusht::expert::training_seeds;
-use si_pusht::{ExpertParams, Outcomes, SeedSet, Seeds};
+use si_pusht::{ExpertConfig, ExpertParams, Outcomes, SeedSet, Seeds};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{dagger_labels, PolicyMeta, PolicySettings};
 
@@ -52,6 +52,11 @@ pub struct DaggerArgs {
     /// Training seed of round r is this plus r.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// The labelling expert's settle tolerance (px; si-pusht's `ExpertConfig::settle_tolerance`, default
+    /// 0.3): label with the expert that made the training data (`cargo xtask demos --settle S`), since from
+    /// a learned policy's imprecise states the 0.3-px expert may never settle and labels hovering.
+    #[arg(long)]
+    pub settle: Option<f64>,
     /// Validation seeds scored after every round.
     #[arg(long, default_value = "200000..200100")]
     pub validation: String,
@@ -79,7 +84,11 @@ pub fn dagger(a: &DaggerArgs) -> Result<()> {
     let (net, _, _) = load_model(&a.checkpoint, tch::Device::Cpu)?;
     let (width, depth) = (net.params().config().width, net.params().config().depth);
     let settings = PolicySettings::default();
-    let expert = ExpertParams::default();
+    let mut cfg = ExpertConfig::default();
+    if let Some(s) = a.settle {
+        cfg.settle_tolerance = s;
+    }
+    let expert = ExpertParams::try_from(cfg)?;
     let mut current = a.checkpoint.clone();
     let mut seeds = training_seeds(a.first_seed);
     for round in 1..=a.rounds {

@@ -468,6 +468,8 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
         "32",
         "--validation",
         "200000..200002",
+        "--settle",
+        "2",
         "--quiet",
     ]));
     let text = run(args);
@@ -488,15 +490,31 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
     );
     // DAgger refuses to score its rounds on seeds other than validation seeds
     let mut args = os(&["policy", "dagger", "--checkpoint"]);
-    args.push(a.into());
+    args.push(a.clone().into());
     args.extend(os(&["--out"]));
-    args.push(out.into());
+    args.push(out.clone().into());
     args.extend(os(&["--validation", "100000..100002", "--quiet"]));
     let st = Command::new(env!("CARGO_BIN_EXE_si"))
         .args(&args)
         .output()
         .unwrap();
     assert!(!st.status.success());
+    // and a labelling expert that can never settle
+    let mut args = os(&["policy", "dagger", "--checkpoint"]);
+    args.push(a.into());
+    args.extend(os(&["--out"]));
+    args.push(out.into());
+    args.extend(os(&["--settle", "0", "--quiet"]));
+    let st = Command::new(env!("CARGO_BIN_EXE_si"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!st.status.success());
+    assert!(
+        String::from_utf8_lossy(&st.stderr).contains("settle_tolerance"),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
 }
 
 #[test]

@@ -43,5 +43,5 @@ pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams, U
 pub use source::{DeviceData, Uploaded};
 pub use train::{
     Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainHook, TrainObserver,
-    TrainParams, TrainState, Trainer,
+    TrainParams, TrainState, Trainer, ValidationNll,
 };

@@ -7,7 +7,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_analytic::MixtureFields;
 use si_core::{Batch, Field, Gamma, Interpolant};
-use si_nn::{Checkpoints, CsvLog, Head, LearnedField, TensorBatch, Trainer};
+use si_nn::{
+    Checkpoints, CsvLog, Divergence, Head, LearnedField, TensorBatch, Trainer, ValidationNll,
+};
 use tch::{Device, Kind};
 
 /// A fresh temporary folder, removed when dropped.
@@ -317,4 +319,48 @@ fn hooks_run_before_each_step_and_observers_read_the_state() {
     assert_eq!(tr.state().log(), tr.log());
     assert_eq!(tr.state().step(), tr.steps_done());
     assert_eq!(tr.state().loss_csv().lines().count(), 1 + tr.log().len());
+}
+
+/// The validation observer scores held-out draws of ρ1 = N(2, 0.25) by the model's ODE likelihood: at the
+/// end of a run that learned the exact field, their mean −log ρ̂1 is the exact mean −log ρ1 of the same
+/// points (paired, so the points' own spread cancels; 0.05 nats is over three times the largest gap
+/// seen with training seeds 7, 8 and 9: 0.008, 0.015, 0.004), it was worse earlier in the run, it is recorded at the steps asked for,
+/// and Hutchinson's estimator (unbiased) gives the same mean within its noise.
+#[test]
+fn validation_nll_observer_tracks_the_exact_likelihood() {
+    let data = source(Interpolant::one_sided_linear(), gaussian_data());
+    let train = small_train(600).check().unwrap();
+    let mut tr = Trainer::new(small_model(1, vec![Head::B, Head::S]), train, Device::Cpu).unwrap();
+    let (_, rho1) = gaussian_pair();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let held_out = rho1.sample(400, &mut rng);
+    let exact_nll = -rho1.log_density(&held_out).unwrap().iter().sum::<f64>() / 400.0;
+    let base = || -> si_nn::train::LogDensity {
+        Box::new(|p: &si_core::Points| si_core::StandardNormal { dim: 1 }.log_density(p))
+    };
+    let mut obs = ValidationNll::new(
+        held_out.clone(),
+        Interpolant::one_sided_linear(),
+        base(),
+        250,
+        40,
+    );
+    let mut hutch = ValidationNll::new(held_out, Interpolant::one_sided_linear(), base(), 0, 40)
+        .with_divergence(Divergence::Hutchinson { probes: 1, seed: 3 });
+    tr.run(&data, &mut [&mut obs, &mut hutch]).unwrap();
+    let steps: Vec<usize> = obs.record().iter().map(|r| r.0).collect();
+    assert_eq!(steps, vec![250, 500, 600]);
+    let last = obs.record()[2].1;
+    assert!(
+        (last - exact_nll).abs() < 0.05,
+        "model {last} against exact {exact_nll}"
+    );
+    assert!(obs.record()[0].1 > last, "{:?}", obs.record());
+    assert_eq!(hutch.record().len(), 1);
+    // in d = 1 a Rademacher probe is ±1 and ε (∂b/∂x) ε = ∂b/∂x: Hutchinson is exact here
+    assert!(
+        (hutch.record()[0].1 - last).abs() < 1e-9,
+        "{:?}",
+        hutch.record()
+    );
 }

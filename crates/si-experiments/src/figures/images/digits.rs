@@ -3,13 +3,17 @@
 //! docs/results.md ("Images"): bits per dimension of the test split through the ODE (exact divergence), the
 //! Fréchet distance in the features of a classifier trained on the training split (with its floor, training
 //! against test images, and a Gaussian fitted to the data as the trivial baseline), and the classifier's
-//! accuracy on class-conditional samples, for the ODE and the SDE at several guidance weights; the weight
-//! reported on the test split is the one with the smallest distance to the validation split.
+//! accuracy on class-conditional samples, for the ODE and the SDE (several diffusion coefficients ε) at
+//! several guidance weights; the weight (and ε) reported on the test split is the one with the smallest
+//! distance to the validation split. While training, an observer scores the validation images in bits per
+//! dimension (si-nn's `ValidationNll`).
 //!
-//! The model learns b and η of the one-sided linear interpolant x_t = (1 − t) z + t x1 (flow matching's
-//! path) from N(0, I) to the dequantised images y = 2 (k + u)/17 − 1, each draw a fresh u (si-nn's
-//! `DeviceData::with_dequantization`: the draws happen on the model's device),
-//! with the one-hot class as context dropped 10 % of the time (classifier-free guidance).
+//! The model learns b and η of a one-sided interpolant x_t = α(t) z + β(t) x1 from N(0, I) to the
+//! dequantised images y = 2 (k + u)/17 − 1, each draw a fresh u (si-nn's `DeviceData::with_dequantization`:
+//! the draws happen on the model's device), with the one-hot class as context dropped 10 % of the time
+//! (classifier-free guidance). The figure's interpolant is the linear one (α = 1 − t, β = t: flow
+//! matching's path); the table of docs/results.md sets the variance-preserving one (α = cos(πt/2),
+//! β = sin(πt/2)) beside it at equal field evaluations ([`interpolants`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -22,9 +26,10 @@ use si_core::{Batch, Interpolant, Points, StandardNormal, TimeRange};
 use si_data::digits::{self, CLASSES, LEVELS};
 use si_integrate::{EulerMaruyama, Heun};
 use si_nn::sampling::{ode_log_likelihood_of, sample, standard_normal};
+use si_nn::train::LogDensity;
 use si_nn::{
-    Classifier, ClassifierTraining, DeviceData, Head, LearnedField, LrSchedule, ModelConfig,
-    TensorBatch, TrainConfig, Trainer,
+    Classifier, ClassifierTraining, DeviceData, Divergence, Head, LearnedField, LrSchedule,
+    ModelConfig, TensorBatch, TrainConfig, Trainer, ValidationNll,
 };
 use si_report::{plot_error, png, DrawError};
 
@@ -51,14 +56,20 @@ pub struct DigitsSizes {
     pub ode_steps: usize,
     /// Euler–Maruyama steps of the SDE sampler (one evaluation each; b and η share it).
     pub sde_steps: usize,
-    /// Diffusion ε of the SDE sampler.
-    pub eps: f64,
+    /// Diffusion coefficients ε of the SDE sampler, each tried at every guidance weight (chosen on the
+    /// validation images with the weight).
+    pub eps: Vec<f64>,
     /// Guidance weights (w = 0: unconditional, 1: plain conditional).
     pub guidance: Vec<f64>,
     /// Test images scored by the ODE likelihood.
     pub nll_points: usize,
     /// Heun steps of the ODE likelihood.
     pub nll_steps: usize,
+    /// Validation images the observer scores while training (ODE, Hutchinson's divergence with one probe,
+    /// `nll_steps` Heun steps).
+    pub observe_points: usize,
+    /// Training steps between the observer's scores (and one at the end).
+    pub observe_every: usize,
 }
 
 impl DigitsSizes {
@@ -74,10 +85,12 @@ impl DigitsSizes {
                 per_class: 6,
                 ode_steps: 10,
                 sde_steps: 20,
-                eps: 0.5,
+                eps: vec![0.1, 0.5],
                 guidance: vec![1.0, 2.0],
                 nll_points: 8,
                 nll_steps: 4,
+                observe_points: 8,
+                observe_every: 75,
             }
         } else {
             Self {
@@ -89,13 +102,23 @@ impl DigitsSizes {
                 per_class: 100,
                 ode_steps: 50,
                 sde_steps: 100,
-                eps: 0.5,
+                eps: vec![0.05, 0.1, 0.2, 0.5],
                 guidance: vec![1.0, 2.0, 4.0],
                 nll_points: 300,
                 nll_steps: 20,
+                observe_points: 100,
+                observe_every: 1000,
             }
         }
     }
+}
+
+/// The interpolants the digits table compares (the first is the figure's): (name, interpolant).
+pub fn interpolants() -> [(&'static str, Interpolant); 2] {
+    [
+        ("linear", Interpolant::one_sided_linear()),
+        ("vp", Interpolant::one_sided_vp()),
+    ]
 }
 
 /// The three parts of the split: (counts 0–16 as points of dimension 64, labels).
@@ -174,12 +197,42 @@ pub(crate) fn unet_settings(
     (m, t)
 }
 
-/// The conditional U-Net of the figure, trained on the training split.
-pub fn train_model(data: &DigitsData, sizes: &DigitsSizes, seed: u64) -> Result<Trainer> {
+/// The base density N(0, I) of the 64 pixels.
+fn base_log_density() -> LogDensity {
+    Box::new(|p: &Points| StandardNormal { dim: 64 }.log_density(p))
+}
+
+/// The conditional U-Net of the figure for `interpolant`, trained on the training split, and the
+/// observer's curve: (steps done, bits per dimension of the first `sizes.observe_points` validation images,
+/// one fixed dequantisation).
+pub fn train_model(
+    data: &DigitsData,
+    sizes: &DigitsSizes,
+    interpolant: &Interpolant,
+    seed: u64,
+) -> Result<(Trainer, Vec<(usize, f64)>)> {
     let (m, mut t) = unet_settings(sizes, vec![Head::B, Head::Eta], CLASSES, seed);
     t.context_dropout = 0.1;
+    let n = sizes.observe_points.min(data.validation.0.len());
+    let rows: Vec<usize> = (0..n).collect();
+    let y = digits::dequantize(
+        &data.validation.0.select(&rows)?,
+        LEVELS,
+        &mut ChaCha8Rng::seed_from_u64(78),
+    );
+    let mut observer = ValidationNll::new(
+        y,
+        interpolant.clone(),
+        base_log_density(),
+        sizes.observe_every,
+        sizes.nll_steps,
+    )
+    .with_divergence(Divergence::Hutchinson {
+        probes: 1,
+        seed: seed + 1000,
+    });
     let source = DeviceData::new(
-        Interpolant::one_sided_linear(),
+        interpolant.clone(),
         &data.train.0,
         Some((&data.train.1, CLASSES)),
         TimeRange::new(1e-3)?,
@@ -187,8 +240,13 @@ pub fn train_model(data: &DigitsData, sizes: &DigitsSizes, seed: u64) -> Result<
     )?
     .with_dequantization(LEVELS)?;
     let mut tr = Trainer::new(m.check()?, t.check()?, tch::Device::Cpu)?;
-    tr.run(&source, &mut [])?;
-    Ok(tr)
+    tr.run(&source, &mut [&mut observer])?;
+    let curve = observer
+        .record()
+        .iter()
+        .map(|&(step, nll)| (step, digits::bits_per_dim(nll, 64, LEVELS)))
+        .collect();
+    Ok((tr, curve))
 }
 
 /// How samples are drawn.
@@ -197,12 +255,44 @@ pub enum Sampler {
     /// The probability-flow ODE by Heun.
     Ode,
     /// The SDE dX = (b + ε s) dt + √(2ε) dW by Euler–Maruyama.
+    Sde {
+        /// The diffusion coefficient ε.
+        eps: f64,
+    },
+}
+
+/// The two families of [`Sampler`], each reported at its choice on validation images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// [`Sampler::Ode`].
+    Ode,
+    /// [`Sampler::Sde`], any ε.
     Sde,
+}
+
+impl Sampler {
+    /// The family.
+    pub fn family(self) -> Family {
+        match self {
+            Sampler::Ode => Family::Ode,
+            Sampler::Sde { .. } => Family::Sde,
+        }
+    }
+}
+
+impl std::fmt::Display for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sampler::Ode => write!(f, "ODE"),
+            Sampler::Sde { eps } => write!(f, "SDE eps = {eps}"),
+        }
+    }
 }
 
 /// `per_class` samples of every class (class-major), guided with weight `w`, clipped to [−1, 1].
 pub fn class_samples(
     tr: &Trainer,
+    interpolant: &Interpolant,
     sizes: &DigitsSizes,
     sampler: Sampler,
     w: f64,
@@ -212,14 +302,14 @@ pub fn class_samples(
     let net = tr.sampling_net();
     let labels: Vec<usize> = (0..CLASSES).flat_map(|c| vec![c; per_class]).collect();
     let ctx = TensorBatch::upload(&one_hot(&labels)?, tch::Kind::Float, net.device())?;
-    let field = LearnedField::new(net, Interpolant::one_sided_linear()).with_context(ctx.0, w);
+    let field = LearnedField::new(net, interpolant.clone()).with_context(ctx.0, w);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x0 = standard_normal(labels.len(), 64, net.device(), &mut rng)?;
     let x1 = match sampler {
         Sampler::Ode => sample(&field, &Heun, x0, sizes.ode_steps, &mut rng)?,
-        Sampler::Sde => sample(
+        Sampler::Sde { eps } => sample(
             &field,
-            &EulerMaruyama::constant(sizes.eps)?,
+            &EulerMaruyama::constant(eps)?,
             x0,
             sizes.sde_steps,
             &mut rng,
@@ -234,7 +324,13 @@ pub fn class_samples(
 
 /// Bits per dimension of the first `n` test images through the ODE of the unconditional field (context
 /// dropped), exact divergence, one fixed dequantisation (seeded); the base is N(0, I).
-pub fn bits_per_dim_ode(tr: &Trainer, data: &DigitsData, n: usize, steps: usize) -> Result<f64> {
+pub fn bits_per_dim_ode(
+    tr: &Trainer,
+    interpolant: &Interpolant,
+    data: &DigitsData,
+    n: usize,
+    steps: usize,
+) -> Result<f64> {
     let n = n.min(data.test.0.len());
     let rows: Vec<usize> = (0..n).collect();
     let y = digits::dequantize(
@@ -242,9 +338,8 @@ pub fn bits_per_dim_ode(tr: &Trainer, data: &DigitsData, n: usize, steps: usize)
         LEVELS,
         &mut ChaCha8Rng::seed_from_u64(77),
     );
-    let field = LearnedField::new(tr.sampling_net(), Interpolant::one_sided_linear());
-    let base = StandardNormal { dim: 64 };
-    let ll = ode_log_likelihood_of(&field, &y, steps, 64, &|p: &Points| base.log_density(p))?;
+    let field = LearnedField::new(tr.sampling_net(), interpolant.clone());
+    let ll = ode_log_likelihood_of(&field, &y, steps, 64, &*base_log_density())?;
     let nll = -ll.iter().sum::<f64>() / n as f64;
     Ok(digits::bits_per_dim(nll, 64, LEVELS))
 }
@@ -337,26 +432,44 @@ pub struct DigitsMetrics {
     pub rows: Vec<SampleRow>,
     /// Bits per dimension of the test images (ODE, exact divergence).
     pub bpd_ode: f64,
-    /// Seconds of U-Net training.
+    /// The observer's curve while training: (steps done, bits per dimension of validation images).
+    pub validation_bpd: Vec<(usize, f64)>,
+    /// Seconds of U-Net training (the observer's scoring included).
     pub train_seconds: f64,
 }
 
-/// Trains the model of `seed` and measures it against the classifier's features.
+/// The samplers `sizes` asks for: the ODE, then the SDE at each ε.
+pub fn samplers(sizes: &DigitsSizes) -> Vec<Sampler> {
+    std::iter::once(Sampler::Ode)
+        .chain(sizes.eps.iter().map(|&eps| Sampler::Sde { eps }))
+        .collect()
+}
+
+/// Trains the model of `interpolant` and `seed` and measures it against the classifier's features.
 pub fn measure(
     data: &DigitsData,
     classifier: &Classifier,
     sizes: &DigitsSizes,
+    interpolant: &Interpolant,
     seed: u64,
 ) -> Result<(Trainer, DigitsMetrics)> {
     let t0 = Instant::now();
-    let tr = train_model(data, sizes, seed)?;
+    let (tr, validation_bpd) = train_model(data, sizes, interpolant, seed)?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let fv = classifier.features(&digits::centred(&data.validation.0, LEVELS))?;
     let ft = classifier.features(&digits::centred(&data.test.0, LEVELS))?;
     let mut rows = Vec::new();
-    for sampler in [Sampler::Ode, Sampler::Sde] {
+    for sampler in samplers(sizes) {
         for &w in &sizes.guidance {
-            let (x, labels) = class_samples(&tr, sizes, sampler, w, sizes.per_class, 100 + seed)?;
+            let (x, labels) = class_samples(
+                &tr,
+                interpolant,
+                sizes,
+                sampler,
+                w,
+                sizes.per_class,
+                100 + seed,
+            )?;
             let f = classifier.features(&x)?;
             rows.push(SampleRow {
                 sampler,
@@ -367,22 +480,24 @@ pub fn measure(
             });
         }
     }
-    let bpd_ode = bits_per_dim_ode(&tr, data, sizes.nll_points, sizes.nll_steps)?;
+    let bpd_ode = bits_per_dim_ode(&tr, interpolant, data, sizes.nll_points, sizes.nll_steps)?;
     Ok((
         tr,
         DigitsMetrics {
             rows,
             bpd_ode,
+            validation_bpd,
             train_seconds,
         },
     ))
 }
 
-/// The row of `sampler` with the smallest distance to the validation images (the weight chosen there).
-pub fn chosen(m: &DigitsMetrics, sampler: Sampler) -> Option<&SampleRow> {
+/// The row of `family` with the smallest distance to the validation images (the weight, and for the SDE
+/// ε, chosen there).
+pub fn chosen(m: &DigitsMetrics, family: Family) -> Option<&SampleRow> {
     m.rows
         .iter()
-        .filter(|r| r.sampler == sampler)
+        .filter(|r| r.sampler.family() == family)
         .min_by(|a, b| a.fd_validation.total_cmp(&b.fd_validation))
 }
 
@@ -430,14 +545,20 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
         gauss_fd,
         gauss_bpd,
     } = baselines(&data, &classifier, CLASSES * sizes.per_class)?;
-    let (tr, m) = measure(&data, &classifier, &sizes, 0)?;
+    let [(_, interpolant), _] = interpolants();
+    let (tr, m) = measure(&data, &classifier, &sizes, &interpolant, 0)?;
     let show = 8;
     let mut panels = Vec::new();
-    for sampler in [Sampler::Ode, Sampler::Sde] {
-        let w = chosen(&m, sampler).map_or(1.0, |r| r.w);
-        let (x, _) = class_samples(&tr, &sizes, sampler, w, show, 900)?;
+    for family in [Family::Ode, Family::Sde] {
+        let Some(row) = chosen(&m, family) else {
+            bail!("no {family:?} sampler was measured");
+        };
+        let (x, _) = class_samples(&tr, &interpolant, &sizes, row.sampler, row.w, show, 900)?;
         panels.push((
-            format!("{sampler:?}, guidance w = {w} (chosen on validation)"),
+            format!(
+                "{}, guidance w = {} (chosen on validation)",
+                row.sampler, row.w
+            ),
             x,
         ));
     }
@@ -511,6 +632,17 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
             ),
             format!("{:.3}", m.bpd_ode),
         ),
+        (
+            format!(
+                "bits per dim of {} validation images while training (ODE, Hutchinson), by steps done",
+                sizes.observe_points.min(data.validation.0.len())
+            ),
+            m.validation_bpd
+                .iter()
+                .map(|(k, b)| format!("{k}: {b:.3}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
     ];
     for r in &inpainted {
         numbers.push((
@@ -527,7 +659,7 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
     for r in &m.rows {
         numbers.push((
             format!(
-                "{:?}, w = {}: Frechet distance validation / test, conditional accuracy",
+                "{}, w = {}: Frechet distance validation / test, conditional accuracy",
                 r.sampler, r.w
             ),
             format!(
@@ -541,8 +673,8 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
         title: "8x8 handwritten digits: a class-conditional U-Net".into(),
         files: vec![file],
         caption: "Rows: classes 0-9. (a) Test images; (b) samples of the class-conditional U-Net by the probability-flow \
-                  ODE (Heun) and (c) by the SDE (Euler-Maruyama), each at the guidance weight with the smallest \
-                  Frechet distance to the validation images; (d, e) inpainting with a data-dependent coupling (the \
+                  ODE (Heun) and (c) by the SDE (Euler-Maruyama), each at the guidance weight (and the SDE at the \
+                  diffusion coefficient) with the smallest Frechet distance to the validation images; (d, e) inpainting with a data-dependent coupling (the \
                   corrupted image as the base point, a U-Net conditioned on the mask): test images with the left or \
                   bottom half hidden, the ODE's completion and the truth. The numbers: the classifier that defines the feature \
                   space, the distance's floor (training against test images) and a Gaussian baseline, bits per \
@@ -555,7 +687,7 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
             "U-Net base {}, levels (1, 2), {} block(s) per level, attention at level 1, heads b and eta, one-sided linear \
              interpolant, {} steps of {} antithetic pairs (Adam 2e-3 cosine, EMA 0.999, class dropped 10 %), {:.0} s of \
              training; classifier {} steps; {} samples per class; ODE {} Heun steps, SDE {} Euler-Maruyama steps with \
-             eps = {}; {:.0} s in all{}",
+             eps in {:?}; {:.0} s in all{}",
             sizes.base,
             sizes.blocks,
             sizes.steps,
