@@ -86,6 +86,28 @@ impl BridgeSizes {
         self
     }
 
+    /// The same sizes with `steps` Euler–Maruyama steps in every simulation (the rounds' pairs and the
+    /// evaluation).
+    pub fn with_sde_steps(mut self, steps: usize) -> Self {
+        self.sde_steps = steps;
+        self
+    }
+
+    /// The same sizes with `steps` training steps at the start (on minibatch entropic OT) and
+    /// `round_steps` in every Markovian-fitting round.
+    pub fn with_training_steps(mut self, steps: usize, round_steps: usize) -> Self {
+        self.steps = steps;
+        self.round_steps = round_steps;
+        self
+    }
+
+    /// The same sizes over training seeds `seeds` (0, 1, 2 are the reported ones; choices are made on
+    /// others).
+    pub fn with_seeds(mut self, seeds: Vec<u64>) -> Self {
+        self.seeds = seeds;
+        self
+    }
+
     /// Every Markovian-fitting round forward (from fresh X0 ~ ρ0), as before the rounds alternated; kept to
     /// reproduce that comparison (docs/results.md).
     pub fn forward_rounds_only(mut self) -> Self {
@@ -340,6 +362,24 @@ pub fn learn(bridge: &GaussianBridge, sizes: &BridgeSizes, seed: u64) -> Result<
     Ok(Learned { stages, model })
 }
 
+/// The errors of the exact bridge's own field (si-analytic's closed-form b and s) sampled as the learned
+/// one is, by the forward SDE from the evaluation's X0 ~ ρ0 with `sizes.sde_steps` Euler–Maruyama steps:
+/// what the sampler alone costs, beside the floor of exact pairs.
+pub fn sampler_floor(bridge: &GaussianBridge, sizes: &BridgeSizes, seed: u64) -> Result<[f64; 3]> {
+    let rho0 = gaussian(bridge.start().0.clone(), bridge.start().1)?;
+    let x0 = rho0.sample(sizes.eval, &mut ChaCha8Rng::seed_from_u64(6000 + seed))?;
+    let x1 = simulate_field(
+        bridge,
+        bridge.sigma(),
+        x0.clone(),
+        Direction::Forward,
+        sizes.sde_steps,
+        7000 + seed,
+        &mut [],
+    )?;
+    Ok(errors(bridge, &x0, &x1))
+}
+
 /// One row of the benchmark: dimension, stage, and mean ± standard error over seeds of the three errors.
 pub struct BenchRow {
     /// Dimension.
@@ -383,7 +423,7 @@ pub fn benchmark(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
     for &d in &sizes.dims {
         let bridge = GaussianBridge::isotropic(d, -0.1, 1.0, 0.1, 1.0, 1.0)?;
         let mut per_stage: Vec<(String, Vec<[f64; 3]>)> = Vec::new();
-        let mut floor = Vec::new();
+        let (mut floor, mut sampler) = (Vec::new(), Vec::new());
         for &seed in &sizes.seeds {
             let learned = learn(&bridge, sizes, seed)?;
             for (k, (name, e)) in learned.stages.into_iter().enumerate() {
@@ -395,8 +435,16 @@ pub fn benchmark(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
             let (x0, x1) =
                 bridge.sample_pairs(sizes.eval, &mut ChaCha8Rng::seed_from_u64(5000 + seed))?;
             floor.push(errors(&bridge, &x0, &x1));
+            sampler.push(sampler_floor(&bridge, sizes, seed)?);
             tracing::info!(d, seed, "bridge learned");
         }
+        per_stage.push((
+            format!(
+                "exact field, {} Euler–Maruyama steps (the sampler's floor)",
+                sizes.sde_steps
+            ),
+            sampler,
+        ));
         per_stage.push(("exact samples (floor)".into(), floor));
         rows.extend(summarise(d, per_stage));
     }
