@@ -641,3 +641,94 @@ fn images_train_a_unet_sample_as_images_and_score_only_images_of_their_shape() {
         .unet
         .is_none());
 }
+
+/// `si train --validation` scores held-out points while training: a row per score at the steps asked and
+/// at the end, finite and per dimension consistent, and held-out points of another dimension are refused.
+#[test]
+fn train_scores_held_out_points_while_training() {
+    let tmp_dir = tmp();
+    let dir = tmp_dir.path();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let data = dir.join("data.npy");
+    write_points(
+        &data,
+        &Points::standard_normal(300, 2, &mut rng),
+        NpyDtype::F64,
+    )
+    .unwrap();
+    let held = dir.join("held.npy");
+    write_points(
+        &held,
+        &Points::standard_normal(50, 2, &mut rng),
+        NpyDtype::F32,
+    )
+    .unwrap();
+    let ckpt = dir.join("m.safetensors");
+    let bin = env!("CARGO_BIN_EXE_si");
+    let out = Command::new(bin)
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .arg("--validation")
+        .arg(&held)
+        .args([
+            "--steps",
+            "25",
+            "--validate-every",
+            "10",
+            "--batch",
+            "32",
+            "--width",
+            "16",
+            "--depth",
+            "1",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("validation: mean -log-likelihood"), "{err}");
+    let csv = std::fs::read_to_string(ckpt.with_extension("validation.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        vec![10.0, 20.0, 25.0]
+    );
+    for r in &rows {
+        assert!(
+            r[1].is_finite() && (r[1] / 2.0 - r[2]).abs() < 1e-12,
+            "{r:?}"
+        );
+    }
+    let wrong = dir.join("wrong.npy");
+    write_points(
+        &wrong,
+        &Points::standard_normal(5, 3, &mut rng),
+        NpyDtype::F64,
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args(["train", "--data"])
+        .arg(&data)
+        .arg("--checkpoint")
+        .arg(dir.join("w.safetensors"))
+        .arg("--validation")
+        .arg(&wrong)
+        .args([
+            "--steps", "5", "--batch", "8", "--width", "8", "--depth", "1", "--quiet",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong.npy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
