@@ -74,6 +74,13 @@ pub fn dagger(a: &DaggerArgs) -> Result<()> {
             a.validation
         );
     }
+    let mut cfg = ExpertConfig::default();
+    if let Some(s) = a.settle {
+        cfg.settle_tolerance = s;
+    }
+    // only a given --settle can be out of range: the default is valid
+    let expert = ExpertParams::try_from(cfg)
+        .with_context(|| format!("--settle {}", a.settle.unwrap_or_default()))?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let meta = PolicyMeta::read(&a.checkpoint)?;
     let tube = meta.tube()?;
@@ -84,11 +91,6 @@ pub fn dagger(a: &DaggerArgs) -> Result<()> {
     let (net, _, _) = load_model(&a.checkpoint, tch::Device::Cpu)?;
     let (width, depth) = (net.params().config().width, net.params().config().depth);
     let settings = PolicySettings::default();
-    let mut cfg = ExpertConfig::default();
-    if let Some(s) = a.settle {
-        cfg.settle_tolerance = s;
-    }
-    let expert = ExpertParams::try_from(cfg)?;
     let mut current = a.checkpoint.clone();
     let mut seeds = training_seeds(a.first_seed);
     for round in 1..=a.rounds {

@@ -10,7 +10,7 @@ use si_core::{
 use si_data::ArrayData;
 use si_nn::{
     Checkpoints, CsvLog, Divergence, Head, LrSchedule, ModelConfig, Progress, TrainConfig,
-    TrainObserver, Trainer, UNetConfig, Uploaded, ValidationNll,
+    TrainEvent, TrainObserver, Trainer, UNetConfig, Uploaded, ValidationNll,
 };
 
 use crate::device;
@@ -91,12 +91,14 @@ pub struct TrainArgs {
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Held-out samples of ρ1 (the shape of --data) scored while training: every --validate-every steps
-    /// and at the end, their mean −log-likelihood under the EMA model (probability-flow ODE, 20 Heun steps,
-    /// Hutchinson's divergence with one probe; base N(0, α(0)² I) as `si likelihood`), printed and written
-    /// to the checkpoint path with `.validation.csv` (step, nats per point, nats per dimension).
+    /// and at the end, their mean −log-likelihood under the sampling model (the EMA weights with --ema, else
+    /// the weights; probability-flow ODE, 20 Heun steps, Hutchinson's divergence with one probe; base
+    /// N(0, α(0)² I) as `si likelihood`), printed and written after each score to the checkpoint path with
+    /// `.validation.csv` (step, nats per point, nats per dimension; a resumed run keeps the rows up to its
+    /// start). The model must give b: a b head, or v with s or eta.
     #[arg(long)]
     validation: Option<PathBuf>,
-    /// Steps between the scores of --validation (default --checkpoint-every).
+    /// Steps between the scores of --validation (default --checkpoint-every; 0: only at the end).
     #[arg(long)]
     validate_every: Option<usize>,
     /// No progress bar.
@@ -187,30 +189,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         .unwrap_or_else(|| a.interpolant.clone());
     let mut validation = match &a.validation {
         None => None,
-        Some(path) => {
-            let (held_out, shape) = read_data(path)?;
-            check_fits(
-                path,
-                trainer.sampling_net().params().config(),
-                &held_out,
-                shape,
-            )?;
-            let scale = interpolant.base_scale();
-            let base = StandardNormal { dim };
-            Some(
-                ValidationNll::new(
-                    held_out,
-                    interpolant.clone(),
-                    Box::new(move |p: &Points| base.log_density_scaled(p, scale)),
-                    a.validate_every.unwrap_or(a.checkpoint_every),
-                    20,
-                )
-                .with_divergence(Divergence::Hutchinson {
-                    probes: 1,
-                    seed: a.seed,
-                }),
-            )
-        }
+        Some(path) => Some(ValidationLog::new(a, path, &trainer, &interpolant, dim)?),
     };
     let data = ArrayData::new(points)?;
     let times = TimeRange::new(trainer.train_params().t_min)?;
@@ -240,26 +219,100 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         std::process::abort();
     }
     trainer.run(&source, &mut observers)?;
-    drop(observers);
-    if let Some(v) = &validation {
-        let path = a.checkpoint.with_extension("validation.csv");
-        let mut csv = String::from("step,nll_nats,nll_nats_per_dim\n");
-        for (step, nll) in v.record() {
-            csv.push_str(&format!("{step},{nll},{}\n", nll / dim as f64));
-        }
-        si_data::write_atomic(&path, csv.as_bytes())?;
-        if let Some((step, nll)) = v.record().last() {
-            eprintln!(
-                "validation: mean -log-likelihood {nll:.4} nats ({:.4} per dimension) at step {step}; every score in {}",
-                nll / dim as f64,
-                path.display()
-            );
-        }
-    }
     eprintln!(
         "trained {} steps; checkpoint {}",
         trainer.steps_done(),
         a.checkpoint.display()
     );
     Ok(())
+}
+
+/// `--validation`: si-nn's [`ValidationNll`] on the held-out file, its scores printed and the CSV rewritten
+/// (atomically) after each one.
+struct ValidationLog {
+    nll: ValidationNll,
+    path: PathBuf,
+    dim: usize,
+    /// Rows of an earlier run up to the resumed step, kept in front.
+    kept: String,
+}
+
+impl ValidationLog {
+    fn new(
+        a: &TrainArgs,
+        file: &std::path::Path,
+        trainer: &Trainer,
+        interpolant: &Interpolant,
+        dim: usize,
+    ) -> Result<Self> {
+        let net = trainer.sampling_net();
+        let has = |h: Head| net.head_index(h).is_some();
+        if !(has(Head::B) || (has(Head::V) && (has(Head::S) || has(Head::Eta)))) {
+            bail!(
+                "--validation scores the ODE likelihood, which needs b: train a b head (--heads b,...), or v with s or eta"
+            );
+        }
+        let (held_out, shape) = read_data(file)?;
+        check_fits(file, net.params().config(), &held_out, shape)?;
+        let scale = interpolant.base_scale();
+        let base = StandardNormal { dim };
+        let nll = ValidationNll::new(
+            held_out,
+            interpolant.clone(),
+            Box::new(move |p: &Points| base.log_density_scaled(p, scale)),
+            a.validate_every.unwrap_or(a.checkpoint_every),
+            20,
+        )
+        .with_divergence(Divergence::Hutchinson {
+            probes: 1,
+            seed: a.seed,
+        });
+        let path = a.checkpoint.with_extension("validation.csv");
+        let start = trainer.steps_done();
+        let kept = match (a.resume, std::fs::read_to_string(&path)) {
+            (true, Ok(old)) => old
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    l.split(',')
+                        .next()
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .is_some_and(|step| step <= start)
+                })
+                .map(|l| format!("{l}\n"))
+                .collect(),
+            _ => String::new(),
+        };
+        Ok(Self {
+            nll,
+            path,
+            dim,
+            kept,
+        })
+    }
+}
+
+impl TrainObserver for ValidationLog {
+    fn observe(&mut self, state: &si_nn::TrainState, event: TrainEvent) -> si_nn::Result<()> {
+        let before = self.nll.record().len();
+        self.nll.observe(state, event)?;
+        if self.nll.record().len() == before {
+            return Ok(());
+        }
+        let d = self.dim as f64;
+        let mut csv = String::from("step,nll_nats,nll_nats_per_dim\n");
+        csv.push_str(&self.kept);
+        for (step, nll) in self.nll.record() {
+            csv.push_str(&format!("{step},{nll},{}\n", nll / d));
+        }
+        si_data::write_atomic(&self.path, csv.as_bytes())?;
+        if let Some((step, nll)) = self.nll.record().last() {
+            eprintln!(
+                "validation: mean -log-likelihood {nll:.4} nats ({:.4} per dimension) at step {step}; {}",
+                nll / d,
+                self.path.display()
+            );
+        }
+        Ok(())
+    }
 }

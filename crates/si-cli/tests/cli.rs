@@ -643,7 +643,8 @@ fn images_train_a_unet_sample_as_images_and_score_only_images_of_their_shape() {
 }
 
 /// `si train --validation` scores held-out points while training: a row per score at the steps asked and
-/// at the end, finite and per dimension consistent, and held-out points of another dimension are refused.
+/// at the end, written after each score, so that a killed run keeps its rows and `--resume` continues the
+/// file; held-out points of another dimension, and a model without b, are refused before training.
 #[test]
 fn train_scores_held_out_points_while_training() {
     let tmp_dir = tmp();
@@ -665,47 +666,59 @@ fn train_scores_held_out_points_while_training() {
     .unwrap();
     let ckpt = dir.join("m.safetensors");
     let bin = env!("CARGO_BIN_EXE_si");
-    let out = Command::new(bin)
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--checkpoint")
-        .arg(&ckpt)
-        .arg("--validation")
-        .arg(&held)
-        .args([
-            "--steps",
-            "25",
-            "--validate-every",
-            "10",
-            "--batch",
-            "32",
-            "--width",
-            "16",
-            "--depth",
-            "1",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let train = |extra: &[&str], ckpt: &std::path::Path, held: &std::path::Path| {
+        Command::new(bin)
+            .args(["train", "--data"])
+            .arg(&data)
+            .arg("--checkpoint")
+            .arg(ckpt)
+            .arg("--validation")
+            .arg(held)
+            .args([
+                "--steps",
+                "25",
+                "--validate-every",
+                "10",
+                "--checkpoint-every",
+                "10",
+                "--batch",
+                "32",
+                "--width",
+                "16",
+                "--depth",
+                "1",
+                "--quiet",
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let steps = |ckpt: &std::path::Path| -> Vec<f64> {
+        let csv = std::fs::read_to_string(ckpt.with_extension("validation.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| {
+                let r: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
+                assert!(r[1].is_finite(), "{l}");
+                r[0]
+            })
+            .collect()
+    };
+    // killed after step 15: the score at step 10 is on disk
+    let out = train(&["--abort-after", "15"], &ckpt, &held);
+    assert!(!out.status.success());
+    assert_eq!(steps(&ckpt), vec![10.0]);
+    // resumed from step 10: the file goes on
+    let out = train(&["--resume"], &ckpt, &held);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("validation: mean -log-likelihood"), "{err}");
-    let csv = std::fs::read_to_string(ckpt.with_extension("validation.csv")).unwrap();
-    let rows: Vec<Vec<f64>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
-        .collect();
-    assert_eq!(
-        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
-        vec![10.0, 20.0, 25.0]
-    );
-    for r in &rows {
-        assert!(
-            r[1].is_finite() && (r[1] / 2.0 - r[2]).abs() < 1e-12,
-            "{r:?}"
-        );
-    }
+    assert_eq!(steps(&ckpt), vec![10.0, 20.0, 25.0]);
+    // a fresh run starts a fresh file
+    let fresh = dir.join("f.safetensors");
+    assert!(train(&[], &fresh, &held).status.success());
+    assert_eq!(steps(&fresh), vec![10.0, 20.0, 25.0]);
+    // refused before training: points of another dimension, a model that gives no b
     let wrong = dir.join("wrong.npy");
     write_points(
         &wrong,
@@ -713,22 +726,12 @@ fn train_scores_held_out_points_while_training() {
         NpyDtype::F64,
     )
     .unwrap();
-    let out = Command::new(bin)
-        .args(["train", "--data"])
-        .arg(&data)
-        .arg("--checkpoint")
-        .arg(dir.join("w.safetensors"))
-        .arg("--validation")
-        .arg(&wrong)
-        .args([
-            "--steps", "5", "--batch", "8", "--width", "8", "--depth", "1", "--quiet",
-        ])
-        .output()
-        .unwrap();
+    let w = dir.join("w.safetensors");
+    let out = train(&[], &w, &wrong);
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("wrong.npy"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong.npy"));
+    let out = train(&["--heads", "s"], &w, &held);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs b"));
+    assert!(!w.exists(), "nothing trained");
 }

@@ -511,7 +511,7 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
         .unwrap();
     assert!(!st.status.success());
     assert!(
-        String::from_utf8_lossy(&st.stderr).contains("settle_tolerance"),
+        String::from_utf8_lossy(&st.stderr).contains("--settle 0"),
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );

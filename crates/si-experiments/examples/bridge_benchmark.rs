@@ -5,44 +5,44 @@
 //!
 //! `cargo run --release -p si-experiments --features nn --example bridge_benchmark -- 5,20,50` (add
 //! `--forward-only` for every Markovian-fitting round forward, as before the rounds alternated;
-//! `--sde-steps N` for N Euler–Maruyama steps in every simulation, default 100; `--steps A,B` for A
-//! training steps on entropic OT and B per round, default 1000,1500; `--seeds 10,11` to try settings on
-//! seeds other than the reported 0, 1, 2)
+//! `--backward-network` for DSBM's second network in the backward rounds; `--sde-steps N` for N
+//! Euler–Maruyama steps in every simulation, default 100; `--steps A,B` for A training steps on entropic
+//! OT and B per round, default 1000,1500; `--seeds 10,11` to try settings on seeds other than the reported
+//! 0, 1, 2; anything else is refused)
 
 use si_experiments::figures::coupling::bridge::{benchmark, table, BridgeSizes};
 
 fn main() -> anyhow::Result<()> {
     si_report::init_logging();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let forward_only = args.iter().any(|a| a == "--forward-only");
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-    };
     let list = |s: &str| -> anyhow::Result<Vec<usize>> {
         Ok(s.split(',').map(str::parse).collect::<Result<_, _>>()?)
     };
-    let dims: Vec<usize> = match args.first().filter(|a| !a.starts_with("--")) {
-        Some(a) => list(a)?,
-        None => vec![5, 20, 50],
-    };
-    let mut sizes = BridgeSizes::new(false).with_dims(dims);
-    if forward_only {
-        sizes = sizes.forward_rounds_only();
-    }
-    if let Some(n) = value("--sde-steps") {
-        sizes = sizes.with_sde_steps(n.parse()?);
-    }
-    if let Some(s) = value("--steps") {
-        match list(s)?.as_slice() {
-            [a, b] => sizes = sizes.with_training_steps(*a, *b),
-            _ => anyhow::bail!("--steps A,B: training steps on entropic OT and per round"),
+    let mut sizes = BridgeSizes::new(false);
+    let mut dims = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--forward-only" => sizes = sizes.forward_rounds_only(),
+            "--backward-network" => sizes = sizes.with_backward_network(),
+            "--sde-steps" => sizes = sizes.with_sde_steps(value()?.parse()?),
+            "--steps" => match list(&value()?)?.as_slice() {
+                [a, b] => sizes = sizes.with_training_steps(*a, *b),
+                _ => anyhow::bail!("--steps A,B: training steps on entropic OT and per round"),
+            },
+            "--seeds" => {
+                let v = value()?;
+                sizes = sizes.with_seeds(list(&v)?.into_iter().map(|s| s as u64).collect());
+            }
+            flag if flag.starts_with("--") => anyhow::bail!("unknown option {flag}"),
+            d if dims.is_none() => dims = Some(list(d)?),
+            other => anyhow::bail!("unexpected argument {other} (the dimensions are given once)"),
         }
     }
-    if let Some(s) = value("--seeds") {
-        sizes = sizes.with_seeds(list(s)?.into_iter().map(|v| v as u64).collect());
-    }
+    let sizes = sizes.with_dims(dims.unwrap_or_else(|| vec![5, 20, 50]));
     let rows = benchmark(&sizes)?;
     println!("{}", table(&rows));
     Ok(())

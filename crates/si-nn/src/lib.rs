@@ -42,6 +42,6 @@ pub use methods::{reflow, scsi};
 pub use model::{Activation, Context, FieldNet, Head, ModelConfig, ModelParams, UNetConfig};
 pub use source::{DeviceData, Uploaded};
 pub use train::{
-    Checkpoints, CsvLog, LrSchedule, Progress, TrainConfig, TrainEvent, TrainHook, TrainObserver,
-    TrainParams, TrainState, Trainer, ValidationNll,
+    Checkpoints, CsvLog, LogDensity, LrSchedule, Progress, TrainConfig, TrainEvent, TrainHook,
+    TrainObserver, TrainParams, TrainState, Trainer, ValidationNll,
 };

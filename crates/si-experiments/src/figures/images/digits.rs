@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Interpolant, Points, StandardNormal, TimeRange};
 use si_data::digits::{self, CLASSES, LEVELS};
-use si_integrate::{EulerMaruyama, Heun};
+use si_integrate::{Diffusion, EulerMaruyama, Heun};
 use si_nn::sampling::{ode_log_likelihood_of, sample, standard_normal};
 use si_nn::train::LogDensity;
 use si_nn::{
@@ -56,8 +56,8 @@ pub struct DigitsSizes {
     pub ode_steps: usize,
     /// Euler–Maruyama steps of the SDE sampler (one evaluation each; b and η share it).
     pub sde_steps: usize,
-    /// Diffusion coefficients ε of the SDE sampler, each tried at every guidance weight (chosen on the
-    /// validation images with the weight).
+    /// Scales ε₀ of the SDE sampler's diffusion ε(t) = ε₀ α(t)² ([`Sampler::Sde`]), each tried at every
+    /// guidance weight (chosen on the validation images with the weight).
     pub eps: Vec<f64>,
     /// Guidance weights (w = 0: unconditional, 1: plain conditional).
     pub guidance: Vec<f64>,
@@ -85,7 +85,7 @@ impl DigitsSizes {
                 per_class: 6,
                 ode_steps: 10,
                 sde_steps: 20,
-                eps: vec![0.1, 0.5],
+                eps: vec![0.5, 2.0],
                 guidance: vec![1.0, 2.0],
                 nll_points: 8,
                 nll_steps: 4,
@@ -102,7 +102,7 @@ impl DigitsSizes {
                 per_class: 100,
                 ode_steps: 50,
                 sde_steps: 100,
-                eps: vec![0.05, 0.1, 0.2, 0.5],
+                eps: vec![0.25, 0.5, 1.0, 2.0],
                 guidance: vec![1.0, 2.0, 4.0],
                 nll_points: 300,
                 nll_steps: 20,
@@ -254,9 +254,11 @@ pub fn train_model(
 pub enum Sampler {
     /// The probability-flow ODE by Heun.
     Ode,
-    /// The SDE dX = (b + ε s) dt + √(2ε) dW by Euler–Maruyama.
+    /// The SDE dX = (b + ε s) dt + √(2ε) dW by Euler–Maruyama, with ε(t) = ε₀ α(t)² (docs/math.md §10:
+    /// the score term ε s = −ε₀ α η stays bounded and vanishes at the data, where a constant ε would
+    /// overshoot the last step by (ε − h) η).
     Sde {
-        /// The diffusion coefficient ε.
+        /// The scale ε₀.
         eps: f64,
     },
 }
@@ -284,9 +286,17 @@ impl std::fmt::Display for Sampler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Sampler::Ode => write!(f, "ODE"),
-            Sampler::Sde { eps } => write!(f, "SDE eps = {eps}"),
+            Sampler::Sde { eps } => write!(f, "SDE eps(t) = {eps} alpha(t)^2"),
         }
     }
+}
+
+/// ε(t) = ε₀ α(t)² for `interpolant` ([`Sampler::Sde`]).
+pub fn diffusion(interpolant: &Interpolant, eps0: f64) -> Diffusion {
+    let i = interpolant.clone();
+    Diffusion::function(format!("{eps0} alpha(t)^2"), move |t| {
+        eps0 * i.schedule_unchecked(t).alpha.powi(2)
+    })
 }
 
 /// `per_class` samples of every class (class-major), guided with weight `w`, clipped to [−1, 1].
@@ -309,7 +319,7 @@ pub fn class_samples(
         Sampler::Ode => sample(&field, &Heun, x0, sizes.ode_steps, &mut rng)?,
         Sampler::Sde { eps } => sample(
             &field,
-            &EulerMaruyama::constant(eps)?,
+            &EulerMaruyama::new(diffusion(interpolant, eps)),
             x0,
             sizes.sde_steps,
             &mut rng,
@@ -687,7 +697,7 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
             "U-Net base {}, levels (1, 2), {} block(s) per level, attention at level 1, heads b and eta, one-sided linear \
              interpolant, {} steps of {} antithetic pairs (Adam 2e-3 cosine, EMA 0.999, class dropped 10 %), {:.0} s of \
              training; classifier {} steps; {} samples per class; ODE {} Heun steps, SDE {} Euler-Maruyama steps with \
-             eps in {:?}; {:.0} s in all{}",
+             eps(t) = eps0 alpha(t)^2, eps0 in {:?}; {:.0} s in all{}",
             sizes.base,
             sizes.blocks,
             sizes.steps,
@@ -703,4 +713,22 @@ pub fn figure18(out: &Path, s: &Sizes) -> Result<Entry> {
         ),
         numbers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ε(t) = ε₀ α(t)²: ε₀ at the noise end, 0 at the data end, and in between α of each path by hand
+    /// (linear: α(1/2) = 1/2; variance-preserving: α(1/2) = cos(π/4), α² = 1/2).
+    #[test]
+    fn the_sde_diffusion_vanishes_at_the_data_end() {
+        let [(_, linear), (_, vp)] = interpolants();
+        for (i, mid) in [(linear, 0.25), (vp, 0.5)] {
+            let e = diffusion(&i, 2.0);
+            assert!((e.at(0.0).unwrap() - 2.0).abs() < 1e-12);
+            assert!(e.at(1.0).unwrap().abs() < 1e-12);
+            assert!((e.at(0.5).unwrap() - 2.0 * mid).abs() < 1e-12, "{i:?}");
+        }
+    }
 }
