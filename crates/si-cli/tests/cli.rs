@@ -650,20 +650,15 @@ fn train_scores_held_out_points_while_training() {
     let tmp_dir = tmp();
     let dir = tmp_dir.path();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let data = dir.join("data.npy");
-    write_points(
-        &data,
-        &Points::standard_normal(300, 2, &mut rng),
-        NpyDtype::F64,
-    )
-    .unwrap();
-    let held = dir.join("held.npy");
-    write_points(
-        &held,
-        &Points::standard_normal(50, 2, &mut rng),
-        NpyDtype::F32,
-    )
-    .unwrap();
+    let mut normal_file = |name: &str, n: usize, d: usize| {
+        let path = dir.join(name);
+        let p = Points::standard_normal(n, d, &mut rng);
+        write_points(&path, &p, NpyDtype::F64).unwrap();
+        path
+    };
+    let data = normal_file("data.npy", 300, 2);
+    let held = normal_file("held.npy", 50, 2);
+    let wrong = normal_file("wrong.npy", 5, 3);
     let ckpt = dir.join("m.safetensors");
     let bin = env!("CARGO_BIN_EXE_si");
     let train = |extra: &[&str], ckpt: &std::path::Path, held: &std::path::Path| {
@@ -719,13 +714,6 @@ fn train_scores_held_out_points_while_training() {
     assert!(train(&[], &fresh, &held).status.success());
     assert_eq!(steps(&fresh), vec![10.0, 20.0, 25.0]);
     // refused before training: points of another dimension, a model that gives no b
-    let wrong = dir.join("wrong.npy");
-    write_points(
-        &wrong,
-        &Points::standard_normal(5, 3, &mut rng),
-        NpyDtype::F64,
-    )
-    .unwrap();
     let w = dir.join("w.safetensors");
     let out = train(&[], &w, &wrong);
     assert!(!out.status.success());
