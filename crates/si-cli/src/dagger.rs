@@ -17,7 +17,7 @@ use si_nn::{Progress, TrainObserver};
 use si_pusht::expert::training_seeds;
 use si_pusht::{ExpertConfig, ExpertParams, Outcomes, SeedSet, Seeds};
 use si_robot::training::{train_policy, PolicyTraining};
-use si_robot::{dagger_labels, PolicyMeta, PolicySettings};
+use si_robot::{dagger_labels, Labeller, PolicyMeta, PolicySettings};
 
 use crate::device;
 use crate::policy::{episode_bar, load, run_seeds_with_bar, success_text};
@@ -57,12 +57,35 @@ pub struct DaggerArgs {
     /// a learned policy's imprecise states the 0.3-px expert may never settle and labels hovering.
     #[arg(long)]
     pub settle: Option<f64>,
+    /// Who labels the visited states: `fresh` (a fresh expert at every state, which may draw another push
+    /// at each) or `tracking` (one expert per episode that sees the states in order and keeps its plan, as
+    /// DART's labeller does).
+    #[arg(long, value_enum, default_value_t = LabellerName::Fresh)]
+    pub labeller: LabellerName,
     /// Validation seeds scored after every round.
     #[arg(long, default_value = "200000..200100")]
     pub validation: String,
     /// No progress bars.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// The labellers by name (si-robot's [`Labeller`]).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabellerName {
+    /// A fresh expert at every state.
+    Fresh,
+    /// One expert tracking each episode.
+    Tracking,
+}
+
+impl From<LabellerName> for Labeller {
+    fn from(n: LabellerName) -> Self {
+        match n {
+            LabellerName::Fresh => Labeller::Fresh,
+            LabellerName::Tracking => Labeller::Tracking,
+        }
+    }
 }
 
 /// `policy dagger`.
@@ -103,6 +126,7 @@ pub fn dagger(a: &DaggerArgs) -> Result<()> {
             policy.policy.as_mut(),
             &round_seeds,
             &expert,
+            a.labeller.into(),
             tube.horizon(),
             |_| bar.inc(1),
         )?;

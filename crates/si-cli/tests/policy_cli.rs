@@ -470,6 +470,8 @@ fn labelled_states_train_warm_started_dagger_runs_and_eval_summarises_seeds() {
         "200000..200002",
         "--settle",
         "2",
+        "--labeller",
+        "tracking",
         "--quiet",
     ]));
     let text = run(args);

@@ -400,6 +400,43 @@ pub fn label_episode(
     params: &ExpertParams,
     horizon: usize,
 ) -> Result<LabelledStates, PushTError> {
+    replay_labelled(episode, horizon, |env, history, step| {
+        let mut expert = Expert::with_params(params.clone());
+        expert.reset(labeller_seed(episode.seed, step));
+        expert_path(env, &expert, history, horizon)
+    })
+}
+
+/// DAgger's labels by one expert that tracks the episode: reset once with `expert_seed`, it sees every
+/// visited state in order and keeps its plan from one to the next, as DART's labeller does along its
+/// own noisy episode ([`collect_dart`]); each state's label is its [`expert_path`] from there, and its own
+/// next action is then taken (to advance its plan) and discarded, the episode's being the one executed.
+/// Neighbouring states so get labels of one plan, where [`label_episode`]'s fresh experts may each draw
+/// another push. On the expert's own episode (run with the same seed) every label starts with the action
+/// executed. A replay that does not reproduce the episode's observations exactly is an error.
+pub fn label_episode_tracking(
+    episode: &Episode,
+    params: &ExpertParams,
+    horizon: usize,
+    expert_seed: u64,
+) -> Result<LabelledStates, PushTError> {
+    let mut expert = Expert::with_params(params.clone());
+    expert.reset(expert_seed);
+    replay_labelled(episode, horizon, |env, history, _| {
+        let label = expert_path(env, &expert, history, horizon)?;
+        next_action(&mut expert, history)?;
+        Ok(label)
+    })
+}
+
+/// Replays `episode` (not displaced) from its seed with its actions, labelling each visited state (before
+/// each action) with `label(environment, history, step)`; a replay that departs from the episode's
+/// observations is an error.
+fn replay_labelled(
+    episode: &Episode,
+    horizon: usize,
+    mut label: impl FnMut(&PushT, &[Obs], usize) -> Result<Vec<Action>, PushTError>,
+) -> Result<LabelledStates, PushTError> {
     check_horizon(horizon)?;
     if episode.displaced_at.is_some() {
         return Err(bad(
@@ -416,10 +453,8 @@ pub fn label_episode(
                 episode.seed
             )));
         }
-        let mut expert = Expert::with_params(params.clone());
-        expert.reset(labeller_seed(episode.seed, step));
-        let label = expert_path(&env, &expert, &history, horizon)?;
-        out.push(&history, &label, episode.seed, step);
+        let l = label(&env, &history, step)?;
+        out.push(&history, &l, episode.seed, step);
         history.push(env.step(a)?.obs);
     }
     Ok(out)

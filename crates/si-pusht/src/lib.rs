@@ -84,6 +84,7 @@ pub use eval::{
 pub use expert::{Expert, ExpertConfig, ExpertParams};
 pub use geometry::{Pose, GOAL, V2};
 pub use labels::{
-    collect_dart, expert_path, label_episode, Dart, DartSummary, LabelledStates, TrainingData,
+    collect_dart, expert_path, label_episode, label_episode_tracking, Dart, DartSummary,
+    LabelledStates, TrainingData,
 };
 pub use protocol::{Membership, SeedSet, Seeds, FINAL_SEEDS, TRAINING_SEEDS, VALIDATION_SEEDS};

@@ -4,8 +4,9 @@ use proptest::prelude::*;
 use si_pusht::demos::{collect, Collection};
 use si_pusht::labels::{dart_noise_seed, labeller_seed, FORMAT};
 use si_pusht::{
-    collect_dart, expert_path, label_episode, run_episode, Action, Dart, Demonstrations, Expert,
-    ExpertParams, LabelledStates, Obs, Policy, PushT, PushTError, TrainingData, MAX_STEPS,
+    collect_dart, expert_path, label_episode, label_episode_tracking, run_episode, Action, Dart,
+    Demonstrations, Expert, ExpertParams, LabelledStates, Obs, Policy, PushT, PushTError,
+    TrainingData, MAX_STEPS,
 };
 
 const T: usize = 16;
@@ -179,6 +180,42 @@ fn dagger_labels_are_a_fresh_experts_targets_from_the_replayed_state() {
         assert_eq!(&labels.label(step)[..want.len()], &want[..], "step {step}");
         history.push(env.step(a).unwrap().obs);
     }
+}
+
+/// The tracking labeller keeps one plan along the episode: on the expert's own episode (run with seed 5),
+/// an expert reset with the same seed labels every state with a path that starts with the action the
+/// episode executed, and each label is its action path from the cloned state. The fresh labellers of
+/// `label_episode` draw other pushes: their first actions differ from the episode's somewhere.
+#[test]
+fn the_tracking_labeller_follows_the_experts_own_plan() {
+    let params = ExpertParams::default();
+    let mut expert = Expert::with_params(params.clone());
+    let ep = run_episode(&mut expert, 5, 60).unwrap();
+    let tracked = label_episode_tracking(&ep, &params, T, 5).unwrap();
+    assert_eq!(tracked.len(), ep.steps);
+    let mut shadow = Expert::with_params(params.clone());
+    shadow.reset(5);
+    let mut env = PushT::new();
+    let mut history = vec![env.reset(5)];
+    for (step, &a) in ep.actions.iter().enumerate() {
+        assert_eq!(tracked.label(step)[0], a, "step {step}");
+        let want = commanded(&env, &shadow, &history, T);
+        assert_eq!(&tracked.label(step)[..want.len()], &want[..], "step {step}");
+        shadow.act(&history).unwrap();
+        history.push(env.step(a).unwrap().obs);
+    }
+    let fresh = label_episode(&ep, &params, T).unwrap();
+    assert!(
+        (0..ep.steps).any(|k| fresh.label(k)[0] != ep.actions[k]),
+        "fresh experts replan: some first action differs"
+    );
+    // its replay is checked like the fresh labeller's
+    let mut bad = ep.clone();
+    bad.observations[3][1] += 1e-9;
+    assert!(matches!(
+        label_episode_tracking(&bad, &params, T, 5),
+        Err(PushTError::Demonstrations(_))
+    ));
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub mod tuning;
 pub mod windows;
 
 pub use chunked::{ChunkPairs, ChunkedConfig, ChunkedParams, ChunkedPolicy};
-pub use dagger::dagger_labels;
+pub use dagger::{dagger_labels, Labeller};
 pub use encode::{
     context_point, decode_action, encode_action, encode_context, encode_obs, CONTEXT_DIM, OBS_DIM,
 };

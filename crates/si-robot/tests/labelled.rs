@@ -10,7 +10,7 @@ use si_pusht::{
 };
 use si_robot::{
     dagger_labels, data_windows, encode_action, encode_context, labelled_windows, windows,
-    RobotError,
+    Labeller, RobotError,
 };
 
 #[test]
@@ -98,7 +98,10 @@ fn dagger_labels_every_state_of_each_rollout_on_training_seeds_only() {
     let params = ExpertParams::default();
     let mut seen = 0;
     let (labels, outcomes) =
-        dagger_labels(&mut Drift, &[11, 12], &params, 4, |_| seen += 1).unwrap();
+        dagger_labels(&mut Drift, &[11, 12], &params, Labeller::Fresh, 4, |_| {
+            seen += 1
+        })
+        .unwrap();
     assert_eq!(seen, 2);
     assert_eq!(outcomes.episodes, 2);
     assert_eq!(labels.len(), 600, "two failed 300-step episodes");
@@ -113,9 +116,16 @@ fn dagger_labels_every_state_of_each_rollout_on_training_seeds_only() {
         &expert_path(&env, &fresh, &[obs], 4).unwrap()[..]
     );
     assert_eq!(labels.history[0], [obs, obs]);
+    // the tracking labeller: the same expert at the first state, then one plan kept along the episode
+    let (tracked, _) =
+        dagger_labels(&mut Drift, &[11], &params, Labeller::Tracking, 4, |_| {}).unwrap();
+    assert_eq!(tracked.len(), 300);
+    assert_eq!(tracked.label(0), labels.label(0));
+    assert_eq!(tracked.history, labels.history[..300]);
+    assert!((0..300).any(|k| tracked.label(k) != labels.label(k)));
     for bad in [100_000u64, 200_000, 400_000] {
         assert!(matches!(
-            dagger_labels(&mut Drift, &[bad], &params, 4, |_| {}),
+            dagger_labels(&mut Drift, &[bad], &params, Labeller::Fresh, 4, |_| {}),
             Err(RobotError::InvalidParameter { name: "seeds", .. })
         ));
     }
