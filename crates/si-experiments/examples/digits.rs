@@ -8,7 +8,7 @@
 //! too (hidden-pixel error and accuracy on its completions, beside the mean fill).
 //!
 //! `SI_RS_DIGITS=$(cargo xtask digits) cargo run --release -p si-experiments --features nn --example digits --
-//! [--seeds 0,1,2] [--steps N] [--interpolants linear,vp] [--inpainting] [--quick]`
+//! [--seeds 0,1,2] [--steps N] [--interpolants linear,vp|none] [--inpainting] [--quick]`
 
 use anyhow::{bail, Result};
 use si_data::digits::CLASSES;
@@ -46,7 +46,8 @@ fn main() -> Result<()> {
         .collect::<Result<_, _>>()?;
     let names = arg("--interpolants").unwrap_or_else(|| "linear,vp".into());
     let mut chosen_interpolants = Vec::new();
-    for name in names.split(',') {
+    // `none`: no generative model (with --inpainting, the inpainters alone)
+    for name in names.split(',').filter(|n| *n != "none") {
         match interpolants().into_iter().find(|(n, _)| *n == name) {
             Some(i) => chosen_interpolants.push(i),
             None => bail!("--interpolants: unknown {name} (linear, vp)"),
@@ -69,36 +70,8 @@ fn main() -> Result<()> {
         }
         table.push((*name, all));
     }
-    println!("| interpolant | bits/dim (ODE) | validation bits/dim while training (seed {}) | sampler | w, eps (chosen on validation) | Frechet (test) | conditional accuracy | training |", seeds[0]);
-    println!("|---|---|---|---|---|---|---|---|");
-    for (name, all) in &table {
-        let col =
-            |f: &dyn Fn(&DigitsMetrics) -> f64| mean_se(&all.iter().map(f).collect::<Vec<_>>());
-        let curve = all.first().map_or(String::new(), |m| {
-            m.validation_bpd
-                .iter()
-                .map(|(k, b)| format!("{k}: {b:.3}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
-        for family in [Family::Ode, Family::Sde] {
-            let picks: Vec<String> = all
-                .iter()
-                .map(|m| {
-                    chosen(m, family).map_or("-".into(), |r| format!("{} ({})", r.w, r.sampler))
-                })
-                .collect();
-            println!(
-                "| {name}, U-Net base {}, {} steps | {} | {curve} | {family:?} | {} | {} | {} | {} s |",
-                sizes.base,
-                sizes.steps,
-                col(&|m| m.bpd_ode),
-                picks.join("; "),
-                col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.fd_test)),
-                col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.accuracy)),
-                col(&|m| m.train_seconds),
-            );
-        }
+    if !table.is_empty() {
+        print_table(&table, &sizes, seeds[0]);
     }
     if std::env::args().any(|a| a == "--inpainting") {
         let mut rows = Vec::new();
@@ -128,4 +101,39 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The table of docs/results.md: one row per interpolant and sampler family, mean ± s.e. over the seeds.
+fn print_table(table: &[(&str, Vec<DigitsMetrics>)], sizes: &DigitsSizes, first_seed: u64) {
+    println!("| interpolant | bits/dim (ODE) | validation bits/dim while training (seed {first_seed}) | sampler | w, eps0 (chosen on validation) | Frechet (test) | conditional accuracy | training |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, all) in table {
+        let col =
+            |f: &dyn Fn(&DigitsMetrics) -> f64| mean_se(&all.iter().map(f).collect::<Vec<_>>());
+        let curve = all.first().map_or(String::new(), |m| {
+            m.validation_bpd
+                .iter()
+                .map(|(k, b)| format!("{k}: {b:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        for family in [Family::Ode, Family::Sde] {
+            let picks: Vec<String> = all
+                .iter()
+                .map(|m| {
+                    chosen(m, family).map_or("-".into(), |r| format!("{} ({})", r.w, r.sampler))
+                })
+                .collect();
+            println!(
+                "| {name}, U-Net base {}, {} steps | {} | {curve} | {family:?} | {} | {} | {} | {} s |",
+                sizes.base,
+                sizes.steps,
+                col(&|m| m.bpd_ode),
+                picks.join("; "),
+                col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.fd_test)),
+                col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.accuracy)),
+                col(&|m| m.train_seconds),
+            );
+        }
+    }
 }
