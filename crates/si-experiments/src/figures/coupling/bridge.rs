@@ -343,34 +343,25 @@ pub fn learn(bridge: &GaussianBridge, sizes: &BridgeSizes, seed: u64) -> Result<
     )?;
     let mut rng = ChaCha8Rng::seed_from_u64(1000 + seed);
     let eval0 = rho0.sample(sizes.eval, &mut rng)?;
-    let score = |m: &Trainer, s: u64| -> Result<[f64; 3]> {
-        let x1 = simulate(
+    // a stage's score: the model's forward SDE from `start`, the pairs against `reference`'s coupling
+    let score_from = |m: &Trainer, reference: &GaussianBridge, start: &Points, s: u64| {
+        let end = simulate(
             m.sampling_net(),
             sigma,
-            &eval0,
+            start,
             Direction::Forward,
             sizes.sde_steps,
             s,
             &mut [],
         )?;
-        Ok(errors(bridge, &eval0, &x1))
+        Ok::<_, anyhow::Error>(errors(reference, start, &end))
     };
+    let score = |m: &Trainer, s: u64| score_from(m, bridge, &eval0, s);
     let mut stages = vec![("minibatch EOT".to_string(), score(&model, 2000 + seed)?)];
     let back_bridge = reversed(bridge)?;
     // its own generator: the rounds' draws from `rng` stay those of the one-network runs
     let eval1 = rho1.sample(sizes.eval, &mut ChaCha8Rng::seed_from_u64(1500 + seed))?;
-    let score_back = |m: &Trainer, s: u64| -> Result<[f64; 3]> {
-        let x0 = simulate(
-            m.sampling_net(),
-            sigma,
-            &eval1,
-            Direction::Forward,
-            sizes.sde_steps,
-            s,
-            &mut [],
-        )?;
-        Ok(errors(&back_bridge, &eval1, &x0))
-    };
+    let score_back = |m: &Trainer, s: u64| score_from(m, &back_bridge, &eval1, s);
     // (with every round forward there is no backward round to run it)
     let mut back = if sizes.backward_network && sizes.alternate {
         let swapped = EntropicOt::new(rho1.clone(), rho0.clone(), sigma, 1e-4, 5_000)?;
