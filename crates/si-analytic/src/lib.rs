@@ -11,6 +11,7 @@ mod conditional;
 mod em;
 mod error;
 mod fields;
+pub mod interpolant_opt;
 mod linalg;
 mod mixture;
 pub mod reference;

@@ -19,6 +19,7 @@ mod interpolant;
 pub mod metrics;
 mod names;
 pub mod ot;
+mod poly_schedule;
 mod presets;
 #[cfg(feature = "serde1")]
 mod serde_impl;
@@ -38,6 +39,7 @@ pub use forward::{AdditiveGaussian, AdditiveNoise, ForwardModel, LinearGaussian}
 pub use gamma::{CustomGamma, Gamma};
 pub use interpolant::{Interpolant, Schedule, Sidedness};
 pub use names::{GAMMA_NAMES, INTERPOLANT_NAMES, PRESET_NAMES};
+pub use poly_schedule::{PolySchedule, PolyValues};
 pub use presets::{karras_sigmas, Preset};
 pub use source::{
     CouplingPairs, Draw, InterpolantSource, PairSource, Pairs, TargetSource, TimeRange,
