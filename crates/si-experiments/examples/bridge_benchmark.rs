@@ -8,9 +8,11 @@
 //! `--backward-network` for DSBM's second network in the backward rounds; `--sde-steps N` for N
 //! Euler–Maruyama steps in every simulation, default 100; `--steps A,B` for A training steps on entropic
 //! OT and B per round, default 1000,1500; `--seeds 10,11` to try settings on seeds other than the reported
-//! 0, 1, 2; anything else is refused)
+//! 0, 1, 2; `--route-b` for route (b), the optimisation over the interpolant, instead of route (a);
+//! anything else is refused)
 
 use si_experiments::figures::coupling::bridge::{benchmark, table, BridgeSizes};
+use si_experiments::figures::coupling::bridge_opt::benchmark_route_b;
 
 fn main() -> anyhow::Result<()> {
     si_report::init_logging();
@@ -19,6 +21,7 @@ fn main() -> anyhow::Result<()> {
     };
     let mut sizes = BridgeSizes::new(false);
     let mut dims = None;
+    let mut route_b = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || {
@@ -26,6 +29,7 @@ fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
         };
         match a.as_str() {
+            "--route-b" => route_b = true,
             "--forward-only" => sizes = sizes.forward_rounds_only(),
             "--backward-network" => sizes = sizes.with_backward_network(),
             "--sde-steps" => sizes = sizes.with_sde_steps(value()?.parse()?),
@@ -43,7 +47,11 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let sizes = sizes.with_dims(dims.unwrap_or_else(|| vec![5, 20, 50]));
-    let rows = benchmark(&sizes)?;
+    let rows = if route_b {
+        benchmark_route_b(&sizes)?
+    } else {
+        benchmark(&sizes)?
+    };
     println!("{}", table(&rows));
     Ok(())
 }

@@ -30,19 +30,19 @@ use crate::figures::{Entry, Sizes};
 /// Sizes of the learned bridge.
 #[derive(Clone, Debug)]
 pub struct BridgeSizes {
-    width: usize,
-    depth: usize,
-    steps: usize,
-    rounds: usize,
-    round_steps: usize,
-    batch: usize,
-    pool: usize,
-    sde_steps: usize,
-    eval: usize,
-    dims: Vec<usize>,
-    seeds: Vec<u64>,
-    alternate: bool,
-    backward_network: bool,
+    pub(crate) width: usize,
+    pub(crate) depth: usize,
+    pub(crate) steps: usize,
+    pub(crate) rounds: usize,
+    pub(crate) round_steps: usize,
+    pub(crate) batch: usize,
+    pub(crate) pool: usize,
+    pub(crate) sde_steps: usize,
+    pub(crate) eval: usize,
+    pub(crate) dims: Vec<usize>,
+    pub(crate) seeds: Vec<u64>,
+    pub(crate) alternate: bool,
+    pub(crate) backward_network: bool,
 }
 
 impl BridgeSizes {
@@ -175,12 +175,12 @@ pub fn bridge_interpolant(sigma: f64) -> Result<Interpolant> {
 
 /// Samples of N(μ, Σ) (Cholesky of Σ).
 #[derive(Clone)]
-struct Gaussian {
+pub(crate) struct Gaussian {
     mu: DVector<f64>,
     l: DMatrix<f64>,
 }
 
-fn gaussian(mu: DVector<f64>, cov: &DMatrix<f64>) -> Result<Gaussian> {
+pub(crate) fn gaussian(mu: DVector<f64>, cov: &DMatrix<f64>) -> Result<Gaussian> {
     let l = cov
         .clone()
         .cholesky()
@@ -228,7 +228,7 @@ pub fn errors(bridge: &GaussianBridge, x0: &Points, x1: &Points) -> [f64; 3] {
 
 /// Which way an SDE path of the bridge runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Direction {
+pub(crate) enum Direction {
     /// From t = 0 to 1: dX = (b + ε s) dt + σ dW, X1 from X0.
     Forward,
     /// From t = 1 to 0, the time reversal: dX = (b − ε s) dt + σ dW̄, X0 from X1.
@@ -237,7 +237,7 @@ enum Direction {
 
 /// The other end of the bridge's SDE paths started at `x` (ε = σ²/2; docs/math.md §9), by Euler–Maruyama
 /// on a uniform grid of `steps`, for any field of the Brownian-bridge interpolant (learned or exact).
-fn simulate_field<B: Batch, F: si_core::Field<B> + ?Sized>(
+pub(crate) fn simulate_field<B: Batch, F: si_core::Field<B> + ?Sized>(
     field: &F,
     sigma: f64,
     x: B,
@@ -256,7 +256,7 @@ fn simulate_field<B: Batch, F: si_core::Field<B> + ?Sized>(
 }
 
 /// The other end of the learned SDE's paths started at `x` ([`simulate_field`] on the network's field).
-fn simulate(
+pub(crate) fn simulate(
     net: &FieldNet,
     sigma: f64,
     x: &Points,
@@ -512,7 +512,7 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
 }
 
 /// One row per stage: mean ± standard error over seeds of each of the three errors.
-fn summarise(d: usize, per_stage: Vec<(String, Vec<[f64; 3]>)>) -> Vec<BenchRow> {
+pub(crate) fn summarise(d: usize, per_stage: Vec<(String, Vec<[f64; 3]>)>) -> Vec<BenchRow> {
     per_stage
         .into_iter()
         .map(|(stage, es)| {
@@ -636,7 +636,9 @@ pub fn table(rows: &[BenchRow]) -> String {
     let mut s = String::from("| d | stage | mean error | variance error | cross-covariance error |\n|---|---|---|---|---|\n");
     for r in rows {
         let f = |(m, se): (f64, f64)| {
-            if se.is_nan() {
+            if m.is_nan() {
+                "—".to_string()
+            } else if se.is_nan() {
                 format!("{m:.4}")
             } else {
                 format!("{m:.4} ± {se:.4}")

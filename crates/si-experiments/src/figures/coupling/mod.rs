@@ -3,4 +3,6 @@
 #[cfg(feature = "nn")]
 pub mod bridge;
 #[cfg(feature = "nn")]
+pub mod bridge_opt;
+#[cfg(feature = "nn")]
 pub mod reflow;
