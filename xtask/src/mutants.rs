@@ -20,6 +20,7 @@ pub const SCOPE: [(&str, &[&str]); 5] = [
             "src/metrics.rs",
             "src/presets.rs",
             "src/transfer.rs",
+            "src/poly_schedule.rs",
         ],
     ),
     (
@@ -40,6 +41,7 @@ pub const SCOPE: [(&str, &[&str]); 5] = [
             "src/mixture.rs",
             "src/linalg.rs",
             "src/bridge.rs",
+            "src/interpolant_opt.rs",
         ],
     ),
     (

@@ -74,11 +74,6 @@ impl PolySchedule {
         self.sigma
     }
 
-    /// The coefficients (a, c, g).
-    pub fn coefficients(&self) -> (&[f64], &[f64], &[f64]) {
-        (&self.a, &self.c, &self.g)
-    }
-
     /// All coefficients in one vector, a then c then g (the optimiser's view).
     pub fn flat(&self) -> Vec<f64> {
         self.a
@@ -220,12 +215,13 @@ mod tests {
         assert!(PolySchedule::new(1.0, vec![f64::NAN], vec![], vec![]).is_err());
         let s = PolySchedule::brownian(1.0, 2).unwrap();
         assert!(s.with_flat(&[0.0; 5]).is_err());
-        assert_eq!(
-            s.with_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
-                .unwrap()
-                .flat()
-                .len(),
-            6
-        );
+        let m = s.with_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        assert_eq!(m.flat(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert!((m.sigma() - 1.0).abs() < 1e-15);
+        // a then c then g: (1, 2) move α only, (3, 4) β only, (5, 6) γ only
+        let v = m.values(0.5);
+        assert!((v.alpha - (0.5 + 0.25 * (1.0 + 2.0 * 0.5))).abs() < 1e-15);
+        assert!((v.beta - (0.5 + 0.25 * (3.0 + 4.0 * 0.5))).abs() < 1e-15);
+        assert!((v.gamma2 - 0.25 * (2.0 * (5.0 + 6.0 * 0.5f64)).exp()).abs() < 1e-9);
     }
 }

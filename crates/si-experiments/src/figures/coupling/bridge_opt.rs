@@ -134,7 +134,7 @@ pub fn benchmark_route_b(sizes: &BridgeSizes) -> Result<Vec<BenchRow>> {
             tracing::info!(
                 d,
                 seed,
-                member = ?r.member.coefficients(),
+                member = ?r.member.flat(),
                 action = ?r.history.last(),
                 "route (b) learned"
             );
