@@ -44,6 +44,23 @@ pub enum AnalyticError {
     /// A mean or covariance holds NaN or an infinity.
     #[error("non-finite value in {0}")]
     NonFinite(&'static str),
+    /// A covariance has off-diagonal entries where only diagonal ones are supported (the exact route (b)
+    /// over the scalar schedule family).
+    #[error("{what} must be diagonal")]
+    NotDiagonal {
+        /// Which covariance.
+        what: String,
+    },
+    /// An optimiser's setting is out of range.
+    #[error("invalid optimiser setting `{name}` = {value}: {reason}")]
+    InvalidSetting {
+        /// Its name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// Why it is rejected.
+        reason: &'static str,
+    },
     /// A one-sided interpolant was paired with a base other than N(0, I).
     #[error("a one-sided interpolant needs rho0 = N(0, I)")]
     NotStandardNormalBase,

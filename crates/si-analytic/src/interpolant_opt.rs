@@ -81,9 +81,10 @@ impl DiagonalEnds {
                 .enumerate()
                 .any(|(i, v)| i % m.nrows() != i / m.nrows() && *v != 0.0);
             if off {
-                return Err(AnalyticError::DimensionMismatch(
-                    "the exact route over the schedule family needs diagonal covariances".into(),
-                ));
+                return Err(AnalyticError::NotDiagonal {
+                    what: "a bridge end's covariance (the exact route over the schedule family)"
+                        .into(),
+                });
             }
             Ok(m.diagonal().iter().copied().collect())
         };
@@ -207,7 +208,8 @@ fn gradient(f: &impl Fn(&[f64]) -> Result<f64>, x: &[f64]) -> Result<DVector<f64
 /// Minimises the action over the family's coefficients from `start` (BFGS with an Armijo backtracking
 /// line search and central-difference gradients; the problem is smooth and has a handful of variables, so
 /// a hand-written quasi-Newton loop is all it needs). Stops when the gradient's largest entry is below
-/// `tol` or after `max_iter` iterations.
+/// `tol` (finite, > 0), after `max_iter` iterations, or when no step along the search direction lowers the
+/// action any more (the action's rounding is reached); [`Optimised::gradient`] says how far it got.
 pub fn optimise(
     start: &PolySchedule,
     ends: &DiagonalEnds,
@@ -216,6 +218,13 @@ pub fn optimise(
     max_iter: usize,
 ) -> Result<Optimised> {
     check_eps(eps)?;
+    if !(tol.is_finite() && tol > 0.0) {
+        return Err(AnalyticError::InvalidSetting {
+            name: "tol",
+            value: tol,
+            reason: "the gradient tolerance must be finite and > 0",
+        });
+    }
     let f = |x: &[f64]| -> Result<f64> {
         let s = start.with_flat(x)?;
         action(&s, ends, eps)

@@ -162,5 +162,10 @@ fn bad_input_is_a_typed_error() {
         1.0,
     )
     .unwrap();
-    assert!(DiagonalEnds::of_bridge(&full).is_err());
+    assert!(matches!(
+        DiagonalEnds::of_bridge(&full),
+        Err(si_analytic::AnalyticError::NotDiagonal { .. })
+    ));
+    assert!(optimise(&start(1.0), &ends, 0.5, f64::NAN, 10).is_err());
+    assert!(optimise(&start(1.0), &ends, 0.5, 0.0, 10).is_err());
 }

@@ -13,7 +13,7 @@
 //! (kinetic energy plus ε² times the Fisher information of its marginals), and the Schrödinger bridge for
 //! the reference σW (ε = σ²/2) is the interpolant that minimises the action. So the networks descend L
 //! and the schedule's coefficients θ ascend it, through x_t, ẋ_t and γ (the envelope theorem: at the
-//! networks' optimum, L's partial gradient in θ is the action's gradient). Antithetic noise (±z, as in
+//! networks' optimum, L's partial gradient in θ is −½ ∇A, so ascending L descends the action A). Antithetic noise (±z, as in
 //! the trainer) keeps the 1/γ terms' variance bounded near the ends. The result is sampled by the forward
 //! SDE dX = (b + εs) dt + σ dW from X0 ~ ρ0; its (X0, X1) is the bridge's coupling when the optimum is
 //! reached.
@@ -41,7 +41,8 @@ pub struct InterpolantOptConfig {
     pub coefficients: usize,
     /// σ of the reference σW (the bridge's; ε = σ²/2), also the family's γ scale.
     pub sigma: f64,
-    /// The schedule moves every this many steps, after the networks (two timescales).
+    /// The schedule moves every this many steps, after the networks' update of the same step (1: every
+    /// step).
     pub schedule_every: usize,
     /// Times are drawn from U(δ, 1 − δ) with this δ (the ends carry the 1/γ singularities).
     pub time_margin: f64,

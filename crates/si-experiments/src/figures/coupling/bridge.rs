@@ -259,6 +259,8 @@ pub(crate) fn simulate_field<B: Batch, F: si_core::Field<B> + ?Sized>(
 }
 
 /// The other end of the learned SDE's paths started at `x` ([`simulate_field`] on the network's field).
+/// The network must have heads b and s: they are read directly, and the Brownian-bridge interpolant the
+/// field is wrapped in is then never used (route (b)'s networks, of another interpolant, rely on this).
 pub(crate) fn simulate(
     net: &FieldNet,
     sigma: f64,
@@ -268,6 +270,9 @@ pub(crate) fn simulate(
     seed: u64,
     observers: &mut [&mut dyn si_integrate::Observer<TensorBatch>],
 ) -> Result<Points> {
+    if net.head_index(Head::B).is_none() || net.head_index(Head::S).is_none() {
+        anyhow::bail!("the bridge's SDE reads the heads b and s, and this network lacks one");
+    }
     let field = LearnedField::new(net, bridge_interpolant(sigma)?);
     let x = TensorBatch::from_points(x, &(tch::Kind::Float, net.device()))?;
     let end = tch::no_grad(|| simulate_field(&field, sigma, x, direction, steps, seed, observers))?;
