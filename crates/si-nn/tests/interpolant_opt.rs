@@ -49,7 +49,14 @@ fn the_learned_schedule_moves_to_the_bridge() {
     }
     .check()
     .unwrap();
-    let opt = optimise_interpolant(&rho0, &rho1, model(d, vec![Head::B, Head::S]), &cfg).unwrap();
+    let opt = optimise_interpolant(
+        &rho0,
+        &rho1,
+        model(d, vec![Head::B, Head::S]),
+        &cfg,
+        tch::Device::Cpu,
+    )
+    .unwrap();
     let ends = DiagonalEnds::new(vec![-0.1; d], vec![1.0; d], vec![0.1; d], vec![1.0; d]).unwrap();
     let want = (5f64.sqrt() - 1.0) / 2.0;
     let start =
@@ -120,12 +127,24 @@ fn bad_settings_and_models_are_typed_errors() {
     .unwrap();
     let (rho0, rho1) = (Shifted { m: 0.0, d: 2 }, Shifted { m: 0.0, d: 2 });
     assert!(matches!(
-        optimise_interpolant(&rho0, &rho1, model(2, vec![Head::B]), &cfg),
+        optimise_interpolant(
+            &rho0,
+            &rho1,
+            model(2, vec![Head::B]),
+            &cfg,
+            tch::Device::Cpu
+        ),
         Err(NnError::MissingHead(_))
     ));
     let rho3 = Shifted { m: 0.0, d: 3 };
     assert!(matches!(
-        optimise_interpolant(&rho0, &rho3, model(2, vec![Head::B, Head::S]), &cfg),
+        optimise_interpolant(
+            &rho0,
+            &rho3,
+            model(2, vec![Head::B, Head::S]),
+            &cfg,
+            tch::Device::Cpu
+        ),
         Err(NnError::Shape { .. })
     ));
 }

@@ -127,8 +127,8 @@ struct Theta {
 }
 
 impl Theta {
-    fn new(k: usize) -> Self {
-        let z = || Tensor::zeros([k as i64], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    fn new(k: usize, device: Device) -> Self {
+        let z = || Tensor::zeros([k as i64], (Kind::Float, device)).set_requires_grad(true);
         Self {
             a: z(),
             c: z(),
@@ -144,7 +144,9 @@ impl Theta {
     }
     fn to_schedule(&self, sigma: f64) -> Result<PolySchedule> {
         let v = |t: &Tensor| -> Result<Vec<f64>> {
-            Ok(Vec::<f64>::try_from(t.detach().to_kind(Kind::Double))?)
+            Ok(Vec::<f64>::try_from(
+                t.detach().to_device(Device::Cpu).to_kind(Kind::Double),
+            )?)
         };
         Ok(PolySchedule::new(
             sigma,
@@ -176,6 +178,7 @@ fn draw(
     rho1: &dyn Sampler,
     cfg: &InterpolantOptConfig,
     rng: &mut ChaCha8Rng,
+    device: Device,
 ) -> Result<Draws> {
     let n = cfg.batch;
     let d = rho0.dim();
@@ -193,12 +196,12 @@ fn draw(
     }
     let (n, k) = (n as i64, k as i64);
     Ok(Draws {
-        x0: points(&x0, Device::Cpu)?,
-        x1: points(&x1, Device::Cpu)?,
-        z: points(&z, Device::Cpu)?,
-        t: Tensor::from_slice(&ts).reshape([n, 1]),
-        p: Tensor::from_slice(&p).reshape([n, k]),
-        dp: Tensor::from_slice(&dp).reshape([n, k]),
+        x0: points(&x0, device)?,
+        x1: points(&x1, device)?,
+        z: points(&z, device)?,
+        t: Tensor::from_slice(&ts).reshape([n, 1]).to_device(device),
+        p: Tensor::from_slice(&p).reshape([n, k]).to_device(device),
+        dp: Tensor::from_slice(&dp).reshape([n, k]).to_device(device),
     })
 }
 
@@ -252,12 +255,16 @@ fn cosine(lr: f64, step: usize, steps: usize) -> f64 {
 }
 
 /// Learns the Schrödinger bridge between `rho0` and `rho1` by optimising over the interpolant: a model of
-/// heads b and s (`model`, on the CPU) and the family's coefficients, from the Brownian-bridge member.
+/// heads b and s (`model`, on `device`) and the family's coefficients, from the Brownian-bridge member. The
+/// samplers draw on the host (each step's batch is then moved to the device). Sample the result with
+/// `LearnedField::new(&out.net, out.schedule.interpolant()?)` and the forward SDE dX = (b + εs) dt + σ dW
+/// (ε = σ²/2) from X0 ~ ρ0: its (X0, X1) is the learned bridge's coupling.
 pub fn optimise_interpolant(
     rho0: &dyn Sampler,
     rho1: &dyn Sampler,
     model: ModelParams,
     cfg: &InterpolantOptParams,
+    device: Device,
 ) -> Result<InterpolantOpt> {
     let d = rho0.dim();
     if rho1.dim() != d || model.dim != d {
@@ -266,13 +273,13 @@ pub fn optimise_interpolant(
             got: format!("ρ1 {}, model {}", rho1.dim(), model.dim),
         });
     }
-    let net = FieldNet::new(model, Device::Cpu, cfg.seed);
+    let net = FieldNet::new(model, device, cfg.seed);
     let (ib, is) = match (net.head_index(Head::B), net.head_index(Head::S)) {
         (Some(b), Some(s)) => (b, s),
         _ => return Err(NnError::MissingHead("b and s (route (b) learns both)")),
     };
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_b1d6e);
-    let theta = Theta::new(cfg.coefficients);
+    let theta = Theta::new(cfg.coefficients, device);
     let mut weights = net.var_store().trainable_variables();
     let mut th = theta.list();
     let mut adam = Adam::new(&weights, (0.9, 0.999), 1e-8);
@@ -281,7 +288,7 @@ pub fn optimise_interpolant(
     let mut recent = Vec::with_capacity(100);
     let mut k_th = 0;
     for step in 1..=cfg.steps {
-        let dr = draw(rho0, rho1, cfg, &mut rng)?;
+        let dr = draw(rho0, rho1, cfg, &mut rng, device)?;
         // the networks descend L with the schedule held
         let (a, c, g) = (theta.a.detach(), theta.c.detach(), theta.g.detach());
         let l = objective(&net, ib, is, &dr, (&a, &c, &g), cfg.sigma)?;

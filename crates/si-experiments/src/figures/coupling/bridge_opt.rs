@@ -74,7 +74,7 @@ pub fn learn_route_b_with(
     m.activation = Activation::Silu;
     m.heads = vec![Head::B, Head::S];
     let cfg = InterpolantOptConfig { sigma, ..cfg }.check()?;
-    let opt = optimise_interpolant(&rho0, &rho1, m.check()?, &cfg)?;
+    let opt = optimise_interpolant(&rho0, &rho1, m.check()?, &cfg, tch::Device::Cpu)?;
     let x0 = rho0.sample(sizes.eval, &mut ChaCha8Rng::seed_from_u64(8000 + seed))?;
     let x1 = simulate(
         &opt.net,
