@@ -101,6 +101,11 @@ pub struct TrainArgs {
     /// Steps between the scores of --validation (default --checkpoint-every; 0: only at the end).
     #[arg(long)]
     validate_every: Option<usize>,
+    /// With --validation, also keep the checkpoint of the lowest validation score so far, written whenever a
+    /// score improves to the checkpoint path with `.best.safetensors` (the checkpoint chosen on held-out
+    /// data: the one to sample and report from). A resumed run keeps the earlier best.
+    #[arg(long, requires = "validation")]
+    keep_best: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -235,6 +240,8 @@ struct ValidationLog {
     dim: usize,
     /// Rows of an earlier run up to the resumed step, kept in front.
     kept: String,
+    /// With --keep-best: where the best checkpoint goes, and the best (step, score) so far.
+    best: Option<(PathBuf, Option<(usize, f64)>)>,
 }
 
 impl ValidationLog {
@@ -283,11 +290,27 @@ impl ValidationLog {
                 .collect(),
             _ => String::new(),
         };
+        // the kept rows' lowest score is the best so far (its checkpoint is already on disk)
+        let kept_best = kept
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split(',');
+                Some((
+                    f.next()?.parse::<usize>().ok()?,
+                    f.next()?.parse::<f64>().ok()?,
+                ))
+            })
+            .filter(|r| r.1.is_finite())
+            .min_by(|x, y| x.1.total_cmp(&y.1));
+        let best = a
+            .keep_best
+            .then(|| (a.checkpoint.with_extension("best.safetensors"), kept_best));
         Ok(Self {
             nll,
             path,
             dim,
             kept,
+            best,
         })
     }
 }
@@ -306,6 +329,15 @@ impl TrainObserver for ValidationLog {
             csv.push_str(&format!("{step},{nll},{}\n", nll / d));
         }
         si_data::write_atomic(&self.path, csv.as_bytes())?;
+        if let (Some((path, best)), Some(&(step, nll))) =
+            (self.best.as_mut(), self.nll.record().last())
+        {
+            if nll.is_finite() && best.is_none_or(|b| nll < b.1) {
+                si_nn::train::checkpoint::write_state(path, state)?;
+                *best = Some((step, nll));
+                eprintln!("validation: best so far, kept in {}", path.display());
+            }
+        }
         if let Some((step, nll)) = self.nll.record().last() {
             eprintln!(
                 "validation: mean -log-likelihood {nll:.4} nats ({:.4} per dimension) at step {step}; {}",
