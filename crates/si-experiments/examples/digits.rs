@@ -8,7 +8,7 @@
 //! too (hidden-pixel error and accuracy on its completions, beside the mean fill).
 //!
 //! `SI_RS_DIGITS=$(cargo xtask digits) cargo run --release -p si-experiments --features nn --example digits --
-//! [--seeds 0,1,2] [--steps N] [--interpolants linear,vp|none] [--inpainting] [--quick]`
+//! [--seeds 0,1,2] [--steps N] [--interpolants linear,vp|none] [--inpainting] [--best-checkpoint] [--quick]`
 
 use anyhow::{bail, Result};
 use si_data::digits::CLASSES;
@@ -39,6 +39,8 @@ fn main() -> Result<()> {
     if let Some(s) = arg("--steps") {
         sizes.steps = s.parse()?;
     }
+    // the model of the lowest validation score instead of the last (docs/results.md's tables: the last)
+    sizes.best_checkpoint = std::env::args().any(|a| a == "--best-checkpoint");
     let seeds: Vec<u64> = arg("--seeds")
         .unwrap_or_else(|| "0,1,2".into())
         .split(',')

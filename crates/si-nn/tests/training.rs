@@ -365,3 +365,47 @@ fn validation_nll_observer_tracks_the_exact_likelihood() {
         hutch.record()
     );
 }
+
+/// Keeping the best: on a run whose validation curve is not monotone (a large learning rate, so the lowest
+/// score is not the last), the kept model is a copy made at the lowest score: it still scores exactly that
+/// after training went on, and the last model scores the last row.
+#[test]
+fn validation_nll_keeps_the_model_of_the_lowest_score() {
+    let data = source(Interpolant::one_sided_linear(), gaussian_data());
+    let mut cfg = small_train(400);
+    cfg.lr = 0.05;
+    cfg.schedule = si_nn::LrSchedule::Constant;
+    let mut tr = Trainer::new(
+        small_model(1, vec![Head::B, Head::S]),
+        cfg.check().unwrap(),
+        Device::Cpu,
+    )
+    .unwrap();
+    let (_, rho1) = gaussian_pair();
+    let held_out = rho1.sample(200, &mut ChaCha8Rng::seed_from_u64(12));
+    let base: si_nn::train::LogDensity =
+        Box::new(|p: &si_core::Points| si_core::StandardNormal { dim: 1 }.log_density(p));
+    let mut obs =
+        ValidationNll::new(held_out, Interpolant::one_sided_linear(), base, 50, 20).keeping_best();
+    assert!(obs.best().is_none() && obs.best_net().is_none());
+    tr.run(&data, &mut [&mut obs]).unwrap();
+    let rec = obs.record().to_vec();
+    let lowest = rec
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert_eq!(obs.best(), Some(lowest));
+    let last = *rec.last().unwrap();
+    assert!(
+        last.1 > lowest.1 + 1e-3,
+        "the curve must turn up for this test: {rec:?}"
+    );
+    let kept = obs.score_net(obs.best_net().unwrap()).unwrap();
+    assert!(
+        (kept - lowest.1).abs() < 1e-9,
+        "kept model scores {kept}, best {lowest:?}"
+    );
+    let now = obs.score_net(tr.sampling_net()).unwrap();
+    assert!((now - last.1).abs() < 1e-9, "{now} against {last:?}");
+}

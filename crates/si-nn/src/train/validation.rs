@@ -14,6 +14,7 @@ use si_core::{Batch, Interpolant, Points};
 
 use crate::error::Result;
 use crate::field::{Divergence, LearnedField};
+use crate::model::FieldNet;
 use crate::sampling::ode_log_likelihood_of;
 use crate::train::observe::{TrainEvent, TrainObserver};
 use crate::train::state::TrainState;
@@ -32,6 +33,14 @@ pub struct ValidationNll {
     divergence: Divergence,
     chunk: usize,
     record: Vec<(usize, f64)>,
+    /// With [`ValidationNll::keeping_best`]: a copy of the sampling model at the lowest score so far.
+    best: Option<Best>,
+}
+
+/// The model kept at the lowest score.
+struct Best {
+    at: Option<(usize, f64)>,
+    net: Option<FieldNet>,
 }
 
 impl std::fmt::Debug for ValidationNll {
@@ -65,7 +74,28 @@ impl ValidationNll {
             divergence: Divergence::Exact,
             chunk: 256,
             record: Vec::new(),
+            best: None,
         }
+    }
+
+    /// Also keeps a copy of the sampling model whenever a score is the lowest so far: the checkpoint chosen
+    /// on the held-out points ([`ValidationNll::best`], [`ValidationNll::best_net`]).
+    pub fn keeping_best(mut self) -> Self {
+        self.best = Some(Best {
+            at: None,
+            net: None,
+        });
+        self
+    }
+
+    /// The (step, score) of the kept model, when keeping and once a score was recorded.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        self.best.as_ref().and_then(|b| b.at)
+    }
+
+    /// The sampling model as it was at [`ValidationNll::best`]'s step.
+    pub fn best_net(&self) -> Option<&FieldNet> {
+        self.best.as_ref().and_then(|b| b.net.as_ref())
     }
 
     /// Chooses how ∇·b is computed (Hutchinson's estimator for a cheap curve).
@@ -81,8 +111,13 @@ impl ValidationNll {
 
     /// The mean −log ρ̂1 of the points under `state`'s sampling model now.
     pub fn score(&self, state: &TrainState) -> Result<f64> {
-        let field = LearnedField::new(state.sampling_net(), self.interpolant.clone())
-            .with_divergence(self.divergence);
+        self.score_net(state.sampling_net())
+    }
+
+    /// The mean −log ρ̂1 of the points under `net` (the same estimator, e.g. for [`ValidationNll::best_net`]).
+    pub fn score_net(&self, net: &FieldNet) -> Result<f64> {
+        let field =
+            LearnedField::new(net, self.interpolant.clone()).with_divergence(self.divergence);
         let ll = ode_log_likelihood_of(
             &field,
             &self.points,
@@ -106,6 +141,15 @@ impl TrainObserver for ValidationNll {
             let nll = self.score(state)?;
             tracing::info!(step = state.step(), nll, "validation −log-likelihood");
             self.record.push((state.step(), nll));
+            if let Some(b) = self.best.as_mut() {
+                if nll.is_finite() && b.at.is_none_or(|(_, s)| nll < s) {
+                    let src = state.sampling_net();
+                    let mut copy = FieldNet::new(src.params().clone(), src.device(), 0);
+                    copy.var_store_mut().copy(src.var_store())?;
+                    b.at = Some((state.step(), nll));
+                    b.net = Some(copy);
+                }
+            }
         }
         Ok(())
     }
