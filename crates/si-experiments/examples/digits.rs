@@ -107,7 +107,7 @@ fn main() -> Result<()> {
 
 /// The table of docs/results.md: one row per interpolant and sampler family, mean ± s.e. over the seeds.
 fn print_table(table: &[(&str, Vec<DigitsMetrics>)], sizes: &DigitsSizes, first_seed: u64) {
-    println!("| interpolant | bits/dim (ODE) | validation bits/dim while training (seed {first_seed}) | sampler | w, eps0 (chosen on validation) | Frechet (test) | conditional accuracy | training |");
+    println!("| interpolant | bits/dim (ODE row: ODE, exact divergence; SDE row: the SDE bound at the chosen eps0) | validation bits/dim while training (seed {first_seed}) | sampler | w, eps0 (chosen on validation) | Frechet (test) | conditional accuracy | training |");
     println!("|---|---|---|---|---|---|---|---|");
     for (name, all) in table {
         let col =
@@ -130,7 +130,10 @@ fn print_table(table: &[(&str, Vec<DigitsMetrics>)], sizes: &DigitsSizes, first_
                 "| {name}, U-Net base {}, {} steps | {} | {curve} | {family:?} | {} | {} | {} | {} s |",
                 sizes.base,
                 sizes.steps,
-                col(&|m| m.bpd_ode),
+                match family {
+                    Family::Ode => col(&|m| m.bpd_ode),
+                    Family::Sde => col(&|m| m.bpd_sde.unwrap_or(f64::NAN)),
+                },
                 picks.join("; "),
                 col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.fd_test)),
                 col(&|m| chosen(m, family).map_or(f64::NAN, |r| r.accuracy)),

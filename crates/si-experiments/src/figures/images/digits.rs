@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, Interpolant, Points, StandardNormal, TimeRange};
 use si_data::digits::{self, CLASSES, LEVELS};
-use si_integrate::{Diffusion, EulerMaruyama, Heun};
+use si_integrate::{Diffusion, EulerMaruyama, Heun, TimeGrid};
 use si_nn::sampling::{ode_log_likelihood_of, sample, standard_normal};
 use si_nn::train::LogDensity;
 use si_nn::{
@@ -485,6 +485,9 @@ pub struct DigitsMetrics {
     pub rows: Vec<SampleRow>,
     /// Bits per dimension of the test images (ODE, exact divergence).
     pub bpd_ode: f64,
+    /// The SDE estimate's bits per dimension of the same images at the chosen SDE's ε₀ (an upper bound),
+    /// when an SDE sampler was measured.
+    pub bpd_sde: Option<f64>,
     /// The observer's curve while training: (steps done, bits per dimension of validation images).
     pub validation_bpd: Vec<(usize, f64)>,
     /// Seconds of U-Net training (the observer's scoring included).
@@ -541,16 +544,68 @@ pub fn measure(
         sizes.nll_steps,
     )?;
     let checkpoint_step = model.step();
-    Ok((
-        model,
-        DigitsMetrics {
-            checkpoint_step,
-            rows,
-            bpd_ode,
-            validation_bpd,
-            train_seconds,
-        },
-    ))
+    let mut m = DigitsMetrics {
+        checkpoint_step,
+        rows,
+        bpd_ode,
+        bpd_sde: None,
+        validation_bpd,
+        train_seconds,
+    };
+    // the SDE bound at the ε₀ the SDE family chose on validation images
+    if let Some(&SampleRow {
+        sampler: Sampler::Sde { eps },
+        ..
+    }) = chosen(&m, Family::Sde)
+    {
+        m.bpd_sde = Some(bits_per_dim_sde(
+            model.net(),
+            interpolant,
+            data,
+            sizes.nll_points,
+            sizes.sde_steps,
+            eps,
+        )?);
+    }
+    Ok((model, m))
+}
+
+/// Bits per dimension of the first `n` test images by the SDE estimate (si-integrate
+/// `sde_log_likelihood`, docs/math.md §3.1): one backward path per image of dY = (b − εs) dt + √(2ε) dW̄
+/// from t = 1 with ε(t) = ε₀ α(t)² (the samplers' diffusion; it vanishes at the data end, where the score
+/// −η/α is not defined and is not used), `steps` Euler–Maruyama steps, exact divergence, the same
+/// dequantisation as [`bits_per_dim_ode`]. For a learned model the path average bounds the model's own
+/// log-likelihood from below in expectation: an upper bound of its bits per dimension (up to the
+/// discretisation).
+pub fn bits_per_dim_sde(
+    net: &FieldNet,
+    interpolant: &Interpolant,
+    data: &DigitsData,
+    n: usize,
+    steps: usize,
+    eps0: f64,
+) -> Result<f64> {
+    let n = n.min(data.test.0.len());
+    let rows: Vec<usize> = (0..n).collect();
+    let y = digits::dequantize(
+        &data.test.0.select(&rows)?,
+        LEVELS,
+        &mut ChaCha8Rng::seed_from_u64(77),
+    );
+    let field = LearnedField::new(net, interpolant.clone());
+    let yb = TensorBatch::upload(&y, tch::Kind::Float, net.device())?;
+    let base = base_log_density();
+    let est = si_integrate::sde_log_likelihood(
+        &field,
+        &yb,
+        &TimeGrid::uniform(1.0, 0.0, steps)?,
+        &diffusion(interpolant, eps0),
+        1,
+        &mut ChaCha8Rng::seed_from_u64(79),
+        |p: &Points| base(p),
+    )?;
+    let nll = -est.mean().iter().sum::<f64>() / n as f64;
+    Ok(digits::bits_per_dim(nll, 64, LEVELS))
 }
 
 /// The row of `family` with the smallest distance to the validation images (the weight, and for the SDE
