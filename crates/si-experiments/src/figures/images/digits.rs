@@ -373,6 +373,19 @@ pub fn class_samples(
     Ok((p, labels))
 }
 
+/// The first `n` test images (at most all), dequantised once with a fixed seed: the images both likelihoods
+/// score.
+fn scored_test_images(data: &DigitsData, n: usize) -> Result<(Points, usize)> {
+    let n = n.min(data.test.0.len());
+    let rows: Vec<usize> = (0..n).collect();
+    let y = digits::dequantize(
+        &data.test.0.select(&rows)?,
+        LEVELS,
+        &mut ChaCha8Rng::seed_from_u64(77),
+    );
+    Ok((y, n))
+}
+
 /// Bits per dimension of the first `n` test images through the ODE of the unconditional field (context
 /// dropped), exact divergence, one fixed dequantisation (seeded); the base is N(0, I).
 pub fn bits_per_dim_ode(
@@ -382,13 +395,7 @@ pub fn bits_per_dim_ode(
     n: usize,
     steps: usize,
 ) -> Result<f64> {
-    let n = n.min(data.test.0.len());
-    let rows: Vec<usize> = (0..n).collect();
-    let y = digits::dequantize(
-        &data.test.0.select(&rows)?,
-        LEVELS,
-        &mut ChaCha8Rng::seed_from_u64(77),
-    );
+    let (y, n) = scored_test_images(data, n)?;
     let field = LearnedField::new(net, interpolant.clone());
     let ll = ode_log_likelihood_of(&field, &y, steps, 64, &*base_log_density())?;
     let nll = -ll.iter().sum::<f64>() / n as f64;
@@ -585,13 +592,7 @@ pub fn bits_per_dim_sde(
     steps: usize,
     eps0: f64,
 ) -> Result<f64> {
-    let n = n.min(data.test.0.len());
-    let rows: Vec<usize> = (0..n).collect();
-    let y = digits::dequantize(
-        &data.test.0.select(&rows)?,
-        LEVELS,
-        &mut ChaCha8Rng::seed_from_u64(77),
-    );
+    let (y, n) = scored_test_images(data, n)?;
     let field = LearnedField::new(net, interpolant.clone());
     let yb = TensorBatch::upload(&y, tch::Kind::Float, net.device())?;
     let base = base_log_density();
