@@ -272,7 +272,8 @@ impl ValidationLog {
         )
         .with_divergence(Divergence::Hutchinson {
             probes: 1,
-            seed: a.seed,
+            // the run's own seed (a resumed run's is in its checkpoint), so every row uses the same probes
+            seed: trainer.train_params().seed,
         });
         let path = a.checkpoint.with_extension("validation.csv");
         let start = trainer.steps_done();
@@ -290,7 +291,9 @@ impl ValidationLog {
                 .collect(),
             _ => String::new(),
         };
-        // the kept rows' lowest score is the best so far (its checkpoint is already on disk)
+        // the kept rows' lowest score is the best so far, if its checkpoint is on disk at that step (an
+        // earlier run without --keep-best, a file of another run, or one written after the resumed step
+        // leave no best: the next score starts it again)
         let kept_best = kept
             .lines()
             .filter_map(|l| {
@@ -302,9 +305,22 @@ impl ValidationLog {
             })
             .filter(|r| r.1.is_finite())
             .min_by(|x, y| x.1.total_cmp(&y.1));
-        let best = a
-            .keep_best
-            .then(|| (a.checkpoint.with_extension("best.safetensors"), kept_best));
+        let best = a.keep_best.then(|| {
+            let path = a.checkpoint.with_extension("best.safetensors");
+            let kept_best = kept_best.filter(|&(step, _)| {
+                let on_disk = si_nn::train::checkpoint::load(&path)
+                    .map(|(meta, _)| meta.step)
+                    .ok();
+                if on_disk != Some(step) {
+                    eprintln!(
+                        "validation: the earlier best (step {step}) has no checkpoint at {}; the best starts again",
+                        path.display()
+                    );
+                }
+                on_disk == Some(step)
+            });
+            (path, kept_best)
+        });
         Ok(Self {
             nll,
             path,

@@ -795,4 +795,23 @@ fn train_scores_held_out_points_while_training() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--validation"));
+    // resumed with --keep-best after a run that kept none: the earlier rows' best has no file, so the
+    // best starts again and the kept file is the best of the rows scored from now on
+    let rk = dir.join("rk.safetensors");
+    let out = train(
+        &["--abort-after", "15", "--seed", "3", "--lr", "0.3"],
+        &rk,
+        &held,
+    );
+    assert!(!out.status.success());
+    let out = train(
+        &["--resume", "--keep-best", "--seed", "3", "--lr", "0.3"],
+        &rk,
+        &held,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("the best starts again"), "{err}");
+    assert!(rk.with_extension("best.safetensors").exists());
 }

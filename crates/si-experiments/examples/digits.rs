@@ -107,7 +107,7 @@ fn main() -> Result<()> {
 
 /// The table of docs/results.md: one row per interpolant and sampler family, mean ± s.e. over the seeds.
 fn print_table(table: &[(&str, Vec<DigitsMetrics>)], sizes: &DigitsSizes, first_seed: u64) {
-    println!("| interpolant | bits/dim (ODE row: ODE, exact divergence; SDE row: the SDE bound at the chosen eps0) | validation bits/dim while training (seed {first_seed}) | sampler | w, eps0 (chosen on validation) | Frechet (test) | conditional accuracy | training |");
+    println!("| interpolant | bits/dim, unconditional (ODE row: ODE, exact divergence; SDE row: the SDE estimate at the chosen eps0) | validation bits/dim while training (seed {first_seed}) | sampler | w, eps0 (chosen on validation) | Frechet (test) | conditional accuracy | training |");
     println!("|---|---|---|---|---|---|---|---|");
     for (name, all) in table {
         let col =

@@ -103,13 +103,14 @@ fn the_ode_likelihood_of_an_exact_gaussian_field_on_images_is_the_closed_form() 
         )
         .unwrap()
     };
-    // Euler–Maruyama's bias is first order: measured +0.16 to +0.59 nats at 800 steps (+0.5 on average at 400,
-    // +0.25 at 800), so each image is within 1 % of |log ρ1| plus 5 standard errors of its paths at 800
-    // steps, and doubling the steps halves the average error (ratio 1.5 to 2.7 allowed; measured 2.0)
+    // Euler–Maruyama's bias is first order: measured +0.06 to +0.59 nats at 800 steps (+0.5 on average at
+    // 400, +0.25 at 800), so each image is within 0.75 nats (the largest seen, with a quarter of room) plus
+    // 5 standard errors of its paths at 800 steps; the strong check is that doubling the steps halves the
+    // average error (ratio 1.5 to 2.7 allowed; measured 2.0)
     let (coarse, fine) = (sde(400), sde(800));
     for ((f, se), b) in fine.mean().iter().zip(fine.std_error()).zip(&exact) {
         assert!(
-            (f - b).abs() < 0.01 * b.abs() + 5.0 * se,
+            (f - b).abs() < 0.75 + 5.0 * se,
             "SDE {f} ± {se}, closed form {b}"
         );
     }

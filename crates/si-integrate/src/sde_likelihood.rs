@@ -158,12 +158,14 @@ where
             let root = (2.0 * e).sqrt();
             B::rows_axpy(&mut mart, root, &B::rows_dot(&terms.s, &dw)?)?;
             y.axpy(root, &dw)?;
-            // Y_{t−h} = Y_t − h (b − ε s) + √(2ε) ΔW̄ (the ε s part)
+        }
+        // Y_{t−h} = Y_t − h (b − ε s) + √(2ε) ΔW̄; where ε = 0 the score is not used at all: it may be
+        // infinite there (s = −η/α of a one-sided interpolant at its data end, with ε(t) = ε₀ α(t)²
+        // vanishing with α)
+        y.axpy(-h, &terms.b)?;
+        if e > 0.0 {
             y.axpy(h * e, &terms.s)?;
         }
-        // where ε = 0 the score is not used at all: it may be infinite there (s = −η/α of a one-sided
-        // interpolant at its data end, with ε(t) = ε₀ α(t)² vanishing with α)
-        y.axpy(-h, &terms.b)?;
     }
     let without = crate::likelihood::add_base(&y, &drift, log_rho0)?;
     let mart = B::rows_to_vec(&mart)?;

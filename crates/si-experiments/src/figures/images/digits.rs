@@ -492,8 +492,8 @@ pub struct DigitsMetrics {
     pub rows: Vec<SampleRow>,
     /// Bits per dimension of the test images (ODE, exact divergence).
     pub bpd_ode: f64,
-    /// The SDE estimate's bits per dimension of the same images at the chosen SDE's ε₀ (an upper bound),
-    /// when an SDE sampler was measured.
+    /// The SDE estimate's bits per dimension of the same images at the chosen SDE's ε₀ (docs/math.md §10
+    /// for its bias), when an SDE sampler was measured.
     pub bpd_sde: Option<f64>,
     /// The observer's curve while training: (steps done, bits per dimension of validation images).
     pub validation_bpd: Vec<(usize, f64)>,
@@ -581,9 +581,10 @@ pub fn measure(
 /// `sde_log_likelihood`, docs/math.md §3.1): one backward path per image of dY = (b − εs) dt + √(2ε) dW̄
 /// from t = 1 with ε(t) = ε₀ α(t)² (the samplers' diffusion; it vanishes at the data end, where the score
 /// −η/α is not defined and is not used), `steps` Euler–Maruyama steps, exact divergence, the same
-/// dequantisation as [`bits_per_dim_ode`]. For a learned model the path average bounds the model's own
-/// log-likelihood from below in expectation: an upper bound of its bits per dimension (up to the
-/// discretisation).
+/// dequantisation as [`bits_per_dim_ode`], the unconditional model. In continuous time the path average
+/// bounds the model's log-likelihood from below in expectation (bits per dimension from above), but
+/// Euler–Maruyama's first-order error is of the other sign (docs/math.md §10: about −0.045 bits per
+/// dimension at 100 steps on an exact Gaussian field): an estimate, not a bound, at these steps.
 pub fn bits_per_dim_sde(
     net: &FieldNet,
     interpolant: &Interpolant,
