@@ -213,15 +213,19 @@ mod tests {
     fn bad_input_is_a_typed_error() {
         assert!(PolySchedule::new(0.0, vec![], vec![], vec![]).is_err());
         assert!(PolySchedule::new(1.0, vec![f64::NAN], vec![], vec![]).is_err());
-        let s = PolySchedule::brownian(1.0, 2).unwrap();
+        // lengths 1, 2, 3 (equal lengths would hide a slip between + and * in the split)
+        let s = PolySchedule::new(0.7, vec![0.0], vec![0.0; 2], vec![0.0; 3]).unwrap();
         assert!(s.with_flat(&[0.0; 5]).is_err());
+        assert!(s.with_flat(&[0.0; 7]).is_err());
         let m = s.with_flat(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
         assert_eq!(m.flat(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-        assert!((m.sigma() - 1.0).abs() < 1e-15);
-        // a then c then g: (1, 2) move α only, (3, 4) β only, (5, 6) γ only
+        assert!((m.sigma() - 0.7).abs() < 1e-15);
+        // a then c then g: 1 moves α only, (2, 3) β only, (4, 5, 6) γ only
         let v = m.values(0.5);
-        assert!((v.alpha - (0.5 + 0.25 * (1.0 + 2.0 * 0.5))).abs() < 1e-15);
-        assert!((v.beta - (0.5 + 0.25 * (3.0 + 4.0 * 0.5))).abs() < 1e-15);
-        assert!((v.gamma2 - 0.25 * (2.0 * (5.0 + 6.0 * 0.5f64)).exp()).abs() < 1e-9);
+        assert!((v.alpha - (0.5 + 0.25 * 1.0)).abs() < 1e-15);
+        assert!((v.beta - (0.5 + 0.25 * (2.0 + 3.0 * 0.5))).abs() < 1e-15);
+        let g = 4.0 + 5.0 * 0.5 + 6.0 * 0.25f64;
+        let want = 0.49 * 0.25 * (2.0 * g).exp();
+        assert!((v.gamma2 - want).abs() < 1e-12 * want);
     }
 }
