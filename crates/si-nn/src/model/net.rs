@@ -336,6 +336,14 @@ impl FieldNet {
             .to_device(self.device())
     }
 
+    /// A deep copy on the same device: the same configuration and a copy of every weight (later training
+    /// of `self` does not change it).
+    pub fn try_clone(&self) -> Result<FieldNet> {
+        let mut copy = FieldNet::new(self.params.clone(), self.device(), 0);
+        copy.vs.copy(&self.vs)?;
+        Ok(copy)
+    }
+
     /// The number of trainable weights.
     pub fn num_parameters(&self) -> i64 {
         self.vs

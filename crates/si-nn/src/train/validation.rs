@@ -98,6 +98,12 @@ impl ValidationNll {
         self.best.as_ref().and_then(|b| b.net.as_ref())
     }
 
+    /// The kept (step, model), moved out of the observer.
+    pub fn into_best(self) -> Option<(usize, FieldNet)> {
+        let b = self.best?;
+        Some((b.at?.0, b.net?))
+    }
+
     /// Chooses how ∇·b is computed (Hutchinson's estimator for a cheap curve).
     pub fn with_divergence(mut self, d: Divergence) -> Self {
         self.divergence = d;
@@ -143,11 +149,8 @@ impl TrainObserver for ValidationNll {
             self.record.push((state.step(), nll));
             if let Some(b) = self.best.as_mut() {
                 if nll.is_finite() && b.at.is_none_or(|(_, s)| nll < s) {
-                    let src = state.sampling_net();
-                    let mut copy = FieldNet::new(src.params().clone(), src.device(), 0);
-                    copy.var_store_mut().copy(src.var_store())?;
                     b.at = Some((state.step(), nll));
-                    b.net = Some(copy);
+                    b.net = Some(state.sampling_net().try_clone()?);
                 }
             }
         }

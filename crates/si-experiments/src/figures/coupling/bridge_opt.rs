@@ -51,6 +51,19 @@ pub fn route_b_config(sizes: &BridgeSizes, seed: u64) -> InterpolantOptConfig {
     }
 }
 
+/// The exact fields of the interpolant `member` between the bridge's two Gaussians (over the independent
+/// coupling).
+fn member_fields(bridge: &GaussianBridge, member: &PolySchedule) -> Result<MixtureFields> {
+    let gauss = |(m, c): (&nalgebra::DVector<f64>, &DMatrix<f64>)| {
+        GaussianMixture::new(vec![1.0], vec![m.clone()], vec![c.clone()])
+    };
+    Ok(MixtureFields::new(
+        gauss(bridge.start())?,
+        gauss(bridge.end())?,
+        member.interpolant()?,
+    )?)
+}
+
 /// Learns route (b) for `bridge` (diagonal covariances) with seed `seed` and scores it.
 pub fn learn_route_b(bridge: &GaussianBridge, sizes: &BridgeSizes, seed: u64) -> Result<RouteB> {
     learn_route_b_with(bridge, sizes, route_b_config(sizes, seed))
@@ -87,14 +100,7 @@ pub fn learn_route_b_with(
     )?;
     let learned = errors(bridge, &x0, &x1);
     // the learned schedule with its exact fields, the same sampler and the same X0
-    let mix = |m: &nalgebra::DVector<f64>, c: &DMatrix<f64>| {
-        GaussianMixture::new(vec![1.0], vec![m.clone()], vec![c.clone()])
-    };
-    let exact = MixtureFields::new(
-        mix(bridge.start().0, bridge.start().1)?,
-        mix(bridge.end().0, bridge.end().1)?,
-        opt.schedule.interpolant()?,
-    )?;
+    let exact = member_fields(bridge, &opt.schedule)?;
     let x1e = simulate_field(
         &exact,
         sigma,
@@ -179,15 +185,7 @@ mod tests {
         let bridge = GaussianBridge::isotropic(4, -0.3, 0.5, 0.4, 1.5, 0.8).unwrap();
         let member =
             PolySchedule::new(0.8, vec![0.3, -0.2], vec![-0.1, 0.2], vec![-1.0, 0.3]).unwrap();
-        let mix = |m: &nalgebra::DVector<f64>, c: &DMatrix<f64>| {
-            GaussianMixture::new(vec![1.0], vec![m.clone()], vec![c.clone()]).unwrap()
-        };
-        let fields = MixtureFields::new(
-            mix(bridge.start().0, bridge.start().1),
-            mix(bridge.end().0, bridge.end().1),
-            member.interpolant().unwrap(),
-        )
-        .unwrap();
+        let fields = member_fields(&bridge, &member).unwrap();
         let rho0 = gaussian(bridge.start().0.clone(), bridge.start().1).unwrap();
         let n = 40_000;
         let x0 = rho0.sample(n, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();

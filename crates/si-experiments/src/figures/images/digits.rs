@@ -280,14 +280,7 @@ pub fn train_model(
         .iter()
         .map(|&(step, nll)| (step, digits::bits_per_dim(nll, 64, LEVELS)))
         .collect();
-    let best = match (observer.best(), observer.best_net()) {
-        (Some((step, _)), Some(net)) => {
-            let mut copy = FieldNet::new(net.params().clone(), net.device(), 0);
-            copy.var_store_mut().copy(net.var_store())?;
-            Some((step, copy))
-        }
-        _ => None,
-    };
+    let best = observer.into_best();
     Ok((DigitsModel { trainer: tr, best }, curve))
 }
 
