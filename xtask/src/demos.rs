@@ -31,6 +31,18 @@ pub struct DemosArgs {
     /// point and this slow (si-pusht's `ExpertConfig::settle_tolerance`; default 0.3).
     #[arg(long)]
     pub settle: Option<f64>,
+    /// How many of its best pushes the expert draws from (`ExpertConfig::top_k`; default 3). With 1 it
+    /// takes the best push every time: the demonstrations' plans become a function of the state.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Standard deviation (px) of the noise on the expert's travel waypoints (`ExpertConfig::travel_noise`;
+    /// default 2).
+    #[arg(long)]
+    pub travel_noise: Option<f64>,
+    /// Standard deviation (px) of the noise on the expert's push targets (`ExpertConfig::push_noise`;
+    /// default 0.5).
+    #[arg(long)]
+    pub push_noise: Option<f64>,
     /// DART: actions per label (the policy's T_pred, or more).
     #[arg(long, default_value_t = 16)]
     pub horizon: usize,
@@ -78,11 +90,21 @@ fn progress(n: usize, unit: &str) -> Result<ProgressBar> {
     Ok(bar)
 }
 
-/// The expert `--settle` asks for.
+/// The expert `--settle`, `--top-k`, `--travel-noise` and `--push-noise` ask for (checked by
+/// `ExpertConfig::check`).
 fn expert(args: &DemosArgs) -> Result<Expert> {
     let mut cfg = ExpertConfig::default();
     if let Some(s) = args.settle {
         cfg.settle_tolerance = s;
+    }
+    if let Some(k) = args.top_k {
+        cfg.top_k = k;
+    }
+    if let Some(sd) = args.travel_noise {
+        cfg.travel_noise = sd;
+    }
+    if let Some(sd) = args.push_noise {
+        cfg.push_noise = sd;
     }
     Ok(Expert::new(cfg)?)
 }

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::coverage::coverage;
+use crate::coverage::{coverage, reward};
 use crate::demos::Demonstrations;
 use crate::env::{block_pose, Action, Obs};
 use crate::error::PushTError;
@@ -85,6 +85,22 @@ impl EpisodeEnd {
     }
 }
 
+/// The first step after which the block scores at least `score` (reward = clip(coverage / 0.95, 0, 1)):
+/// the index of the first observation that does (0: the reset itself); `None` when none does.
+pub fn first_step_scoring(e: &Episode, score: f64) -> Option<usize> {
+    e.observations
+        .iter()
+        .position(|o| reward(coverage(&block_pose(o))) >= score)
+}
+
+/// The mean of `xs` as f64; `None` for none.
+fn mean_of(xs: impl IntoIterator<Item = usize>) -> Option<f64> {
+    let (n, s) = xs
+        .into_iter()
+        .fold((0usize, 0usize), |(n, s), x| (n + 1, s + x));
+    (n > 0).then(|| s as f64 / n as f64)
+}
+
 /// The mean end state of a group of episodes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EndMeans {
@@ -132,6 +148,12 @@ pub struct EndSummary {
     pub near_misses: usize,
     /// Failed episodes whose score (best coverage / 0.95, capped at 1) reached 0.95 at some step.
     pub failures_scoring_095: usize,
+    /// Mean steps of the successful episodes (to success); `None` without successes.
+    pub success_steps: Option<f64>,
+    /// Over the failed episodes whose block scored 0.95 at some observation: the mean first such step
+    /// ([`first_step_scoring`]), which tells a policy that runs out of time (late) from one that loses the
+    /// block after getting it close (early); `None` without such failures.
+    pub failures_first_095_step: Option<f64>,
 }
 
 impl EndSummary {
@@ -149,9 +171,18 @@ impl EndSummary {
             .iter()
             .filter(|e| !e.success && e.score >= 0.95)
             .count();
+        let success_steps = mean_of(episodes.iter().filter(|e| e.success).map(|e| e.steps));
+        let failures_first_095_step = mean_of(
+            episodes
+                .iter()
+                .filter(|e| !e.success)
+                .filter_map(|e| first_step_scoring(e, 0.95)),
+        );
         Self {
             near_misses,
             failures_scoring_095,
+            success_steps,
+            failures_first_095_step,
             all: EndMeans::of(ends.iter().map(|(_, e)| e)),
             successes: EndMeans::of(ends.iter().filter(|(s, _)| *s).map(|(_, e)| e)),
             failures: EndMeans::of(ends.iter().filter(|(s, _)| !*s).map(|(_, e)| e)),
@@ -181,6 +212,13 @@ impl fmt::Display for EndSummary {
             "end state (means at the last step; idle = fraction of the last {IDLE_WINDOW} steps whose target moved < {IDLE_TOLERANCE} px): successes {}, failures {}; \
              failures ending within {NEAR_MISS_PX} px and {NEAR_MISS_DEG} deg of the goal: {}, failures whose score reached 0.95: {}",
             self.successes, self.failures, self.near_misses, self.failures_scoring_095
+        )?;
+        let steps = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.0}"));
+        write!(
+            f,
+            "; steps to success {}, failures first scoring 0.95 at step {}",
+            steps(self.success_steps),
+            steps(self.failures_first_095_step)
         )
     }
 }
@@ -369,6 +407,37 @@ mod tests {
         close.success = true;
         let sum = EndSummary::of(&[close]);
         assert_eq!((sum.near_misses, sum.failures_scoring_095), (0, 0));
+    }
+
+    #[test]
+    fn when_the_block_first_scores_and_how_long_successes_take() {
+        let at_goal = [0.0, 0.0, 256.0, 256.0, G];
+        let away = [0.0, 0.0, 50.0, 50.0, G];
+        // a failure at the goal after two steps, then pushed away: first scoring at observation 2
+        let lost = episode(false, vec![away, away, at_goal, away], vec![[0.0; 2]; 3]);
+        assert_eq!(first_step_scoring(&lost, 0.95), Some(2));
+        assert_eq!(first_step_scoring(&lost, 0.0), Some(0));
+        // a failure that never got there; a failure at the goal from the reset on
+        let never = episode(false, vec![away; 5], vec![[0.0; 2]; 4]);
+        assert_eq!(first_step_scoring(&never, 0.95), None);
+        let from_start = episode(false, vec![at_goal, away], vec![[0.0; 2]]);
+        // successes of 1 and 5 steps
+        let s1 = episode(true, vec![away, at_goal], vec![[0.0; 2]]);
+        let s5 = episode(true, vec![away; 6], vec![[0.0; 2]; 5]);
+        let sum = EndSummary::of(&[lost, never, from_start, s1, s5]);
+        assert_eq!(sum.success_steps, Some(3.0));
+        assert_eq!(sum.failures_first_095_step, Some(1.0));
+        assert!(sum
+            .to_string()
+            .ends_with("; steps to success 3, failures first scoring 0.95 at step 1"));
+        let none = EndSummary::of(&[]);
+        assert_eq!(
+            (none.success_steps, none.failures_first_095_step),
+            (None, None)
+        );
+        assert!(none
+            .to_string()
+            .ends_with("steps to success -, failures first scoring 0.95 at step -"));
     }
 
     #[test]
