@@ -150,6 +150,9 @@ pub struct EndSummary {
     pub failures_scoring_095: usize,
     /// Mean steps of the successful episodes (to success); `None` without successes.
     pub success_steps: Option<f64>,
+    /// Over the successful episodes: the mean first step at which the block scored 0.95
+    /// ([`first_step_scoring`]); with [`EndSummary::success_steps`] it says how long the last approach takes.
+    pub successes_first_095_step: Option<f64>,
     /// Over the failed episodes whose block scored 0.95 at some observation: the mean first such step
     /// ([`first_step_scoring`]), which tells a policy that runs out of time (late) from one that loses the
     /// block after getting it close (early); `None` without such failures.
@@ -172,16 +175,21 @@ impl EndSummary {
             .filter(|e| !e.success && e.score >= 0.95)
             .count();
         let success_steps = mean_of(episodes.iter().filter(|e| e.success).map(|e| e.steps));
-        let failures_first_095_step = mean_of(
-            episodes
-                .iter()
-                .filter(|e| !e.success)
-                .filter_map(|e| first_step_scoring(e, 0.95)),
-        );
+        let first_095 = |success: bool| {
+            mean_of(
+                episodes
+                    .iter()
+                    .filter(|e| e.success == success)
+                    .filter_map(|e| first_step_scoring(e, 0.95)),
+            )
+        };
+        let (successes_first_095_step, failures_first_095_step) =
+            (first_095(true), first_095(false));
         Self {
             near_misses,
             failures_scoring_095,
             success_steps,
+            successes_first_095_step,
             failures_first_095_step,
             all: EndMeans::of(ends.iter().map(|(_, e)| e)),
             successes: EndMeans::of(ends.iter().filter(|(s, _)| *s).map(|(_, e)| e)),
@@ -216,8 +224,9 @@ impl fmt::Display for EndSummary {
         let steps = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.0}"));
         write!(
             f,
-            "; steps to success {}, failures first scoring 0.95 at step {}",
+            "; steps to success {} (first scoring 0.95 at step {}), failures first scoring 0.95 at step {}",
             steps(self.success_steps),
+            steps(self.successes_first_095_step),
             steps(self.failures_first_095_step)
         )
     }
@@ -425,19 +434,25 @@ mod tests {
         let s1 = episode(true, vec![away, at_goal], vec![[0.0; 2]]);
         let s5 = episode(true, vec![away; 6], vec![[0.0; 2]; 5]);
         let sum = EndSummary::of(&[lost, never, from_start, s1, s5]);
+        // s1 scores at observation 1; s5 never does (a success is counted by the environment, not here)
         assert_eq!(sum.success_steps, Some(3.0));
+        assert_eq!(sum.successes_first_095_step, Some(1.0));
         assert_eq!(sum.failures_first_095_step, Some(1.0));
-        assert!(sum
-            .to_string()
-            .ends_with("; steps to success 3, failures first scoring 0.95 at step 1"));
+        assert!(sum.to_string().ends_with(
+            "; steps to success 3 (first scoring 0.95 at step 1), failures first scoring 0.95 at step 1"
+        ));
         let none = EndSummary::of(&[]);
         assert_eq!(
-            (none.success_steps, none.failures_first_095_step),
-            (None, None)
+            (
+                none.success_steps,
+                none.successes_first_095_step,
+                none.failures_first_095_step
+            ),
+            (None, None, None)
         );
-        assert!(none
-            .to_string()
-            .ends_with("steps to success -, failures first scoring 0.95 at step -"));
+        assert!(none.to_string().ends_with(
+            "steps to success - (first scoring 0.95 at step -), failures first scoring 0.95 at step -"
+        ));
     }
 
     #[test]
