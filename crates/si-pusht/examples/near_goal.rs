@@ -1,0 +1,43 @@
+//! The near-goal part of a file of expert-labelled states (si-pusht's `LabelledStates`): the states whose
+//! observation has coverage above a threshold, written to a new file. Passing it to `si policy train --demos`
+//! beside the whole file counts those states twice: a way to weight the last approach in training.
+//!
+//! `cargo run --release -p si-pusht --example near_goal -- IN OUT [COVERAGE]` (default coverage 0.8, the
+//! threshold of the pauses' "near the goal").
+use std::path::PathBuf;
+
+use si_pusht::diagnose::NEAR_GOAL_COVERAGE;
+use si_pusht::{coverage, LabelledStates, Pose, TrainingData, V2};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let input = PathBuf::from(args.next().ok_or("usage: IN OUT [COVERAGE]")?);
+    let output = PathBuf::from(args.next().ok_or("usage: IN OUT [COVERAGE]")?);
+    let threshold: f64 = args.next().map_or(Ok(NEAR_GOAL_COVERAGE), |s| s.parse())?;
+    let TrainingData::Labelled(all) = TrainingData::read(&input)? else {
+        return Err("IN holds demonstrations, not labelled states".into());
+    };
+    let mut near = LabelledStates::new(all.horizon);
+    for i in 0..all.len() {
+        let o = all.history[i][1];
+        let block = Pose {
+            position: V2::new(o[2], o[3]),
+            angle: o[4],
+        };
+        if coverage(&block) > threshold {
+            near.history.push(all.history[i]);
+            near.targets.extend_from_slice(all.label(i));
+            near.seeds.push(all.seeds[i]);
+            near.steps.push(all.steps[i]);
+        }
+    }
+    near.validate()?;
+    near.write(&output)?;
+    println!(
+        "wrote {}: {} of {} states with coverage above {threshold}",
+        output.display(),
+        near.len(),
+        all.len()
+    );
+    Ok(())
+}
