@@ -66,23 +66,34 @@ fn expert_is_reproducible_and_its_choices_are_random() {
     let b = run_episode(&mut Expert::default(), 7, 60).unwrap();
     assert_eq!(a.actions, b.actions);
     // same start state, different expert seeds: different demonstrations
+    let paths = paths_by_expert_seed(&si_pusht::ExpertConfig::default(), 7, 40);
+    assert!(paths.windows(2).any(|w| w[0] != w[1]));
+}
+
+/// The first `steps` actions of experts with settings `cfg` and seeds 1, 2, 3, 4, each from the start state
+/// of environment seed `start`.
+fn paths_by_expert_seed(
+    cfg: &si_pusht::ExpertConfig,
+    start: u64,
+    steps: usize,
+) -> Vec<Vec<Action>> {
     let mut env = PushT::new();
-    let obs = env.reset(7);
+    let obs = env.reset(start);
     let mut paths = Vec::new();
     for s in [1u64, 2, 3, 4] {
-        let mut e = Expert::default();
+        let mut e = Expert::new(cfg.clone()).unwrap();
         e.reset(s);
         let mut env = env.clone();
         let mut history = vec![obs];
         let mut acts = Vec::new();
-        for _ in 0..40 {
+        for _ in 0..steps {
             let a = e.act(&history).unwrap()[0];
             acts.push(a);
             history.push(env.step(a).unwrap().obs);
         }
         paths.push(acts);
     }
-    assert!(paths.windows(2).any(|w| w[0] != w[1]));
+    paths
 }
 
 #[test]
@@ -160,21 +171,6 @@ fn decisive_expert_acts_the_same_whatever_its_seed() {
         push_noise: 0.0,
         ..si_pusht::ExpertConfig::default()
     };
-    let mut env = PushT::new();
-    let obs = env.reset(7);
-    let mut paths = Vec::new();
-    for s in [1u64, 2, 3, 4] {
-        let mut e = Expert::new(cfg.clone()).unwrap();
-        e.reset(s);
-        let mut env = env.clone();
-        let mut history = vec![obs];
-        let mut acts = Vec::new();
-        for _ in 0..60 {
-            let a = e.act(&history).unwrap()[0];
-            acts.push(a);
-            history.push(env.step(a).unwrap().obs);
-        }
-        paths.push(acts);
-    }
+    let paths = paths_by_expert_seed(&cfg, 7, 60);
     assert!(paths.windows(2).all(|w| w[0] == w[1]));
 }
