@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use si_pusht::diagnose::NEAR_GOAL_COVERAGE;
-use si_pusht::{coverage, LabelledStates, Pose, TrainingData, V2};
+use si_pusht::{block_pose, coverage, LabelledStates, TrainingData};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -19,12 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut near = LabelledStates::new(all.horizon);
     for i in 0..all.len() {
-        let o = all.history[i][1];
-        let block = Pose {
-            position: V2::new(o[2], o[3]),
-            angle: o[4],
-        };
-        if coverage(&block) > threshold {
+        if coverage(&block_pose(&all.history[i][1])) > threshold {
             near.history.push(all.history[i]);
             near.targets.extend_from_slice(all.label(i));
             near.seeds.push(all.seeds[i]);

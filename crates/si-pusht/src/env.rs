@@ -24,7 +24,7 @@ pub const MAX_STEPS: usize = 300;
 pub type Obs = [f64; 5];
 
 /// The block's pose in an observation (`[.., block_x, block_y, block_angle]`).
-pub(crate) fn block_pose(o: &Obs) -> Pose {
+pub fn block_pose(o: &Obs) -> Pose {
     Pose {
         position: V2::new(o[2], o[3]),
         angle: o[4],

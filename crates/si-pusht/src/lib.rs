@@ -75,7 +75,7 @@ pub use coverage::{coverage, reward, SUCCESS_THRESHOLD};
 pub use demos::{Collection, CollectionProgress, Demonstrations};
 pub use diagnose::{EndMeans, EndSummary, EpisodeEnd, Pauses};
 pub use disturb::{Displacement, DisplacementParams};
-pub use env::{Action, Info, Obs, PushT, Step, MAX_STEPS};
+pub use env::{block_pose, Action, Info, Obs, PushT, Step, MAX_STEPS};
 pub use error::PushTError;
 pub use eval::{
     evaluate, run_episode, run_episode_displaced, run_seeds, summarise, Episode, Outcomes, Policy,

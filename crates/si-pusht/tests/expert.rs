@@ -4,8 +4,8 @@ use si_pusht::eval::summarise;
 use si_pusht::expert::{keypoint_error, training_seeds};
 use si_pusht::render::{episode_frames, episode_gif, frame_png, strip_png};
 use si_pusht::{
-    evaluate, run_episode, Action, Demonstrations, Expert, Obs, Policy, Pose, PushT, PushTError,
-    GOAL, TEST_SEEDS, V2,
+    evaluate, run_episode, Action, Demonstrations, Expert, Obs, Policy, PushT, PushTError, GOAL,
+    TEST_SEEDS,
 };
 
 /// Holds the pusher where it is.
@@ -48,11 +48,7 @@ fn expert_solves_test_seeds() {
     );
     for e in &r.episodes {
         assert_eq!(e.observations.len(), e.steps + 1);
-        let last = e.observations.last().unwrap();
-        let p = Pose {
-            position: V2::new(last[2], last[3]),
-            angle: last[4],
-        };
+        let p = si_pusht::block_pose(e.observations.last().unwrap());
         if e.success {
             assert!(si_pusht::coverage(&p) > 0.95);
             assert!(keypoint_error(&p) < 5.0);
