@@ -149,6 +149,7 @@ pub fn dagger(a: &DaggerArgs) -> Result<()> {
             data: &data,
             warm_start: Some(&current),
             kind: meta.kind,
+            context: meta.context,
             out: &out,
             tube,
             width,

@@ -26,8 +26,8 @@ use si_pusht::{
 };
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    sweep_grid, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, Readout, StepperChoice,
-    StreamingConfig, TrainedPolicy, TubeConfig,
+    sweep_grid, ContextMode, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, Readout,
+    StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
 };
 
 use crate::device;
@@ -87,6 +87,11 @@ pub struct TrainArgs {
     /// streaming, streaming-sde or chunked.
     #[arg(long, default_value = "streaming")]
     pub kind: PolicyKind,
+    /// Streaming kinds: the observations that condition each step between re-anchors, `anchor` (the
+    /// anchor's, kept for the chunk) or `live` (the latest at every step; trained on the contexts of the
+    /// states that follow each window); kept in the sidecar, which evaluation follows.
+    #[arg(long, default_value = "anchor")]
+    pub context: ContextMode,
     /// Checkpoint to write (safetensors); the tube's settings go to CKPT.policy.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -188,6 +193,8 @@ impl RunArgs {
             reanchor_every: self.reanchor_every,
             noisy_start: self.noisy_start,
             readout: Readout::State,
+            // the trained model's context mode replaces this (TrainedPolicy::policy)
+            context: ContextMode::Anchor,
         }
     }
 }
@@ -237,6 +244,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         data: &a.demos,
         warm_start: a.warm_start.as_deref(),
         kind: a.kind,
+        context: a.context,
         out: &a.out,
         tube,
         width: a.width,
@@ -263,9 +271,11 @@ pub fn train(a: &TrainArgs) -> Result<()> {
     let done = train_policy(&training, device(), &mut observers)
         .with_context(|| format!("reading {:?} and training on it", a.demos))?;
     eprintln!(
-        "{} training files, {} windows: trained {} steps in {:.1} s; checkpoint {}",
+        "{} training files, {} windows ({} with a successor in their episode; context {}): trained {} steps in {:.1} s; checkpoint {}",
         done.files,
         done.windows,
+        done.linked,
+        a.context,
         done.steps,
         t0.elapsed().as_secs_f64(),
         a.out.display()

@@ -54,7 +54,7 @@ pub use recipe::{
 };
 pub use source::TubeSource;
 pub use step::{TubeEulerMaruyama, TubeExponential, TubeStep};
-pub use streaming::{Readout, StreamingConfig, StreamingParams, StreamingPolicy};
+pub use streaming::{ContextMode, Readout, StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
 pub use tuning::{sweep_grid, SweepRow, Tuning};
-pub use windows::{data_windows, labelled_windows, windows, Window};
+pub use windows::{data_windows, labelled_windows, successors, windows, Window};

@@ -22,7 +22,7 @@ use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
 use crate::source::TubeSource;
 use crate::step::{TubeEulerMaruyama, TubeExponential};
-use crate::streaming::{Readout, StreamingConfig, StreamingPolicy};
+use crate::streaming::{ContextMode, Readout, StreamingConfig, StreamingPolicy};
 use crate::tube::{Tube, TubeConfig};
 use crate::tuning::Tuning;
 use crate::windows::Window;
@@ -136,18 +136,35 @@ impl PolicyKind {
     /// The regression targets this kind trains on, drawn from `windows` (cut with `tube`'s horizon): b and
     /// η of the tube ([`TubeSource`]) for the streaming kinds; for the chunked kind b of the one-sided
     /// linear interpolant from N(0, I) to the whole chunk ([`ChunkPairs`]), t drawn from [10⁻³, 1 − 10⁻³].
+    /// `successors` (the windows' links along their episodes, [`crate::windows::successors`]) give a
+    /// streaming kind the live context ([`ContextMode::Live`], [`TubeSource::with_successors`]); the chunked
+    /// kind has none (an error).
     pub fn training_source(
         self,
         windows: Vec<Window>,
         tube: Tube,
+        successors: Option<Vec<Option<usize>>>,
     ) -> Result<Box<dyn TargetSource<Points>>, RobotError> {
         Ok(match self {
+            Self::Chunked if successors.is_some() => {
+                return Err(RobotError::InvalidParameter {
+                    name: "context",
+                    value: "live".into(),
+                    reason: "the chunked baseline plans whole chunks: only the streaming kinds read a live context",
+                })
+            }
             Self::Chunked => {
                 let pairs = ChunkPairs::new(windows, tube.horizon())?;
                 let it = Interpolant::one_sided_linear();
                 Box::new(InterpolantSource::new(it, pairs, TimeRange::new(1e-3)?))
             }
-            Self::Streaming | Self::StreamingSde => Box::new(TubeSource::new(windows, tube)?),
+            Self::Streaming | Self::StreamingSde => {
+                let source = TubeSource::new(windows, tube)?;
+                Box::new(match successors {
+                    Some(next) => source.with_successors(next)?,
+                    None => source,
+                })
+            }
         })
     }
 }
@@ -211,6 +228,10 @@ pub struct PolicyMeta {
     /// The checkpoint whose weights the training started from, if not fresh ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warm_start: Option<String>,
+    /// Which observations condition the field between re-anchors, as trained (absent: the anchor's, as in
+    /// every sidecar written before the live context existed).
+    #[serde(default, skip_serializing_if = "is_anchor")]
+    pub context: ContextMode,
     /// λ chosen by `si policy tune` on the validation seeds, the set and the sweep; absent until tuned (and
     /// in sidecars written before tuning existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +241,10 @@ pub struct PolicyMeta {
     /// weights of its own. Empty for a trained checkpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ensemble: Vec<String>,
+}
+
+fn is_anchor(c: &ContextMode) -> bool {
+    *c == ContextMode::Anchor
 }
 
 /// The settings file beside the checkpoint `ckpt`: `CKPT.policy.json`.
@@ -241,6 +266,7 @@ impl PolicyMeta {
             demos: names.next().unwrap_or_default(),
             more_data: names.collect(),
             warm_start: None,
+            context: ContextMode::Anchor,
             tuning: None,
             ensemble: Vec::new(),
         }
@@ -267,12 +293,13 @@ impl PolicyMeta {
             let same = meta.kind == first.kind
                 && meta.sigma0.to_bits() == first.sigma0.to_bits()
                 && meta.k.to_bits() == first.k.to_bits()
-                && meta.horizon == first.horizon;
+                && meta.horizon == first.horizon
+                && meta.context == first.context;
             if !same || !meta.ensemble.is_empty() {
                 return Err(RobotError::InvalidParameter {
                     name: "members",
                     value: m.display().to_string(),
-                    reason: "every member must be a trained checkpoint of the same kind and tube",
+                    reason: "every member must be a trained checkpoint of the same kind, tube and context",
                 });
             }
         }
@@ -352,6 +379,8 @@ pub struct TrainedPolicy {
     pub kind: PolicyKind,
     /// λ chosen on the validation seeds ([`PolicyMeta::tuning`]), if it was tuned.
     pub tuning: Option<Tuning>,
+    /// Which observations condition the field between re-anchors, as trained ([`PolicyMeta::context`]).
+    pub context: ContextMode,
 }
 
 /// How to evaluate a trained policy ([`TrainedPolicy::policy`]); checked when the policy is built.
@@ -428,6 +457,7 @@ impl TrainedPolicy {
             tube,
             kind: meta.kind,
             tuning: meta.tuning,
+            context: meta.context,
         })
     }
 
@@ -453,6 +483,7 @@ impl TrainedPolicy {
         let lambda = self.lambda(settings);
         let s = StreamingConfig {
             readout: self.readout(settings),
+            context: self.context,
             ..settings.streaming
         };
         let label = match self.kind {
@@ -461,11 +492,15 @@ impl TrainedPolicy {
                 settings.euler_steps, settings.execute
             ),
             _ => format!(
-                "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start, sends the {}",
+                "streaming, {:?} step, lambda = {lambda}, T_chunk = {}, {} start, sends the {}{}",
                 settings.stepper,
                 s.reanchor_every,
                 if s.noisy_start { "noisy" } else { "exact" },
-                s.readout
+                s.readout,
+                match s.context {
+                    ContextMode::Anchor => "",
+                    ContextMode::Live => ", live context",
+                }
             ),
         };
         let label = if self.nets.len() > 1 {

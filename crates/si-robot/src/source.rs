@@ -13,10 +13,16 @@ use crate::windows::Window;
 /// Draws of the tube x_t = ξ(t) + σ_t z around windows chosen uniformly: t ~ U[0, 1], z ~ N(0, I₂),
 /// m = ξ(t), ṁ = ξ̇(t), σ = σ_t, σ̇ = −k σ_t, context = the window's observations. The regression
 /// targets are then b ← ξ̇(t) − k σ_t z = ξ̇(t) − k (x_t − ξ(t)) and η ← z (so s = −η/σ_t).
+///
+/// With successor links ([`TubeSource::with_successors`], for [`crate::ContextMode::Live`]) the context is
+/// instead that of the state j = ⌊tT⌋ steps after the window's along its episode (the last one the
+/// links reach when they end sooner): the observations a policy stepping at flow time t has seen since
+/// its anchor. The path, t and the noise are drawn as before, with the same random numbers.
 #[derive(Clone, Debug)]
 pub struct TubeSource {
     windows: Vec<Window>,
     tube: Tube,
+    successors: Option<Vec<Option<usize>>>,
 }
 
 impl TubeSource {
@@ -32,7 +38,52 @@ impl TubeSource {
                 tube.horizon()
             )));
         }
-        Ok(Self { windows, tube })
+        Ok(Self {
+            windows,
+            tube,
+            successors: None,
+        })
+    }
+
+    /// The same source with a live context: `next[i]` is the window of the state after window i's in its
+    /// episode ([`crate::windows::successors`]). A list of another length than the windows', or a link out
+    /// of range, is [`RobotError::Demonstrations`].
+    pub fn with_successors(self, next: Vec<Option<usize>>) -> Result<Self, RobotError> {
+        if next.len() != self.windows.len() {
+            return Err(RobotError::Demonstrations(format!(
+                "{} successor links for {} windows",
+                next.len(),
+                self.windows.len()
+            )));
+        }
+        if let Some(j) = next.iter().flatten().find(|&&j| j >= self.windows.len()) {
+            return Err(RobotError::Demonstrations(format!(
+                "a successor link points at window {j} of {}",
+                self.windows.len()
+            )));
+        }
+        Ok(Self {
+            successors: Some(next),
+            ..self
+        })
+    }
+
+    /// The window whose context conditions the draw of window `i` at flow time `t`: `i` itself without
+    /// successor links, else the one ⌊tT⌋ links on (fewer where the links end).
+    pub fn context_window(&self, i: usize, t: f64) -> usize {
+        let Some(next) = &self.successors else {
+            return i;
+        };
+        let h = self.tube.horizon();
+        let steps = ((t * h as f64).floor().max(0.0) as usize).min(h - 1);
+        let mut k = i;
+        for _ in 0..steps {
+            match next[k] {
+                Some(j) => k = j,
+                None => break,
+            }
+        }
+        k
     }
 
     /// The windows.
@@ -59,13 +110,15 @@ impl TargetSource<Points> for TubeSource {
         let mut ctx = DMatrix::zeros(CONTEXT_DIM, n);
         let mut t = DVector::zeros(n);
         for i in 0..n {
-            let w = &self.windows[rng.random_range(0..self.windows.len())];
+            let wi = rng.random_range(0..self.windows.len());
+            let w = &self.windows[wi];
             let ti: f64 = rng.random();
             t[i] = ti;
             let (p, v) = (w.path.at(ti), w.path.velocity(ti));
             m.set_column(i, &nalgebra::Vector2::from(p));
             dm.set_column(i, &nalgebra::Vector2::from(v));
-            ctx.set_column(i, &DVector::from_column_slice(&w.context));
+            let c = &self.windows[self.context_window(wi, ti)].context;
+            ctx.set_column(i, &DVector::from_column_slice(c));
         }
         let zeta = Points::standard_normal(n, 2, rng);
         Ok(Draw {

@@ -3,7 +3,9 @@
 //! Every T_chunk actions the policy re-anchors: the state becomes the measured pusher position (plus
 //! N(0, σ0² I) when `noisy_start`), flow time restarts at 0, and the context becomes the last two
 //! observations, kept until the next re-anchor (training pairs a context with t measured from that
-//! observation). Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
+//! observation). A model trained with [`ContextMode::Live`] instead reads the last two observations at
+//! every step while flow time still counts from the anchor (training pairs the context of the state
+//! ⌊tT⌋ steps after the window's with the window's path at t: docs/math.md §7, "A live context"). Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
 //! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
 //! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
 //!
@@ -75,6 +77,54 @@ impl std::str::FromStr for Readout {
             })
     }
 }
+/// Which observations condition the field between re-anchors (module documentation). A property of the
+/// trained model: the training source pairs contexts with flow times the same way
+/// ([`crate::TubeSource::with_successors`]), and the sidecar keeps it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextMode {
+    /// The anchor's last two observations, kept until the next re-anchor: open-loop within a chunk.
+    #[default]
+    Anchor,
+    /// The last two observations at every step, flow time still counted from the anchor.
+    Live,
+}
+
+impl ContextMode {
+    /// Both modes.
+    pub const ALL: [ContextMode; 2] = [ContextMode::Anchor, ContextMode::Live];
+
+    /// The name on the command line: `anchor` or `live`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContextMode::Anchor => "anchor",
+            ContextMode::Live => "live",
+        }
+    }
+}
+
+impl std::fmt::Display for ContextMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ContextMode {
+    type Err = RobotError;
+    fn from_str(s: &str) -> Result<Self, RobotError> {
+        ContextMode::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| RobotError::InvalidParameter {
+                name: "context",
+                value: s.to_string(),
+                reason: "must be anchor or live",
+            })
+    }
+}
+
 /// Settings of the streaming policy before they are checked against the tube ([`StreamingConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StreamingConfig {
@@ -85,15 +135,18 @@ pub struct StreamingConfig {
     pub noisy_start: bool,
     /// What is sent after each step.
     pub readout: Readout,
+    /// Which observations condition the field between re-anchors.
+    pub context: ContextMode,
 }
 
 impl Default for StreamingConfig {
-    /// T_chunk = 8, exact start, the state sent.
+    /// T_chunk = 8, exact start, the state sent, the anchor's context.
     fn default() -> Self {
         Self {
             reanchor_every: 8,
             noisy_start: false,
             readout: Readout::State,
+            context: ContextMode::Anchor,
         }
     }
 }
@@ -113,6 +166,7 @@ impl StreamingConfig {
             reanchor_every: self.reanchor_every,
             noisy_start: self.noisy_start,
             readout: self.readout,
+            context: self.context,
         })
     }
 }
@@ -124,6 +178,7 @@ pub struct StreamingParams {
     reanchor_every: usize,
     noisy_start: bool,
     readout: Readout,
+    context: ContextMode,
 }
 
 impl StreamingParams {
@@ -146,6 +201,11 @@ impl StreamingParams {
     pub fn readout(&self) -> Readout {
         self.readout
     }
+
+    /// Which observations condition the field between re-anchors.
+    pub fn context(&self) -> ContextMode {
+        self.context
+    }
 }
 
 /// The integration state between calls.
@@ -155,7 +215,7 @@ struct Anchor {
     x: Points,
     /// Steps taken since the anchor.
     j: usize,
-    /// The anchor's context.
+    /// The anchor's context (what conditions every step of the chunk under [`ContextMode::Anchor`]).
     context: Points,
 }
 
@@ -252,7 +312,15 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
             _ => self.reanchor(history)?,
         };
         let dt = self.params.tube.dt();
-        let given = self.field.given(&a.context)?;
+        let live;
+        let context = match self.params.context {
+            ContextMode::Anchor => &a.context,
+            ContextMode::Live => {
+                live = context_point(history)?;
+                &live
+            }
+        };
+        let given = self.field.given(context)?;
         let t = a.j as f64 * dt;
         self.stepper.step_mean(&given, t, dt, &mut a.x)?;
         let mut mean = match self.params.readout {

@@ -12,8 +12,9 @@ use si_pusht::TrainingData;
 
 use crate::error::RobotError;
 use crate::recipe::{PolicyKind, PolicyMeta};
+use crate::streaming::ContextMode;
 use crate::tube::Tube;
-use crate::windows::{data_windows, Window};
+use crate::windows::{data_windows, successors, Window};
 
 /// What a policy is trained on and with.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +27,8 @@ pub struct PolicyTraining<'a> {
     pub warm_start: Option<&'a Path>,
     /// The policy family.
     pub kind: PolicyKind,
+    /// Which observations condition the field between re-anchors (streaming kinds; kept in the sidecar).
+    pub context: ContextMode,
     /// The checkpoint to write; the sidecar goes beside it, the loss log (CSV, every 500 steps) too.
     pub out: &'a Path,
     /// The tube (for the chunked kind only its horizon matters).
@@ -53,6 +56,8 @@ pub struct TrainingSummary {
     pub files: usize,
     /// Training windows cut from them.
     pub windows: usize,
+    /// Windows whose state has a successor in its episode (the links a live context follows).
+    pub linked: usize,
     /// Optimiser steps done.
     pub steps: usize,
 }
@@ -65,10 +70,12 @@ pub fn train_policy(
     observers: &mut [&mut dyn TrainObserver],
 ) -> Result<TrainingSummary, RobotError> {
     let tube = a.tube;
-    let w = pooled_windows(a.data, tube.horizon())?;
+    let (w, next) = pooled_windows(a.data, tube.horizon())?;
     let n_windows = w.len();
+    let linked = next.iter().flatten().count();
     let m = a.kind.model(tube.horizon(), a.width, a.depth);
-    let targets = a.kind.training_source(w, tube)?;
+    let next = (a.context == ContextMode::Live).then_some(next);
+    let targets = a.kind.training_source(w, tube, next)?;
     let source = Uploaded::new(targets.as_ref(), device);
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;
@@ -106,22 +113,32 @@ pub fn train_policy(
     trainer.save(a.out)?;
     let mut meta = PolicyMeta::new(a.kind, tube, a.data);
     meta.warm_start = a.warm_start.map(|p| p.display().to_string());
+    meta.context = a.context;
     meta.write(a.out)?;
     Ok(TrainingSummary {
         files: a.data.len(),
         windows: n_windows,
+        linked,
         steps: trainer.steps_done(),
     })
 }
 
-/// The windows of every file in `data`, in order. No file is an error.
-pub fn pooled_windows(data: &[PathBuf], horizon: usize) -> Result<Vec<Window>, RobotError> {
+/// The windows of every file in `data`, in order, and their successor links along their episodes
+/// ([`successors`], indices into the pooled list; a link never crosses files). No file is an error.
+pub fn pooled_windows(
+    data: &[PathBuf],
+    horizon: usize,
+) -> Result<(Vec<Window>, Vec<Option<usize>>), RobotError> {
     if data.is_empty() {
         return Err(RobotError::Demonstrations("no training file".into()));
     }
     let mut all = Vec::new();
+    let mut next = Vec::new();
     for path in data {
-        all.extend(data_windows(&TrainingData::read(path)?, horizon)?);
+        let file = TrainingData::read(path)?;
+        let offset = all.len();
+        all.extend(data_windows(&file, horizon)?);
+        next.extend(successors(&file).into_iter().map(|j| j.map(|j| j + offset)));
     }
-    Ok(all)
+    Ok((all, next))
 }

@@ -109,6 +109,33 @@ fn window(history: &[Obs], targets: impl Iterator<Item = Action>) -> Result<Wind
     })
 }
 
+/// For each window of a training file ([`data_windows`], same order), the index of the window of the next
+/// state of the same episode, if the file holds it: the next row of a demonstration's episode; for
+/// expert-labelled states, the next row when it has the same episode seed and the next step (a subset of
+/// states, such as the near-goal ones, keeps only the links whose both ends it holds). The training source
+/// follows these links to condition on the observation the policy will have seen at flow time t
+/// ([`crate::ContextMode::Live`]).
+pub fn successors(data: &TrainingData) -> Vec<Option<usize>> {
+    match data {
+        TrainingData::Demos(d) => {
+            let mut next = Vec::with_capacity(d.obs.len());
+            let mut start = 0;
+            for &end in &d.episode_ends {
+                next.extend((start..end).map(|r| (r + 1 < end).then_some(r + 1)));
+                start = end;
+            }
+            next
+        }
+        TrainingData::Labelled(s) => (0..s.len())
+            .map(|i| {
+                let j = i + 1;
+                (j < s.len() && s.seeds[j] == s.seeds[i] && s.steps[j] == s.steps[i] + 1)
+                    .then_some(j)
+            })
+            .collect(),
+    }
+}
+
 /// The windows of a training file, either kind ([`windows`], [`labelled_windows`]).
 pub fn data_windows(data: &TrainingData, horizon: usize) -> Result<Vec<Window>, RobotError> {
     match data {

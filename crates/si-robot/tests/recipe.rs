@@ -176,17 +176,28 @@ fn each_kind_trains_on_its_targets() {
     };
     let tube = TubeConfig::default().check().unwrap();
     let s = PolicyKind::Streaming
-        .training_source(windows(16), tube)
+        .training_source(windows(16), tube, None)
         .unwrap();
     assert_eq!((s.dim(), s.context_dim()), (2, CONTEXT_DIM));
     let c = PolicyKind::Chunked
-        .training_source(windows(16), tube)
+        .training_source(windows(16), tube, None)
         .unwrap();
     assert_eq!((c.dim(), c.context_dim()), (32, CONTEXT_DIM));
     // windows of another horizon than the tube's
     assert!(matches!(
-        PolicyKind::Chunked.training_source(windows(8), tube),
+        PolicyKind::Chunked.training_source(windows(8), tube, None),
         Err(RobotError::Demonstrations(_))
+    ));
+    // a live context is the streaming kinds' alone
+    assert!(PolicyKind::StreamingSde
+        .training_source(windows(16), tube, Some(vec![None]))
+        .is_ok());
+    assert!(matches!(
+        PolicyKind::Chunked.training_source(windows(16), tube, Some(vec![None])),
+        Err(RobotError::InvalidParameter {
+            name: "context",
+            ..
+        })
     ));
 }
 

@@ -46,6 +46,7 @@ fn the_actions_sent_are_the_integration_path() {
         reanchor_every: chunk,
         noisy_start: true,
         readout: Readout::State,
+        ..Default::default()
     };
     let mut policy = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
     let seed = 7;
@@ -98,6 +99,7 @@ fn the_mean_readout_sends_each_steps_mean_of_the_same_path() {
             reanchor_every: chunk,
             noisy_start: true,
             readout,
+            ..Default::default()
         };
         let mut p = StreamingPolicy::new(&o, step, config.check(tube()).unwrap()).unwrap();
         let ep = run_episode(&mut p, seed, 37).unwrap();
@@ -217,6 +219,7 @@ fn bad_input_is_a_typed_error() {
             reanchor_every: chunk,
             noisy_start: false,
             readout: Readout::State,
+            ..Default::default()
         };
         assert!(matches!(
             c.check(tube())

@@ -189,6 +189,7 @@ fn train(
         data: &data,
         warm_start: None,
         kind,
+        context: si_robot::ContextMode::Anchor,
         out: &ckpt,
         tube,
         width: plan.width,

@@ -1,0 +1,248 @@
+//! The live context (docs/math.md §7, "A live context"): the successor links along episodes, the training
+//! source that conditions a draw at flow time t on the state ⌊tT⌋ links on, the policy that reads the latest
+//! observations at every step, and the sidecar that keeps the mode. Each against a hand-worked truth.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use si_core::{ConditionalField, CoreError, Points, TargetSource};
+use si_pusht::expert::training_seeds;
+use si_pusht::{run_episode, Demonstrations, Expert, LabelledStates, Obs, Policy, TrainingData};
+use si_robot::{
+    encode_context, successors, windows, ActionPath, ContextMode, DemoOracle, PolicyKind,
+    PolicyMeta, RobotError, StreamingConfig, StreamingPolicy, TubeConfig, TubeExponential,
+    TubeMixture, TubeSource, Window, CONTEXT_DIM,
+};
+
+#[test]
+fn successors_link_the_next_state_of_the_same_episode() {
+    // demonstrations: episodes of rows 0..3 and 3..5
+    let demos = Demonstrations {
+        obs: vec![[0.0; 5]; 5],
+        actions: vec![[0.0; 2]; 5],
+        episode_ends: vec![3, 5],
+        seeds: vec![1, 2],
+    };
+    assert_eq!(
+        successors(&TrainingData::Demos(demos)),
+        vec![Some(1), Some(2), None, Some(4), None]
+    );
+    // labelled states: (seed, step) = (7, 0), (7, 1), (7, 3) [a gap], (8, 4) [another episode], (8, 5)
+    let mut s = LabelledStates::new(1);
+    for (seed, step) in [(7, 0), (7, 1), (7, 3), (8, 4), (8, 5)] {
+        s.history.push([[0.0; 5]; 2]);
+        s.targets.push([0.0; 2]);
+        s.seeds.push(seed);
+        s.steps.push(step);
+    }
+    assert_eq!(
+        successors(&TrainingData::Labelled(s)),
+        vec![Some(1), None, None, Some(4), None]
+    );
+}
+
+/// Window w: context (w, 0, …), a constant path at (w, 0), so that a draw names its window by its mean.
+fn marked(w: usize) -> Window {
+    let mut context = [0.0; CONTEXT_DIM];
+    context[0] = w as f64;
+    Window {
+        context,
+        path: ActionPath::new(vec![[w as f64, 0.0]; 5]).unwrap(),
+    }
+}
+
+#[test]
+fn a_live_draw_is_conditioned_on_the_state_floor_t_t_links_on() {
+    let tube = TubeConfig {
+        sigma0: 0.1,
+        k: 2.0,
+        horizon: 4,
+    }
+    .check()
+    .unwrap();
+    let ws: Vec<Window> = (0..5).map(marked).collect();
+    // 0 → 1 → 2 (then the links end), 3 alone, 4 → 3
+    let next = vec![Some(1), Some(2), None, None, Some(3)];
+    let plain = TubeSource::new(ws.clone(), tube).unwrap();
+    let live = TubeSource::new(ws, tube)
+        .unwrap()
+        .with_successors(next.clone())
+        .unwrap();
+    let n = 4000;
+    let a = plain.draw(n, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+    let b = live.draw(n, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+    // the same random numbers: t, the path and the noise agree bit for bit
+    assert_eq!(a.t, b.t);
+    assert_eq!(a.m.as_slice(), b.m.as_slice());
+    assert_eq!(a.zeta.as_slice(), b.zeta.as_slice());
+    let (ca, cb) = (a.context.unwrap(), b.context.unwrap());
+    let mut seen = [[false; 4]; 5];
+    for i in 0..n {
+        let w = a.m.point(i)[0] as usize;
+        let j = (4.0 * a.t[i]) as usize; // t < 1, so j ≤ 3
+        let mut want = w;
+        for _ in 0..j {
+            if let Some(k) = next[want] {
+                want = k;
+            }
+        }
+        assert_eq!(
+            ca.point(i)[0] as usize,
+            w,
+            "without links: the window's own"
+        );
+        assert_eq!(
+            cb.point(i)[0] as usize,
+            want,
+            "window {w} at t = {}",
+            a.t[i]
+        );
+        assert_eq!(live.context_window(w, a.t[i]), want);
+        seen[w][j] = true;
+    }
+    assert!(
+        seen.iter().flatten().all(|&s| s),
+        "every window and step drawn"
+    );
+    // the links' boundaries by hand: t = 1/4 is one link on, just below it none
+    assert_eq!(live.context_window(0, 0.25), 1);
+    assert_eq!(live.context_window(0, 0.2499), 0);
+    assert_eq!(live.context_window(0, 0.75), 2);
+    assert_eq!(live.context_window(4, 0.99), 3);
+    // bad links are typed errors
+    let ws: Vec<Window> = (0..2).map(marked).collect();
+    assert!(matches!(
+        TubeSource::new(ws.clone(), tube)
+            .unwrap()
+            .with_successors(vec![None]),
+        Err(RobotError::Demonstrations(_))
+    ));
+    assert!(matches!(
+        TubeSource::new(ws, tube)
+            .unwrap()
+            .with_successors(vec![Some(2), None]),
+        Err(RobotError::Demonstrations(_))
+    ));
+}
+
+/// The exact oracle over two expert demonstrations, with every context it is given recorded.
+struct Recording<'a> {
+    inner: &'a DemoOracle,
+    contexts: &'a RefCell<Vec<Vec<f64>>>,
+}
+
+impl ConditionalField<Points> for Recording<'_> {
+    type Given<'b>
+        = TubeMixture
+    where
+        Self: 'b;
+    fn dim(&self) -> usize {
+        2
+    }
+    fn context_dim(&self) -> usize {
+        CONTEXT_DIM
+    }
+    fn given(&self, context: &Points) -> Result<TubeMixture, CoreError> {
+        self.contexts.borrow_mut().push(context.as_slice().to_vec());
+        self.inner.given(context)
+    }
+}
+
+/// What conditions each of 20 calls, T_chunk = 8: the latest two observations under the live mode, the
+/// anchor's (calls 0, 8, 16) under the anchor mode.
+#[test]
+fn the_live_policy_reads_the_latest_observations_at_every_step() {
+    let tube = TubeConfig {
+        sigma0: 0.05,
+        k: 2.0,
+        horizon: 16,
+    }
+    .check()
+    .unwrap();
+    let mut demos = Demonstrations::default();
+    let mut expert = Expert::default();
+    for seed in training_seeds(0).take(2) {
+        demos
+            .push_episode(&run_episode(&mut expert, seed, 60).unwrap())
+            .unwrap();
+    }
+    let oracle = DemoOracle::new(windows(&demos, 16).unwrap(), tube, 0.05).unwrap();
+    for mode in ContextMode::ALL {
+        let contexts = RefCell::new(Vec::new());
+        let field = Recording {
+            inner: &oracle,
+            contexts: &contexts,
+        };
+        let config = StreamingConfig {
+            context: mode,
+            ..Default::default()
+        };
+        let params = config.check(tube).unwrap();
+        assert_eq!(params.context(), mode);
+        let step = TubeExponential::new(tube, 1.0).unwrap();
+        let mut p = StreamingPolicy::new(field, step, params).unwrap();
+        p.reset(3);
+        let mut env = si_pusht::PushT::new();
+        let mut history: Vec<Obs> = vec![env.reset(3)];
+        let mut expected = Vec::new();
+        for call in 0..20 {
+            let anchor = call - call % 8;
+            let upto = match mode {
+                ContextMode::Live => call,
+                ContextMode::Anchor => anchor,
+            };
+            expected.push(encode_context(&history[..=upto]).unwrap().to_vec());
+            let a = p.act(&history).unwrap();
+            history.push(env.step(a[0]).unwrap().obs);
+        }
+        let got = contexts.into_inner();
+        assert_eq!(got, expected, "{mode}");
+        // the two modes differ within a chunk (the pusher moved), not at its anchor
+        if mode == ContextMode::Live {
+            assert_ne!(got[1], encode_context(&history[..=0]).unwrap().to_vec());
+        }
+    }
+}
+
+#[test]
+fn the_sidecar_keeps_the_context_and_an_old_one_reads_as_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let tube = TubeConfig::default().check().unwrap();
+    let ckpt = |name: &str| dir.path().join(name);
+    let data = [PathBuf::from("demos.safetensors")];
+    let mut live = PolicyMeta::new(PolicyKind::StreamingSde, tube, &data);
+    live.context = ContextMode::Live;
+    live.write(&ckpt("live")).unwrap();
+    assert_eq!(PolicyMeta::read(&ckpt("live")).unwrap(), live);
+    let anchor = PolicyMeta::new(PolicyKind::StreamingSde, tube, &data);
+    anchor.write(&ckpt("anchor")).unwrap();
+    // the anchor mode writes no field: sidecars from before the live context are the same text
+    let text = std::fs::read_to_string(si_robot::recipe::meta_path(&ckpt("anchor"))).unwrap();
+    assert!(!text.contains("context"), "{text}");
+    assert_eq!(
+        PolicyMeta::read(&ckpt("anchor")).unwrap().context,
+        ContextMode::Anchor
+    );
+    // an ensemble's members share one mode
+    live.write(&ckpt("live2")).unwrap();
+    assert_eq!(
+        PolicyMeta::ensemble_of(&[ckpt("live"), ckpt("live2")], &ckpt("ens"))
+            .unwrap()
+            .context,
+        ContextMode::Live
+    );
+    assert!(matches!(
+        PolicyMeta::ensemble_of(&[ckpt("live"), ckpt("anchor")], &ckpt("ens")),
+        Err(RobotError::InvalidParameter {
+            name: "members",
+            ..
+        })
+    ));
+    // the mode's names
+    for m in ContextMode::ALL {
+        assert_eq!(m.name().parse::<ContextMode>().unwrap(), m);
+    }
+    assert!("closed".parse::<ContextMode>().is_err());
+}
