@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use si_pusht::diagnose::NEAR_GOAL_COVERAGE;
-use si_pusht::{block_pose, coverage, LabelledStates, TrainingData};
+use si_pusht::{block_pose, coverage, TrainingData};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -17,16 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let TrainingData::Labelled(all) = TrainingData::read(&input)? else {
         return Err("IN holds demonstrations, not labelled states".into());
     };
-    let mut near = LabelledStates::new(all.horizon);
-    for i in 0..all.len() {
-        if coverage(&block_pose(&all.history[i][1])) > threshold {
-            near.history.push(all.history[i]);
-            near.targets.extend_from_slice(all.label(i));
-            near.seeds.push(all.seeds[i]);
-            near.steps.push(all.steps[i]);
-        }
-    }
-    near.validate()?;
+    let rows: Vec<usize> = (0..all.len())
+        .filter(|&i| coverage(&block_pose(&all.history[i][1])) > threshold)
+        .collect();
+    let near = all.subset(&rows)?;
     near.write(&output)?;
     println!(
         "wrote {}: {} of {} states with coverage above {threshold}",

@@ -131,6 +131,22 @@ impl LabelledStates {
         self.steps.push(step);
     }
 
+    /// The states at `rows`, in that order (each its history, label, seed and step). A row past the end
+    /// is an error.
+    pub fn subset(&self, rows: &[usize]) -> Result<LabelledStates, PushTError> {
+        if let Some(&r) = rows.iter().find(|&&r| r >= self.len()) {
+            return Err(bad(format!("row {r} of {} states", self.len())));
+        }
+        let mut out = LabelledStates::new(self.horizon);
+        for &r in rows {
+            out.history.push(self.history[r]);
+            out.targets.extend_from_slice(self.label(r));
+            out.seeds.push(self.seeds[r]);
+            out.steps.push(self.steps[r]);
+        }
+        Ok(out)
+    }
+
     /// Appends every state of `other` (same horizon).
     pub fn extend(&mut self, other: &LabelledStates) -> Result<(), PushTError> {
         if other.horizon != self.horizon {

@@ -294,6 +294,24 @@ fn labelled_states_round_trip_and_are_told_from_demonstrations() {
 }
 
 #[test]
+fn a_subset_holds_the_rows_asked_for_in_their_order() {
+    let s = small_set();
+    assert!(s.len() >= 3);
+    let sub = s.subset(&[2, 0]).unwrap();
+    assert_eq!(sub.horizon, s.horizon);
+    assert_eq!(sub.history, vec![s.history[2], s.history[0]]);
+    assert_eq!(sub.label(0), s.label(2));
+    assert_eq!(sub.label(1), s.label(0));
+    assert_eq!(sub.seeds, vec![s.seeds[2], s.seeds[0]]);
+    assert_eq!(sub.steps, vec![s.steps[2], s.steps[0]]);
+    sub.validate().unwrap();
+    let all: Vec<usize> = (0..s.len()).collect();
+    assert_eq!(s.subset(&all).unwrap(), s);
+    assert!(s.subset(&[]).unwrap().is_empty());
+    assert!(s.subset(&[s.len()]).is_err());
+}
+
+#[test]
 fn bad_labelled_sets_are_refused() {
     let s = small_set();
     let mut short = s.clone();
