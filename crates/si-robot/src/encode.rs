@@ -90,6 +90,21 @@ pub fn encode_context(history: &[Obs]) -> Result<[f64; CONTEXT_DIM], PushTError>
     Ok(c)
 }
 
+/// The context of observations whose pusher is `pusher`'s and whose block is `block`'s (the last two of
+/// each, as [`encode_context`] takes them): [`crate::ContextMode::LiveBlock`], where the pusher stays the
+/// anchor's and the block is the latest. Empty histories or non-finite values are errors.
+pub fn mixed_context(pusher: &[Obs], block: &[Obs]) -> Result<[f64; CONTEXT_DIM], PushTError> {
+    let last_two = |h: &[Obs]| -> Result<[Obs; 2], PushTError> {
+        let cur = *h
+            .last()
+            .ok_or_else(|| PushTError::Policy("no observation".into()))?;
+        Ok([h.len().checked_sub(2).map_or(cur, |i| h[i]), cur])
+    };
+    let (p, b) = (last_two(pusher)?, last_two(block)?);
+    let mix = |k: usize| [p[k][0], p[k][1], b[k][2], b[k][3], b[k][4]];
+    encode_context(&[mix(0), mix(1)])
+}
+
 /// [`encode_context`] as a batch of one context point, the form a conditioned field is given.
 pub fn context_point(history: &[Obs]) -> Result<Points, RobotError> {
     Ok(Points::from_row_major(

@@ -45,16 +45,17 @@ pub mod windows;
 pub use chunked::{ChunkPairs, ChunkedConfig, ChunkedParams, ChunkedPolicy};
 pub use dagger::{dagger_labels, Labeller};
 pub use encode::{
-    context_point, decode_action, encode_action, encode_context, encode_obs, CONTEXT_DIM, OBS_DIM,
+    context_point, decode_action, encode_action, encode_context, encode_obs, mixed_context,
+    CONTEXT_DIM, OBS_DIM,
 };
 pub use error::RobotError;
 pub use oracle::{DemoOracle, TubeMixture};
 pub use recipe::{
     LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, StepperChoice, TrainedPolicy,
 };
-pub use source::TubeSource;
+pub use source::{LiveLinks, TubeSource};
 pub use step::{TubeEulerMaruyama, TubeExponential, TubeStep};
 pub use streaming::{ContextMode, Readout, StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
 pub use tuning::{sweep_grid, SweepRow, Tuning};
-pub use windows::{data_windows, labelled_windows, successors, windows, Window};
+pub use windows::{data_windows, histories, labelled_windows, successors, windows, Window};

@@ -20,7 +20,7 @@ use si_pusht::Policy;
 use crate::chunked::{ChunkPairs, ChunkedConfig, ChunkedPolicy};
 use crate::encode::CONTEXT_DIM;
 use crate::error::RobotError;
-use crate::source::TubeSource;
+use crate::source::{LiveLinks, TubeSource};
 use crate::step::{TubeEulerMaruyama, TubeExponential};
 use crate::streaming::{ContextMode, Readout, StreamingConfig, StreamingPolicy};
 use crate::tube::{Tube, TubeConfig};
@@ -136,17 +136,17 @@ impl PolicyKind {
     /// The regression targets this kind trains on, drawn from `windows` (cut with `tube`'s horizon): b and
     /// η of the tube ([`TubeSource`]) for the streaming kinds; for the chunked kind b of the one-sided
     /// linear interpolant from N(0, I) to the whole chunk ([`ChunkPairs`]), t drawn from [10⁻³, 1 − 10⁻³].
-    /// `successors` (the windows' links along their episodes, [`crate::windows::successors`]) give a
-    /// streaming kind the live context ([`ContextMode::Live`], [`TubeSource::with_successors`]); the chunked
-    /// kind has none (an error).
+    /// `live` (the windows' links along their episodes, [`LiveLinks`]) gives a streaming kind a live
+    /// context ([`ContextMode::Live`], [`ContextMode::LiveBlock`]; [`TubeSource::with_successors`],
+    /// [`TubeSource::with_live_block`]); the chunked kind has none (an error).
     pub fn training_source(
         self,
         windows: Vec<Window>,
         tube: Tube,
-        successors: Option<Vec<Option<usize>>>,
+        live: Option<LiveLinks>,
     ) -> Result<Box<dyn TargetSource<Points>>, RobotError> {
         Ok(match self {
-            Self::Chunked if successors.is_some() => {
+            Self::Chunked if live.is_some() => {
                 return Err(RobotError::InvalidParameter {
                     name: "context",
                     value: "live".into(),
@@ -160,8 +160,9 @@ impl PolicyKind {
             }
             Self::Streaming | Self::StreamingSde => {
                 let source = TubeSource::new(windows, tube)?;
-                Box::new(match successors {
-                    Some(next) => source.with_successors(next)?,
+                Box::new(match live {
+                    Some(LiveLinks::Whole(next)) => source.with_successors(next)?,
+                    Some(LiveLinks::Block(next, h)) => source.with_live_block(next, h)?,
                     None => source,
                 })
             }
@@ -500,6 +501,7 @@ impl TrainedPolicy {
                 match s.context {
                     ContextMode::Anchor => "",
                     ContextMode::Live => ", live context",
+                    ContextMode::LiveBlock => ", live block",
                 }
             ),
         };

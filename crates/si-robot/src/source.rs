@@ -5,10 +5,22 @@ use nalgebra::{DMatrix, DVector};
 use rand::{Rng, RngCore};
 use si_core::{CoreError, Draw, Points, TargetSource};
 
-use crate::encode::CONTEXT_DIM;
+use si_pusht::Obs;
+
+use crate::encode::{mixed_context, CONTEXT_DIM};
 use crate::error::RobotError;
 use crate::tube::Tube;
 use crate::windows::Window;
+
+/// The episode structure a live context follows ([`crate::PolicyKind::training_source`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveLinks {
+    /// [`crate::ContextMode::Live`]: each window's successor in its episode ([`crate::windows::successors`]).
+    Whole(Vec<Option<usize>>),
+    /// [`crate::ContextMode::LiveBlock`]: the successor links and each window's two observations
+    /// ([`crate::windows::histories`]).
+    Block(Vec<Option<usize>>, Vec<[Obs; 2]>),
+}
 
 /// Draws of the tube x_t = ξ(t) + σ_t z around windows chosen uniformly: t ~ U[0, 1], z ~ N(0, I₂),
 /// m = ξ(t), ṁ = ξ̇(t), σ = σ_t, σ̇ = −k σ_t, context = the window's observations. The regression
@@ -17,12 +29,15 @@ use crate::windows::Window;
 /// With successor links ([`TubeSource::with_successors`], for [`crate::ContextMode::Live`]) the context is
 /// instead that of the state j = ⌊tT⌋ steps after the window's along its episode (the last one the
 /// links reach when they end sooner): the observations a policy stepping at flow time t has seen since
-/// its anchor. The path, t and the noise are drawn as before, with the same random numbers.
+/// its anchor. With the windows' raw observations too ([`TubeSource::with_live_block`], for
+/// [`crate::ContextMode::LiveBlock`]) it is the context of the window's own pusher with that later state's
+/// block ([`mixed_context`]). The path, t and the noise are drawn as before, with the same random numbers.
 #[derive(Clone, Debug)]
 pub struct TubeSource {
     windows: Vec<Window>,
     tube: Tube,
     successors: Option<Vec<Option<usize>>>,
+    histories: Option<Vec<[Obs; 2]>>,
 }
 
 impl TubeSource {
@@ -42,6 +57,7 @@ impl TubeSource {
             windows,
             tube,
             successors: None,
+            histories: None,
         })
     }
 
@@ -65,6 +81,27 @@ impl TubeSource {
         Ok(Self {
             successors: Some(next),
             ..self
+        })
+    }
+
+    /// The same source with the block-only live context: successor links as [`with_successors`](Self::with_successors)
+    /// takes them, and each window's last two observations (`histories[i]`, those its context encodes).
+    /// Lists of another length than the windows' are [`RobotError::Demonstrations`].
+    pub fn with_live_block(
+        self,
+        next: Vec<Option<usize>>,
+        histories: Vec<[Obs; 2]>,
+    ) -> Result<Self, RobotError> {
+        if histories.len() != self.windows.len() {
+            return Err(RobotError::Demonstrations(format!(
+                "{} observation pairs for {} windows",
+                histories.len(),
+                self.windows.len()
+            )));
+        }
+        Ok(Self {
+            histories: Some(histories),
+            ..self.with_successors(next)?
         })
     }
 
@@ -117,8 +154,15 @@ impl TargetSource<Points> for TubeSource {
             let (p, v) = (w.path.at(ti), w.path.velocity(ti));
             m.set_column(i, &nalgebra::Vector2::from(p));
             dm.set_column(i, &nalgebra::Vector2::from(v));
-            let c = &self.windows[self.context_window(wi, ti)].context;
-            ctx.set_column(i, &DVector::from_column_slice(c));
+            let k = self.context_window(wi, ti);
+            match &self.histories {
+                None => ctx.set_column(i, &DVector::from_column_slice(&self.windows[k].context)),
+                Some(h) => {
+                    let c = mixed_context(&h[wi], &h[k])
+                        .map_err(|e| CoreError::Backend(e.to_string()))?;
+                    ctx.set_column(i, &DVector::from_column_slice(&c));
+                }
+            }
         }
         let zeta = Points::standard_normal(n, 2, rng);
         Ok(Draw {

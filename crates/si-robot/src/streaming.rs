@@ -5,7 +5,8 @@
 //! observations, kept until the next re-anchor (training pairs a context with t measured from that
 //! observation). A model trained with [`ContextMode::Live`] instead reads the last two observations at
 //! every step while flow time still counts from the anchor (training pairs the context of the state
-//! ⌊tT⌋ steps after the window's with the window's path at t: docs/math.md §7, "A live context"). Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
+//! ⌊tT⌋ steps after the window's with the window's path at t: docs/math.md §7, "A live context"), and one
+//! trained with [`ContextMode::LiveBlock`] the anchor's pusher with the latest block. Each call to [`Policy::act`] then takes exactly one integration step, from t = j/T to
 //! (j + 1)/T, and returns the new state as the next commanded target: nothing is integrated ahead of what is
 //! sent, and the first action costs one step (one or two field evaluations), not a whole denoising run.
 //!
@@ -26,7 +27,7 @@ use si_core::{Batch, ConditionalField, Points};
 
 use si_pusht::{Action, Obs, Policy, PushTError};
 
-use crate::encode::{context_point, decode_action, encode_action, CONTEXT_DIM};
+use crate::encode::{context_point, decode_action, encode_action, mixed_context, CONTEXT_DIM};
 use crate::error::RobotError;
 use crate::step::TubeStep;
 use crate::tube::Tube;
@@ -90,17 +91,26 @@ pub enum ContextMode {
     Anchor,
     /// The last two observations at every step, flow time still counted from the anchor.
     Live,
+    /// The anchor's pusher with the latest block at every step: feedback on the block without the
+    /// policy's own motion in its input.
+    #[serde(rename = "live-block")]
+    LiveBlock,
 }
 
 impl ContextMode {
     /// Both modes.
-    pub const ALL: [ContextMode; 2] = [ContextMode::Anchor, ContextMode::Live];
+    pub const ALL: [ContextMode; 3] = [
+        ContextMode::Anchor,
+        ContextMode::Live,
+        ContextMode::LiveBlock,
+    ];
 
     /// The name on the command line: `anchor` or `live`.
     pub fn name(self) -> &'static str {
         match self {
             ContextMode::Anchor => "anchor",
             ContextMode::Live => "live",
+            ContextMode::LiveBlock => "live-block",
         }
     }
 }
@@ -120,7 +130,7 @@ impl std::str::FromStr for ContextMode {
             .ok_or_else(|| RobotError::InvalidParameter {
                 name: "context",
                 value: s.to_string(),
-                reason: "must be anchor or live",
+                reason: "must be anchor, live or live-block",
             })
     }
 }
@@ -217,6 +227,8 @@ struct Anchor {
     j: usize,
     /// The anchor's context (what conditions every step of the chunk under [`ContextMode::Anchor`]).
     context: Points,
+    /// The anchor's last two observations (whose pusher [`ContextMode::LiveBlock`] keeps).
+    history: Vec<Obs>,
 }
 
 /// A [`Policy`] that streams one integration step per action (module documentation), generic over a
@@ -285,7 +297,12 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
             x.add_noise(self.params.tube.sigma0(), &mut self.rng)?;
         }
         self.anchors.push(self.sent.len());
-        Ok(Anchor { x, j: 0, context })
+        Ok(Anchor {
+            x,
+            j: 0,
+            context,
+            history: history[history.len().saturating_sub(2)..].to_vec(),
+        })
     }
 }
 
@@ -317,6 +334,11 @@ impl<F: ConditionalField<Points>, S: TubeStep> StreamingPolicy<F, S> {
             ContextMode::Anchor => &a.context,
             ContextMode::Live => {
                 live = context_point(history)?;
+                &live
+            }
+            ContextMode::LiveBlock => {
+                live =
+                    Points::from_row_major(1, CONTEXT_DIM, &mixed_context(&a.history, history)?)?;
                 &live
             }
         };

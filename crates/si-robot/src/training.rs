@@ -12,9 +12,10 @@ use si_pusht::TrainingData;
 
 use crate::error::RobotError;
 use crate::recipe::{PolicyKind, PolicyMeta};
+use crate::source::LiveLinks;
 use crate::streaming::ContextMode;
 use crate::tube::Tube;
-use crate::windows::{data_windows, successors, Window};
+use crate::windows::{data_windows, histories, successors, Window};
 
 /// What a policy is trained on and with.
 #[derive(Clone, Copy, Debug)]
@@ -70,12 +71,16 @@ pub fn train_policy(
     observers: &mut [&mut dyn TrainObserver],
 ) -> Result<TrainingSummary, RobotError> {
     let tube = a.tube;
-    let (w, next) = pooled_windows(a.data, tube.horizon())?;
+    let (w, next, hist) = pooled_windows(a.data, tube.horizon())?;
     let n_windows = w.len();
     let linked = next.iter().flatten().count();
     let m = a.kind.model(tube.horizon(), a.width, a.depth);
-    let next = (a.context == ContextMode::Live).then_some(next);
-    let targets = a.kind.training_source(w, tube, next)?;
+    let live = match a.context {
+        ContextMode::Anchor => None,
+        ContextMode::Live => Some(LiveLinks::Whole(next)),
+        ContextMode::LiveBlock => Some(LiveLinks::Block(next, hist)),
+    };
+    let targets = a.kind.training_source(w, tube, live)?;
     let source = Uploaded::new(targets.as_ref(), device);
     let mut t = TrainConfig::new(a.steps);
     t.batch = a.batch;
@@ -123,22 +128,26 @@ pub fn train_policy(
     })
 }
 
-/// The windows of every file in `data`, in order, and their successor links along their episodes
-/// ([`successors`], indices into the pooled list; a link never crosses files). No file is an error.
+/// The windows of every file in `data`, in order, their successor links along their episodes
+/// ([`successors`], indices into the pooled list; a link never crosses files) and their two observations
+/// ([`histories`]). No file is an error.
+#[allow(clippy::type_complexity)]
 pub fn pooled_windows(
     data: &[PathBuf],
     horizon: usize,
-) -> Result<(Vec<Window>, Vec<Option<usize>>), RobotError> {
+) -> Result<(Vec<Window>, Vec<Option<usize>>, Vec<[si_pusht::Obs; 2]>), RobotError> {
     if data.is_empty() {
         return Err(RobotError::Demonstrations("no training file".into()));
     }
     let mut all = Vec::new();
     let mut next = Vec::new();
+    let mut hist = Vec::new();
     for path in data {
         let file = TrainingData::read(path)?;
         let offset = all.len();
         all.extend(data_windows(&file, horizon)?);
         next.extend(successors(&file).into_iter().map(|j| j.map(|j| j + offset)));
+        hist.extend(histories(&file));
     }
-    Ok((all, next))
+    Ok((all, next, hist))
 }

@@ -136,6 +136,24 @@ pub fn successors(data: &TrainingData) -> Vec<Option<usize>> {
     }
 }
 
+/// For each window of a training file ([`data_windows`], same order), the two observations its context
+/// encodes (the previous one is the current one at an episode's first row):
+/// [`crate::ContextMode::LiveBlock`] mixes the pusher of one with the block of another.
+pub fn histories(data: &TrainingData) -> Vec<[Obs; 2]> {
+    match data {
+        TrainingData::Demos(d) => {
+            let mut out = Vec::with_capacity(d.obs.len());
+            let mut start = 0;
+            for &end in &d.episode_ends {
+                out.extend((start..end).map(|r| [d.obs[start.max(r.saturating_sub(1))], d.obs[r]]));
+                start = end;
+            }
+            out
+        }
+        TrainingData::Labelled(s) => s.history.clone(),
+    }
+}
+
 /// The windows of a training file, either kind ([`windows`], [`labelled_windows`]).
 pub fn data_windows(data: &TrainingData, horizon: usize) -> Result<Vec<Window>, RobotError> {
     match data {

@@ -11,23 +11,35 @@ use si_core::{ConditionalField, CoreError, Points, TargetSource};
 use si_pusht::expert::training_seeds;
 use si_pusht::{run_episode, Demonstrations, Expert, LabelledStates, Obs, Policy, TrainingData};
 use si_robot::{
-    encode_context, successors, windows, ActionPath, ContextMode, DemoOracle, PolicyKind,
-    PolicyMeta, RobotError, StreamingConfig, StreamingPolicy, TubeConfig, TubeExponential,
-    TubeMixture, TubeSource, Window, CONTEXT_DIM,
+    encode_context, encode_obs, histories, mixed_context, successors, windows, ActionPath,
+    ContextMode, DemoOracle, PolicyKind, PolicyMeta, RobotError, StreamingConfig, StreamingPolicy,
+    TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM, OBS_DIM,
 };
 
 #[test]
 fn successors_link_the_next_state_of_the_same_episode() {
     // demonstrations: episodes of rows 0..3 and 3..5
-    let demos = Demonstrations {
-        obs: vec![[0.0; 5]; 5],
+    let obs: Vec<Obs> = (0..5).map(|r| [r as f64; 5]).collect();
+    let demos = TrainingData::Demos(Demonstrations {
+        obs: obs.clone(),
         actions: vec![[0.0; 2]; 5],
         episode_ends: vec![3, 5],
         seeds: vec![1, 2],
-    };
+    });
     assert_eq!(
-        successors(&TrainingData::Demos(demos)),
+        successors(&demos),
         vec![Some(1), Some(2), None, Some(4), None]
+    );
+    // each row's two observations; an episode's first row has its own twice
+    assert_eq!(
+        histories(&demos),
+        vec![
+            [obs[0], obs[0]],
+            [obs[0], obs[1]],
+            [obs[1], obs[2]],
+            [obs[3], obs[3]],
+            [obs[3], obs[4]]
+        ]
     );
     // labelled states: (seed, step) = (7, 0), (7, 1), (7, 3) [a gap], (8, 4) [another episode], (8, 5)
     let mut s = LabelledStates::new(1);
@@ -151,7 +163,8 @@ impl ConditionalField<Points> for Recording<'_> {
 }
 
 /// What conditions each of 20 calls, T_chunk = 8: the latest two observations under the live mode, the
-/// anchor's (calls 0, 8, 16) under the anchor mode.
+/// anchor's (calls 0, 8, 16) under the anchor mode, the anchor's pusher with the latest block under the
+/// block-only mode.
 #[test]
 fn the_live_policy_reads_the_latest_observations_at_every_step() {
     let tube = TubeConfig {
@@ -189,11 +202,15 @@ fn the_live_policy_reads_the_latest_observations_at_every_step() {
         let mut expected = Vec::new();
         for call in 0..20 {
             let anchor = call - call % 8;
-            let upto = match mode {
-                ContextMode::Live => call,
-                ContextMode::Anchor => anchor,
-            };
-            expected.push(encode_context(&history[..=upto]).unwrap().to_vec());
+            expected.push(
+                match mode {
+                    ContextMode::Live => encode_context(&history[..=call]),
+                    ContextMode::Anchor => encode_context(&history[..=anchor]),
+                    ContextMode::LiveBlock => mixed_context(&history[..=anchor], &history[..=call]),
+                }
+                .unwrap()
+                .to_vec(),
+            );
             let a = p.act(&history).unwrap();
             history.push(env.step(a[0]).unwrap().obs);
         }
@@ -245,4 +262,64 @@ fn the_sidecar_keeps_the_context_and_an_old_one_reads_as_anchor() {
         assert_eq!(m.name().parse::<ContextMode>().unwrap(), m);
     }
     assert!("closed".parse::<ContextMode>().is_err());
+}
+
+/// The block-only context by hand: the pusher entries of one pair of observations, the block entries of
+/// the other, each encoded as an observation.
+#[test]
+fn a_mixed_context_takes_the_pusher_of_one_and_the_block_of_the_other() {
+    let p: [Obs; 2] = [[100.0, 110.0, 1.0, 2.0, 0.1], [120.0, 130.0, 3.0, 4.0, 0.2]];
+    let b: [Obs; 2] = [[5.0, 6.0, 250.0, 260.0, 0.7], [7.0, 8.0, 255.0, 262.0, 0.8]];
+    let c = mixed_context(&p, &b).unwrap();
+    let want_prev = encode_obs(&[100.0, 110.0, 250.0, 260.0, 0.7]).unwrap();
+    let want_cur = encode_obs(&[120.0, 130.0, 255.0, 262.0, 0.8]).unwrap();
+    assert_eq!(&c[..OBS_DIM], &want_prev[..]);
+    assert_eq!(&c[OBS_DIM..], &want_cur[..]);
+    // the same history for both is the ordinary context; one observation counts twice
+    assert_eq!(mixed_context(&p, &p).unwrap(), encode_context(&p).unwrap());
+    assert_eq!(
+        mixed_context(&p[1..], &b[1..]).unwrap()[..OBS_DIM],
+        want_cur[..]
+    );
+    assert!(mixed_context(&[], &b).is_err());
+}
+
+#[test]
+fn a_live_block_draw_mixes_the_windows_pusher_with_the_later_block() {
+    let tube = TubeConfig {
+        sigma0: 0.1,
+        k: 2.0,
+        horizon: 4,
+    }
+    .check()
+    .unwrap();
+    let ws: Vec<Window> = (0..3).map(marked).collect();
+    let next = vec![Some(1), Some(2), None];
+    let hist: Vec<[Obs; 2]> = (0..3)
+        .map(|w| {
+            let v = 200.0 + 10.0 * w as f64;
+            [[v, v + 1.0, v + 2.0, v + 3.0, 0.1 * w as f64]; 2]
+        })
+        .collect();
+    let src = TubeSource::new(ws.clone(), tube)
+        .unwrap()
+        .with_live_block(next.clone(), hist.clone())
+        .unwrap();
+    let n = 2000;
+    let d = src.draw(n, &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
+    let ctx = d.context.unwrap();
+    for i in 0..n {
+        let w = d.m.point(i)[0] as usize;
+        let k = src.context_window(w, d.t[i]);
+        assert_eq!(
+            ctx.point(i).iter().copied().collect::<Vec<f64>>(),
+            mixed_context(&hist[w], &hist[k]).unwrap().to_vec()
+        );
+    }
+    assert!(matches!(
+        TubeSource::new(ws, tube)
+            .unwrap()
+            .with_live_block(next, hist[..2].to_vec()),
+        Err(RobotError::Demonstrations(_))
+    ));
 }

@@ -190,10 +190,18 @@ fn each_kind_trains_on_its_targets() {
     ));
     // a live context is the streaming kinds' alone
     assert!(PolicyKind::StreamingSde
-        .training_source(windows(16), tube, Some(vec![None]))
+        .training_source(
+            windows(16),
+            tube,
+            Some(si_robot::LiveLinks::Whole(vec![None]))
+        )
         .is_ok());
     assert!(matches!(
-        PolicyKind::Chunked.training_source(windows(16), tube, Some(vec![None])),
+        PolicyKind::Chunked.training_source(
+            windows(16),
+            tube,
+            Some(si_robot::LiveLinks::Whole(vec![None]))
+        ),
         Err(RobotError::InvalidParameter {
             name: "context",
             ..
