@@ -123,6 +123,15 @@ fn a_live_draw_is_conditioned_on_the_state_floor_t_t_links_on() {
     assert_eq!(live.context_window(0, 0.2499), 0);
     assert_eq!(live.context_window(0, 0.75), 2);
     assert_eq!(live.context_window(4, 0.99), 3);
+    // t = 1 (and past it) is capped at T − 1 = 3 links: a chain of six windows shows the cap
+    let chain = TubeSource::new((0..6).map(marked).collect(), tube)
+        .unwrap()
+        .with_successors(vec![Some(1), Some(2), Some(3), Some(4), Some(5), None])
+        .unwrap();
+    assert_eq!(chain.context_window(0, 0.99), 3);
+    assert_eq!(chain.context_window(0, 1.0), 3);
+    assert_eq!(chain.context_window(0, 7.0), 3);
+    assert_eq!(chain.context_window(1, 0.5), 3);
     // bad links are typed errors
     let ws: Vec<Window> = (0..2).map(marked).collect();
     assert!(matches!(
@@ -260,6 +269,7 @@ fn the_sidecar_keeps_the_context_and_an_old_one_reads_as_anchor() {
     // the mode's names
     for m in ContextMode::ALL {
         assert_eq!(m.name().parse::<ContextMode>().unwrap(), m);
+        assert_eq!(m.to_string(), m.name());
     }
     assert!("closed".parse::<ContextMode>().is_err());
 }
