@@ -26,8 +26,8 @@ use si_pusht::{
 };
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    sweep_grid, ContextMode, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings, Readout,
-    StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
+    sweep_grid, ContextMode, Criterion, LabelledPolicy, PolicyKind, PolicyMeta, PolicySettings,
+    Readout, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
 };
 
 use crate::device;
@@ -214,6 +214,9 @@ pub struct TuneArgs {
     /// Validation seeds only: `validation`, or a range or list inside it.
     #[arg(long, default_value = "validation")]
     pub seeds: String,
+    /// What the sweep maximises: `score` (the mean score) or `success` (the success rate, then the score).
+    #[arg(long, default_value = "score")]
+    pub criterion: Criterion,
     /// The streaming policy's step and the episodes.
     #[command(flatten)]
     pub run: RunArgs,
@@ -381,6 +384,7 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
         &seeds,
         &a.seeds,
         a.run.max_steps,
+        a.criterion,
         |lambda, readout, _| {
             bar.set_message(format!("lambda = {lambda}, sends the {readout}"));
             bar.inc(1);
@@ -407,8 +411,12 @@ pub fn tune(a: &TuneArgs) -> Result<()> {
     let (chosen, readout) = (tuning.lambda, tuning.readout);
     meta.tuning = Some(tuning);
     meta.write(&a.checkpoint)?;
+    let best = match a.criterion {
+        Criterion::Score => "the best mean score",
+        Criterion::Success => "the best success rate, then the best mean score",
+    };
     println!(
-        "chosen lambda = {chosen}, sending the {readout} (the best mean score on {}; ties to the smaller lambda, then to the state), kept in {}",
+        "chosen lambda = {chosen}, sending the {readout} ({best} on {}; ties to the smaller lambda, then to the state), kept in {}",
         seeds.membership(),
         si_robot::recipe::meta_path(&a.checkpoint).display()
     );

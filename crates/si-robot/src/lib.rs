@@ -57,5 +57,5 @@ pub use source::{LiveLinks, TubeSource};
 pub use step::{TubeEulerMaruyama, TubeExponential, TubeStep};
 pub use streaming::{ContextMode, Readout, StreamingConfig, StreamingParams, StreamingPolicy};
 pub use tube::{ActionPath, Tube, TubeConfig};
-pub use tuning::{sweep_grid, SweepRow, Tuning};
+pub use tuning::{choose_by, sweep_grid, Criterion, SweepRow, Tuning};
 pub use windows::{data_windows, histories, labelled_windows, successors, windows, Window};

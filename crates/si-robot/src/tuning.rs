@@ -31,6 +31,57 @@ pub struct SweepRow {
     pub episodes: usize,
 }
 
+/// What a sweep maximises ([`choose_by`]).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Criterion {
+    /// The mean score (the coverage reward, Diffusion Policy's metric).
+    #[default]
+    Score,
+    /// The success rate, ties broken by the mean score: once every score is near its ceiling, the score no
+    /// longer separates the settings that finish the task.
+    Success,
+}
+
+impl Criterion {
+    /// Both criteria.
+    pub const ALL: [Criterion; 2] = [Criterion::Score, Criterion::Success];
+
+    /// The name on the command line: `score` or `success`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Criterion::Score => "score",
+            Criterion::Success => "success",
+        }
+    }
+}
+
+impl std::fmt::Display for Criterion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Criterion {
+    type Err = RobotError;
+    fn from_str(s: &str) -> Result<Self, RobotError> {
+        Criterion::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| RobotError::InvalidParameter {
+                name: "criterion",
+                value: s.to_string(),
+                reason: "must be score or success",
+            })
+    }
+}
+
+fn is_score(c: &Criterion) -> bool {
+    *c == Criterion::Score
+}
+
 /// A λ and a readout chosen by a sweep, the seed set they were chosen on and the sweep's table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tuning {
@@ -47,6 +98,9 @@ pub struct Tuning {
     pub stepper: String,
     /// T_chunk λ was chosen with.
     pub reanchor_every: usize,
+    /// What the sweep maximised (absent in sidecars written before the choice existed: the score).
+    #[serde(default, skip_serializing_if = "is_score")]
+    pub criterion: Criterion,
     /// The sweep, one row per λ in the order tried.
     pub sweep: Vec<SweepRow>,
 }
@@ -65,11 +119,25 @@ impl Tuning {
 }
 
 /// The row of the best mean score; among equal scores, the smallest λ, then the state before the mean.
-/// `None` for an empty sweep.
+/// `None` for an empty sweep. The same as [`choose_by`] with [`Criterion::Score`].
 pub fn choose(rows: &[SweepRow]) -> Option<&SweepRow> {
+    choose_by(rows, Criterion::Score)
+}
+
+/// The row that is best by `criterion`: the best mean score, or the best success rate (successes over
+/// episodes, compared exactly as s_a · n_b against s_b · n_a) and among equal rates the best mean score;
+/// then the smallest λ, then the state before the mean. `None` for an empty sweep.
+pub fn choose_by(rows: &[SweepRow], criterion: Criterion) -> Option<&SweepRow> {
+    let rate = |a: &SweepRow, b: &SweepRow| {
+        (b.successes * a.episodes.max(1)).cmp(&(a.successes * b.episodes.max(1)))
+    };
     rows.iter().min_by(|a, b| {
-        b.mean_score
-            .total_cmp(&a.mean_score)
+        let first = match criterion {
+            Criterion::Score => std::cmp::Ordering::Equal,
+            Criterion::Success => rate(a, b),
+        };
+        first
+            .then(b.mean_score.total_cmp(&a.mean_score))
             .then(a.lambda.total_cmp(&b.lambda))
             .then(a.readout.cmp(&b.readout))
     })
@@ -111,7 +179,7 @@ impl TrainedPolicy {
     /// Sweeps `lambdas` (each ≥ 0) × `readouts` ([`sweep_grid`]) with `settings` otherwise on the
     /// validation `seeds` (described by `seeds_text` in the result), for at most `max_steps` steps an
     /// episode, calling `on_episode` after each episode with the (λ, readout) being run; picks the best mean
-    /// score ([`choose`]). Seeds outside the validation set are [`RobotError::NotValidationSeeds`]; the
+    /// score, or the best success rate ([`choose_by`] with `criterion`). Seeds outside the validation set are [`RobotError::NotValidationSeeds`]; the
     /// chunked kind (which has no λ) and an empty list are [`RobotError::InvalidParameter`].
     #[allow(clippy::too_many_arguments)]
     pub fn tune(
@@ -122,6 +190,7 @@ impl TrainedPolicy {
         seeds: &Seeds,
         seeds_text: &str,
         max_steps: usize,
+        criterion: Criterion,
         mut on_episode: impl FnMut(f64, Readout, &Episode),
     ) -> Result<Tuning, RobotError> {
         let set = check_choice_seeds(seeds)?;
@@ -163,7 +232,7 @@ impl TrainedPolicy {
                 episodes: o.episodes,
             });
         }
-        let best = choose(&sweep);
+        let best = choose_by(&sweep, criterion);
         Ok(Tuning {
             lambda: best.map_or(0.0, |r| r.lambda),
             readout: best.map_or(Readout::State, |r| r.readout),
@@ -171,6 +240,7 @@ impl TrainedPolicy {
             seeds: seeds_text.to_string(),
             stepper: settings.stepper.name().to_string(),
             reanchor_every: settings.streaming.reanchor_every,
+            criterion,
             sweep,
         })
     }
@@ -204,6 +274,42 @@ mod tests {
         assert_eq!(choose(&rows), Some(&rows[1])); // λ = 4
         assert_eq!(choose(&[row(2.0, 0.0)]), Some(&row(2.0, 0.0)));
         assert!(choose(&[]).is_none());
+    }
+
+    /// Ensemble B's sweep in docs/results.md, in short: the score prefers λ = 16, the success rate 256.
+    #[test]
+    fn the_success_criterion_takes_the_best_rate_then_the_best_score() {
+        let r = |lambda, mean_score, successes, episodes| SweepRow {
+            lambda,
+            readout: Readout::Mean,
+            mean_score,
+            successes,
+            episodes,
+        };
+        let rows = [
+            r(16.0, 0.995, 159, 200),
+            r(32.0, 0.990, 176, 200),
+            r(256.0, 0.986, 181, 200),
+        ];
+        assert_eq!(choose_by(&rows, Criterion::Score), Some(&rows[0]));
+        assert_eq!(choose(&rows), Some(&rows[0]));
+        assert_eq!(choose_by(&rows, Criterion::Success), Some(&rows[2]));
+        // equal rates over different episode counts (9/10 = 18/20): the better score wins
+        let rows = [
+            r(4.0, 0.90, 9, 10),
+            r(8.0, 0.95, 18, 20),
+            r(2.0, 0.99, 17, 20),
+        ];
+        assert_eq!(choose_by(&rows, Criterion::Success), Some(&rows[1]));
+        // equal rate and score: the smaller λ
+        let rows = [r(8.0, 0.9, 5, 10), r(4.0, 0.9, 5, 10)];
+        assert_eq!(choose_by(&rows, Criterion::Success), Some(&rows[1]));
+        assert!(choose_by(&[], Criterion::Success).is_none());
+        for c in Criterion::ALL {
+            assert_eq!(c.name().parse::<Criterion>().unwrap(), c);
+            assert_eq!(c.to_string(), c.name());
+        }
+        assert!("loss".parse::<Criterion>().is_err());
     }
 
     #[test]
@@ -263,6 +369,7 @@ mod tests {
             seeds: "validation".into(),
             stepper: "exponential".into(),
             reanchor_every: 8,
+            criterion: Criterion::Score,
             sweep: Vec::new(),
         };
         let mut s = PolicySettings::default();

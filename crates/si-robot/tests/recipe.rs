@@ -230,6 +230,7 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
         seeds: "validation".into(),
         stepper: "exponential".into(),
         reanchor_every: 8,
+        criterion: si_robot::Criterion::Success,
         sweep: vec![
             SweepRow {
                 lambda: 0.0,
@@ -264,6 +265,7 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
     assert_eq!(json["tuning"]["sweep"][1]["mean_score"], 0.75);
     assert_eq!(json["tuning"]["readout"], "mean");
     assert_eq!(json["tuning"]["sweep"][1]["readout"], "mean");
+    assert_eq!(json["tuning"]["criterion"], "success");
     // a tuning written before readouts existed (no `readout` fields) reads as the state
     let old = r#"{"kind": "StreamingSde", "sigma0": 0.05, "k": 2.0, "horizon": 16, "demos": "d.safetensors",
         "tuning": {"lambda": 8.0, "chosen_on": "validation", "seeds": "300000..300200", "stepper": "exponential",
@@ -274,6 +276,8 @@ fn a_tuned_sidecar_round_trips_and_an_old_one_still_reads() {
         (t.lambda, t.readout, t.sweep[0].readout),
         (8.0, Readout::State, Readout::State)
     );
+    // ... and was chosen by the score
+    assert_eq!(t.criterion, si_robot::Criterion::Score);
     meta.write(&ckpt).unwrap();
     // an untuned sidecar is written without the field
     meta.tuning = None;

@@ -314,6 +314,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             &validation,
             &validation_text,
             300,
+            si_robot::Criterion::Score,
             |_, _, _| {},
         )
     };
