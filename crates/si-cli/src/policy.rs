@@ -133,7 +133,7 @@ pub struct EvalArgs {
     /// the pooled Wilson interval.
     #[arg(long, required = true, num_args = 1.., value_delimiter = ',')]
     pub checkpoint: Vec<PathBuf>,
-    /// Seeds: a set's name (`validation`, `test`, `final`), `A..B` (B excluded) or a comma-separated list.
+    /// Seeds: a set's name (`validation`, `test`, `final`, `final-2`), `A..B` (B excluded) or a comma-separated list.
     #[arg(long)]
     pub seeds: Seeds,
     /// λ ≥ 0 (0: the ODE); default the λ `policy tune` chose, else 0 for `streaming`, 1 for `streaming-sde`.

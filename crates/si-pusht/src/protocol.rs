@@ -1,4 +1,4 @@
-//! The evaluation protocol's four disjoint seed sets, named in one place.
+//! The evaluation protocol's disjoint seed sets, named in one place.
 //!
 //! | set | seeds | use |
 //! |---|---|---|
@@ -6,6 +6,11 @@
 //! | [`SeedSet::Validation`] | `200000..200500` and `300000..300200` | every choice (λ, T_chunk, σ0, k, encoder, checkpoint, stepper) |
 //! | [`SeedSet::Test`] | `100000..100050` ([`TEST_SEEDS`], Diffusion Policy's) | reported, never chosen on |
 //! | [`SeedSet::Final`] | `400000..400500` (no earlier run used them) | reported, never chosen on |
+//! | [`SeedSet::Final2`] | `600000..600500` (no run used them before it was opened) | reported, never chosen on |
+//!
+//! The second final set was opened when a choice was changed after the first final set had been
+//! evaluated (the tuning criterion, decided on validation seeds): results of the changed choice are
+//! reported on seeds that nothing, not even the motivation for a change, has touched.
 //!
 //! Both validation ranges were used to choose the encoder, its scale, T_chunk and λ: they are validation,
 //! not held out. [`Seeds`] parses a command line's seeds (a set's name, a range `A..B` or a list `a,b,c`)
@@ -24,8 +29,10 @@ pub const TRAINING_SEEDS: Range<u64> = 0..200_000;
 pub const VALIDATION_SEEDS: [Range<u64>; 2] = [200_000..200_500, 300_000..300_200];
 /// The final seeds: reported, never chosen on; a range no earlier run used.
 pub const FINAL_SEEDS: Range<u64> = 400_000..400_500;
+/// The second final seeds: reported, never chosen on; opened after the first final set had been seen.
+pub const FINAL2_SEEDS: Range<u64> = 600_000..600_500;
 
-/// One of the protocol's four disjoint seed sets.
+/// One of the protocol's disjoint seed sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SeedSet {
     /// The demonstrations' seeds.
@@ -36,19 +43,28 @@ pub enum SeedSet {
     Test,
     /// 500 fresh seeds: reported, never chosen on.
     Final,
+    /// 500 more fresh seeds, opened after [`SeedSet::Final`] had been seen: reported, never chosen on.
+    Final2,
 }
 
 impl SeedSet {
-    /// The four sets.
-    pub const ALL: [SeedSet; 4] = [Self::Training, Self::Validation, Self::Test, Self::Final];
+    /// The sets.
+    pub const ALL: [SeedSet; 5] = [
+        Self::Training,
+        Self::Validation,
+        Self::Test,
+        Self::Final,
+        Self::Final2,
+    ];
 
-    /// The name on the command line: `training`, `validation`, `test` or `final`.
+    /// The name on the command line: `training`, `validation`, `test`, `final` or `final-2`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Training => "training",
             Self::Validation => "validation",
             Self::Test => "test",
             Self::Final => "final",
+            Self::Final2 => "final-2",
         }
     }
 
@@ -59,6 +75,7 @@ impl SeedSet {
             Self::Validation => VALIDATION_SEEDS.iter().any(|r| r.contains(&seed)),
             Self::Test => TEST_SEEDS.contains(&seed),
             Self::Final => FINAL_SEEDS.contains(&seed),
+            Self::Final2 => FINAL2_SEEDS.contains(&seed),
         }
     }
 
@@ -75,6 +92,7 @@ impl SeedSet {
             Self::Validation => Some(VALIDATION_SEEDS.iter().cloned().flatten().collect()),
             Self::Test => Some(TEST_SEEDS.collect()),
             Self::Final => Some(FINAL_SEEDS.collect()),
+            Self::Final2 => Some(FINAL2_SEEDS.collect()),
         }
     }
 
@@ -99,7 +117,7 @@ impl FromStr for SeedSet {
             .ok_or_else(|| PushTError::InvalidParameter {
                 name: "seed set",
                 value: s.to_string(),
-                reason: "must be training, validation, test or final",
+                reason: "must be training, validation, test, final or final-2",
             })
     }
 }
@@ -140,7 +158,7 @@ impl fmt::Display for Membership {
     }
 }
 
-/// Seeds to evaluate on, as a command line gives them: a set's name (`validation`, `test`, `final`), a range
+/// Seeds to evaluate on, as a command line gives them: a set's name (`validation`, `test`, `final`, `final-2`), a range
 /// `A..B` (B excluded) or a list `a,b,c`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Seeds(Vec<u64>);
@@ -227,6 +245,12 @@ mod tests {
         assert_eq!(SeedSet::of(400_000), Some(SeedSet::Final));
         assert_eq!(SeedSet::of(400_499), Some(SeedSet::Final));
         assert_eq!(SeedSet::of(400_500), None);
+        assert_eq!(SeedSet::of(599_999), None);
+        assert_eq!(SeedSet::of(600_000), Some(SeedSet::Final2));
+        assert_eq!(SeedSet::of(600_499), Some(SeedSet::Final2));
+        assert_eq!(SeedSet::of(600_500), None);
+        assert_eq!(SeedSet::Final2.seeds().unwrap().len(), 500);
+        assert!(!SeedSet::Final2.may_choose_on());
         assert_eq!(SeedSet::Validation.seeds().unwrap().len(), 700);
         assert_eq!(SeedSet::Test.seeds().unwrap().len(), 50);
         assert_eq!(SeedSet::Final.seeds().unwrap().len(), 500);
@@ -280,14 +304,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn every_seed_is_in_at_most_one_set(seed in 0u64..500_000) {
+        fn every_seed_is_in_at_most_one_set(seed in 0u64..700_000) {
             let n = SeedSet::ALL.iter().filter(|s| s.contains(seed)).count();
             proptest::prop_assert!(n <= 1);
         }
 
         #[test]
-        fn the_listed_seeds_are_in_their_set_only(i in 0usize..700, pick in 0usize..3) {
-            let set = [SeedSet::Validation, SeedSet::Test, SeedSet::Final][pick];
+        fn the_listed_seeds_are_in_their_set_only(i in 0usize..700, pick in 0usize..4) {
+            let set = [SeedSet::Validation, SeedSet::Test, SeedSet::Final, SeedSet::Final2][pick];
             let seeds = set.seeds().unwrap();
             let s = seeds[i % seeds.len()];
             proptest::prop_assert_eq!(SeedSet::of(s), Some(set));

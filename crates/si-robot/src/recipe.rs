@@ -300,7 +300,7 @@ impl PolicyMeta {
                 return Err(RobotError::InvalidParameter {
                     name: "members",
                     value: m.display().to_string(),
-                    reason: "every member must be a trained checkpoint of the same kind, tube and context",
+                    reason: "every member must be a trained checkpoint of the same kind and tube, read with the same context",
                 });
             }
         }
