@@ -55,6 +55,17 @@ fn successors_link_the_next_state_of_the_same_episode() {
     );
 }
 
+/// A tube of horizon T = 4: one link per quarter of flow time.
+fn short_tube() -> si_robot::Tube {
+    TubeConfig {
+        sigma0: 0.1,
+        k: 2.0,
+        horizon: 4,
+    }
+    .check()
+    .unwrap()
+}
+
 /// Window w: context (w, 0, …), a constant path at (w, 0), so that a draw names its window by its mean.
 fn marked(w: usize) -> Window {
     let mut context = [0.0; CONTEXT_DIM];
@@ -67,13 +78,7 @@ fn marked(w: usize) -> Window {
 
 #[test]
 fn a_live_draw_is_conditioned_on_the_state_floor_t_t_links_on() {
-    let tube = TubeConfig {
-        sigma0: 0.1,
-        k: 2.0,
-        horizon: 4,
-    }
-    .check()
-    .unwrap();
+    let tube = short_tube();
     let ws: Vec<Window> = (0..5).map(marked).collect();
     // 0 → 1 → 2 (then the links end), 3 alone, 4 → 3
     let next = vec![Some(1), Some(2), None, None, Some(3)];
@@ -296,13 +301,7 @@ fn a_mixed_context_takes_the_pusher_of_one_and_the_block_of_the_other() {
 
 #[test]
 fn a_live_block_draw_mixes_the_windows_pusher_with_the_later_block() {
-    let tube = TubeConfig {
-        sigma0: 0.1,
-        k: 2.0,
-        horizon: 4,
-    }
-    .check()
-    .unwrap();
+    let tube = short_tube();
     let ws: Vec<Window> = (0..3).map(marked).collect();
     let next = vec![Some(1), Some(2), None];
     let hist: Vec<[Obs; 2]> = (0..3)
