@@ -36,8 +36,7 @@ pub enum LiveLinks {
 pub struct TubeSource {
     windows: Vec<Window>,
     tube: Tube,
-    successors: Option<Vec<Option<usize>>>,
-    histories: Option<Vec<[Obs; 2]>>,
+    live: Option<LiveLinks>,
 }
 
 impl TubeSource {
@@ -56,8 +55,7 @@ impl TubeSource {
         Ok(Self {
             windows,
             tube,
-            successors: None,
-            histories: None,
+            live: None,
         })
     }
 
@@ -65,6 +63,15 @@ impl TubeSource {
     /// episode ([`crate::windows::successors`]). A list of another length than the windows', or a link out
     /// of range, is [`RobotError::Demonstrations`].
     pub fn with_successors(self, next: Vec<Option<usize>>) -> Result<Self, RobotError> {
+        self.check_links(&next)?;
+        Ok(Self {
+            live: Some(LiveLinks::Whole(next)),
+            ..self
+        })
+    }
+
+    /// Successor links fit the windows: one per window, each pointing at one of them.
+    fn check_links(&self, next: &[Option<usize>]) -> Result<(), RobotError> {
         if next.len() != self.windows.len() {
             return Err(RobotError::Demonstrations(format!(
                 "{} successor links for {} windows",
@@ -78,10 +85,7 @@ impl TubeSource {
                 self.windows.len()
             )));
         }
-        Ok(Self {
-            successors: Some(next),
-            ..self
-        })
+        Ok(())
     }
 
     /// The same source with the block-only live context: successor links as [`with_successors`](Self::with_successors)
@@ -99,17 +103,19 @@ impl TubeSource {
                 self.windows.len()
             )));
         }
+        self.check_links(&next)?;
         Ok(Self {
-            histories: Some(histories),
-            ..self.with_successors(next)?
+            live: Some(LiveLinks::Block(next, histories)),
+            ..self
         })
     }
 
     /// The window whose context conditions the draw of window `i` at flow time `t`: `i` itself without
     /// successor links, else the one ⌊tT⌋ links on (fewer where the links end).
     pub fn context_window(&self, i: usize, t: f64) -> usize {
-        let Some(next) = &self.successors else {
-            return i;
+        let next = match &self.live {
+            None => return i,
+            Some(LiveLinks::Whole(next) | LiveLinks::Block(next, _)) => next,
         };
         let h = self.tube.horizon();
         let steps = ((t * h as f64).floor().max(0.0) as usize).min(h - 1);
@@ -155,9 +161,11 @@ impl TargetSource<Points> for TubeSource {
             m.set_column(i, &nalgebra::Vector2::from(p));
             dm.set_column(i, &nalgebra::Vector2::from(v));
             let k = self.context_window(wi, ti);
-            match &self.histories {
-                None => ctx.set_column(i, &DVector::from_column_slice(&self.windows[k].context)),
-                Some(h) => {
+            match &self.live {
+                None | Some(LiveLinks::Whole(_)) => {
+                    ctx.set_column(i, &DVector::from_column_slice(&self.windows[k].context))
+                }
+                Some(LiveLinks::Block(_, h)) => {
                     let c = mixed_context(&h[wi], &h[k])
                         .map_err(|e| CoreError::Backend(e.to_string()))?;
                     ctx.set_column(i, &DVector::from_column_slice(&c));

@@ -98,14 +98,14 @@ pub enum ContextMode {
 }
 
 impl ContextMode {
-    /// Both modes.
+    /// The three modes.
     pub const ALL: [ContextMode; 3] = [
         ContextMode::Anchor,
         ContextMode::Live,
         ContextMode::LiveBlock,
     ];
 
-    /// The name on the command line: `anchor` or `live`.
+    /// The name on the command line: `anchor`, `live` or `live-block`.
     pub fn name(self) -> &'static str {
         match self {
             ContextMode::Anchor => "anchor",
