@@ -80,26 +80,29 @@ pub fn encode_obs(o: &Obs) -> Result<[f64; OBS_DIM], PushTError> {
 /// The context of the last two observations of `history` (oldest first; the last one twice when there is
 /// only one). An empty history or a non-finite observation is an error.
 pub fn encode_context(history: &[Obs]) -> Result<[f64; CONTEXT_DIM], PushTError> {
-    let cur = history
+    let [prev, cur] = last_two(history)?;
+    let mut c = [0.0; CONTEXT_DIM];
+    c[..OBS_DIM].copy_from_slice(&encode_obs(&prev)?);
+    c[OBS_DIM..].copy_from_slice(&encode_obs(&cur)?);
+    Ok(c)
+}
+
+/// The last two observations of `history`, oldest first (the last one twice when there is only one); an
+/// empty history is an error.
+fn last_two(history: &[Obs]) -> Result<[Obs; 2], PushTError> {
+    let cur = *history
         .last()
         .ok_or_else(|| PushTError::Policy("no observation".into()))?;
-    let prev = history.len().checked_sub(2).map_or(cur, |i| &history[i]);
-    let mut c = [0.0; CONTEXT_DIM];
-    c[..OBS_DIM].copy_from_slice(&encode_obs(prev)?);
-    c[OBS_DIM..].copy_from_slice(&encode_obs(cur)?);
-    Ok(c)
+    Ok([
+        history.len().checked_sub(2).map_or(cur, |i| history[i]),
+        cur,
+    ])
 }
 
 /// The context of observations whose pusher is `pusher`'s and whose block is `block`'s (the last two of
 /// each, as [`encode_context`] takes them): [`crate::ContextMode::LiveBlock`], where the pusher stays the
 /// anchor's and the block is the latest. Empty histories or non-finite values are errors.
 pub fn mixed_context(pusher: &[Obs], block: &[Obs]) -> Result<[f64; CONTEXT_DIM], PushTError> {
-    let last_two = |h: &[Obs]| -> Result<[Obs; 2], PushTError> {
-        let cur = *h
-            .last()
-            .ok_or_else(|| PushTError::Policy("no observation".into()))?;
-        Ok([h.len().checked_sub(2).map_or(cur, |i| h[i]), cur])
-    };
     let (p, b) = (last_two(pusher)?, last_two(block)?);
     let mix = |k: usize| [p[k][0], p[k][1], b[k][2], b[k][3], b[k][4]];
     encode_context(&[mix(0), mix(1)])
