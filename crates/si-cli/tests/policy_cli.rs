@@ -189,6 +189,9 @@ fn train_then_eval_prints_score_success_and_latency() {
             .unwrap();
     let tuning = &meta["tuning"];
     assert_eq!(tuning["chosen_on"], "validation", "{meta}");
+    // the success rate is the default criterion, and it is written down
+    assert_eq!(tuning["criterion"], "success", "{meta}");
+    assert!(text.contains("the best success rate"), "{text}");
     assert_eq!(tuning["seeds"], "200000,200001", "{meta}");
     assert_eq!(tuning["sweep"].as_array().unwrap().len(), 3, "{meta}");
     assert_eq!(tuning["sweep"][0]["episodes"], 2, "{meta}");

@@ -31,14 +31,14 @@ pub struct SweepRow {
     pub episodes: usize,
 }
 
-/// What a sweep maximises ([`choose_by`]).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+/// What a sweep maximises ([`choose_by`]). `si policy tune` uses [`Criterion::Success`] unless told
+/// otherwise: on validation seeds it chose the better λ in six of six policies where the two disagreed
+/// (docs/results.md, "Choosing λ by the success rate"). A sidecar without the field was tuned by the score
+/// ([`Tuning::criterion`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Criterion {
     /// The mean score (the coverage reward, Diffusion Policy's metric).
-    #[default]
     Score,
     /// The success rate, ties broken by the mean score: once every score is near its ceiling, the score no
     /// longer separates the settings that finish the task.
@@ -82,6 +82,12 @@ fn is_score(c: &Criterion) -> bool {
     *c == Criterion::Score
 }
 
+/// What a sidecar without the `criterion` field was tuned by: every sidecar written before the choice
+/// existed maximised the score.
+fn written_before_the_choice() -> Criterion {
+    Criterion::Score
+}
+
 /// A λ and a readout chosen by a sweep, the seed set they were chosen on and the sweep's table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tuning {
@@ -99,7 +105,10 @@ pub struct Tuning {
     /// T_chunk λ was chosen with.
     pub reanchor_every: usize,
     /// What the sweep maximised (absent in sidecars written before the choice existed: the score).
-    #[serde(default, skip_serializing_if = "is_score")]
+    #[serde(
+        default = "written_before_the_choice",
+        skip_serializing_if = "is_score"
+    )]
     pub criterion: Criterion,
     /// The sweep, one row per λ in the order tried.
     pub sweep: Vec<SweepRow>,
