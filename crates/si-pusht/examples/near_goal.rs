@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use si_pusht::diagnose::NEAR_GOAL_COVERAGE;
-use si_pusht::{block_pose, coverage, TrainingData};
+use si_pusht::TrainingData;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -17,10 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let TrainingData::Labelled(all) = TrainingData::read(&input)? else {
         return Err("IN holds demonstrations, not labelled states".into());
     };
-    let rows: Vec<usize> = (0..all.len())
-        .filter(|&i| coverage(&block_pose(&all.history[i][1])) > threshold)
-        .collect();
-    let near = all.subset(&rows)?;
+    let near = all.near_goal(threshold);
     near.write(&output)?;
     println!(
         "wrote {}: {} of {} states with coverage above {threshold}",

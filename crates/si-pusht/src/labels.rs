@@ -147,6 +147,18 @@ impl LabelledStates {
         Ok(out)
     }
 
+    /// The states whose current observation has the block's coverage of the goal above `threshold` (in
+    /// their order): passed to training beside the whole set, they weight the last approach (docs/math.md
+    /// §7, the near-goal weighting; [`NEAR_GOAL_COVERAGE`](crate::diagnose::NEAR_GOAL_COVERAGE) is the
+    /// threshold used there).
+    pub fn near_goal(&self, threshold: f64) -> LabelledStates {
+        let rows: Vec<usize> = (0..self.len())
+            .filter(|&i| crate::coverage(&crate::block_pose(&self.history[i][1])) > threshold)
+            .collect();
+        self.subset(&rows)
+            .expect("every row is below the length by construction")
+    }
+
     /// Appends every state of `other` (same horizon).
     pub fn extend(&mut self, other: &LabelledStates) -> Result<(), PushTError> {
         if other.horizon != self.horizon {

@@ -312,6 +312,32 @@ fn a_subset_holds_the_rows_asked_for_in_their_order() {
 }
 
 #[test]
+fn the_near_goal_part_holds_the_states_whose_block_covers_the_goal() {
+    let mut s = small_set();
+    assert!(s.len() >= 3);
+    // every block far from the goal (no overlap: coverage 0) except state 1, on the goal exactly (coverage
+    // 1), and state 2, whose *previous* observation is on the goal: only the current observation counts
+    for h in &mut s.history {
+        for o in h.iter_mut() {
+            o[2..].copy_from_slice(&[60.0, 60.0, 0.0]);
+        }
+    }
+    let goal = [
+        si_pusht::GOAL.position.x,
+        si_pusht::GOAL.position.y,
+        si_pusht::GOAL.angle,
+    ];
+    s.history[1][1][2..].copy_from_slice(&goal);
+    s.history[2][0][2..].copy_from_slice(&goal);
+    assert_eq!(s.near_goal(0.8), s.subset(&[1]).unwrap());
+    assert_eq!(s.near_goal(0.999), s.subset(&[1]).unwrap());
+    // a threshold above 1 keeps nothing (the coverage of the goal is at most 1, up to rounding); below 0
+    // keeps every state
+    assert!(s.near_goal(1.0 + 1e-9).is_empty());
+    assert_eq!(s.near_goal(-0.1), s);
+}
+
+#[test]
 fn bad_labelled_sets_are_refused() {
     let s = small_set();
     let mut short = s.clone();

@@ -14,6 +14,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use si_pusht::demos::{collect, Collection};
+use si_pusht::diagnose::NEAR_GOAL_COVERAGE;
 use si_pusht::render::draw_trace;
 use si_pusht::{
     collect_dart, run_seeds, summarise, Dart, Displacement, DisplacementParams, Episode, Expert,
@@ -22,7 +23,8 @@ use si_pusht::{
 use si_report::{color, plot_error, png, DrawError};
 use si_robot::training::{train_policy, PolicyTraining};
 use si_robot::{
-    PolicyKind, PolicySettings, Readout, StepperChoice, StreamingConfig, TrainedPolicy, TubeConfig,
+    ContextMode, Criterion, PolicyKind, PolicySettings, Readout, StepperChoice, StreamingConfig,
+    TrainedPolicy, TubeConfig,
 };
 
 use crate::figures::{Entry, Sizes};
@@ -44,12 +46,20 @@ const DART_NOISE: f64 = 2.0;
 const DART_SETTLE: f64 = 2.0;
 /// The validation seeds λ is chosen on (the second validation range).
 const VALIDATION: u64 = 300_000;
+/// How many times the near-goal part of the DART data (coverage above [`NEAR_GOAL_COVERAGE`]) counts in the
+/// best recipe's data, and its training steps: chosen on validation seeds 200000..200199 (docs/results.md,
+/// "Three more levers" and "The block fed back within a chunk").
+const NEAR_GOAL_WEIGHT: usize = 3;
+/// See [`NEAR_GOAL_WEIGHT`].
+const BEST_STEPS: usize = 120_000;
 
 /// Sizes of the experiment.
 struct PushTSizes {
     demos: usize,
     width: usize,
     steps: usize,
+    /// Training steps of the best recipe's row.
+    best_steps: usize,
     test: usize,
     final_seeds: usize,
     validation: usize,
@@ -64,6 +74,7 @@ impl PushTSizes {
                 demos: 10,
                 width: 64,
                 steps: 300,
+                best_steps: 300,
                 test: 4,
                 final_seeds: 0,
                 validation: 4,
@@ -75,6 +86,7 @@ impl PushTSizes {
                 demos: 200,
                 width: 256,
                 steps: 40_000,
+                best_steps: BEST_STEPS,
                 test: 50,
                 final_seeds: 500,
                 validation: 200,
@@ -174,30 +186,32 @@ fn evaluate(
     Ok(row)
 }
 
-fn train(
-    out: &Path,
-    demos: &Path,
+/// What one model of the figure is trained on and how.
+struct Recipe<'a> {
+    data: &'a [PathBuf],
     kind: PolicyKind,
-    plan: &PushTSizes,
-    name: &str,
-) -> Result<PathBuf> {
+    context: ContextMode,
+    steps: usize,
+}
+
+fn train(out: &Path, recipe: Recipe<'_>, plan: &PushTSizes, name: &str) -> Result<PathBuf> {
     let ckpt = out.join(name);
+    let kind = recipe.kind;
     let tube = kind.training_tube(TubeConfig::default())?;
     let t0 = Instant::now();
-    let data = [demos.to_path_buf()];
     let training = PolicyTraining {
-        data: &data,
+        data: recipe.data,
         warm_start: None,
         kind,
-        context: si_robot::ContextMode::Anchor,
+        context: recipe.context,
         out: &ckpt,
         tube,
         width: plan.width,
         depth: 3,
-        steps: plan.steps,
+        steps: recipe.steps,
         batch: 256,
         lr: 2e-3,
-        ema: if plan.steps < 10_000 { 0.99 } else { 0.999 },
+        ema: if recipe.steps < 10_000 { 0.99 } else { 0.999 },
         seed: 15,
     };
     train_policy(&training, tch::Device::cuda_if_available(), &mut [])?;
@@ -209,11 +223,19 @@ fn train(
     Ok(ckpt)
 }
 
-/// `λ readout: score; …; chosen λ* readout*` of a sweep.
+/// `λ readout: score, success %; …; chosen λ* readout*` of a sweep.
 fn sweep_text(t: &si_robot::Tuning) -> String {
     t.sweep
         .iter()
-        .map(|r| format!("{} {}: {:.3}", r.lambda, r.readout, r.mean_score))
+        .map(|r| {
+            format!(
+                "{} {}: {:.3}, {:.1} %",
+                r.lambda,
+                r.readout,
+                r.mean_score,
+                100.0 * r.successes as f64 / r.episodes.max(1) as f64
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
         + &format!("; chosen {} {}", t.lambda, t.readout)
@@ -255,17 +277,22 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     demos
         .write(&demo_file)
         .context("writing the demonstrations")?;
+    let demo_data = [demo_file];
+    let anchor = |data, kind| Recipe {
+        data,
+        kind,
+        context: ContextMode::Anchor,
+        steps: plan.steps,
+    };
     let streaming = train(
         out,
-        &demo_file,
-        PolicyKind::StreamingSde,
+        anchor(&demo_data, PolicyKind::StreamingSde),
         &plan,
         "fig15_streaming.safetensors",
     )?;
     let chunked = train(
         out,
-        &demo_file,
-        PolicyKind::Chunked,
+        anchor(&demo_data, PolicyKind::Chunked),
         &plan,
         "fig15_chunked.safetensors",
     )?;
@@ -290,20 +317,40 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     dart.write(&dart_file).context("writing the DART states")?;
     let streaming_dart = train(
         out,
-        &dart_file,
-        PolicyKind::StreamingSde,
+        anchor(&[dart_file.clone()], PolicyKind::StreamingSde),
         &plan,
         "fig15_streaming_dart.safetensors",
+    )?;
+    // the best recipe (docs/results.md, "The block fed back within a chunk"): the DART data with its
+    // near-goal states counted NEAR_GOAL_WEIGHT times, the block's latest observation fed back within a chunk
+    let near_file = out.join("fig15_dart_near.safetensors");
+    let near = dart.near_goal(NEAR_GOAL_COVERAGE);
+    near.write(&near_file)
+        .context("writing the near-goal DART states")?;
+    let mut best_data = vec![dart_file];
+    best_data.extend(std::iter::repeat_n(near_file, NEAR_GOAL_WEIGHT - 1));
+    let streaming_best = train(
+        out,
+        Recipe {
+            data: &best_data,
+            kind: PolicyKind::StreamingSde,
+            context: ContextMode::LiveBlock,
+            steps: plan.best_steps,
+        },
+        &plan,
+        "fig15_streaming_live_block.safetensors",
     )?;
     let train_s = t_start.elapsed().as_secs_f64();
     let ls = TrainedPolicy::load(&streaming)?;
     let ld = TrainedPolicy::load(&streaming_dart)?;
+    let lb = TrainedPolicy::load(&streaming_best)?;
     let lc = TrainedPolicy::load(&chunked)?;
     let d = Displacement::default().check()?;
     let mut rows = Vec::new();
     rows.push(evaluate("expert", &mut Expert::default(), &plan, Some(&d))?);
     let mut numbers = Vec::new();
-    // λ and readout of the SDE row: the best mean score on validation seeds, chosen here in code
+    // λ and readout of each SDE row: the best success rate on validation seeds, then the best mean score
+    // (si-robot's `Criterion::Success`, chosen on validation seeds: docs/results.md), chosen here in code
     let validation_text = format!("{VALIDATION}..{}", VALIDATION + plan.validation as u64);
     let validation: Seeds = validation_text.parse()?;
     let tune = |policy: &TrainedPolicy| {
@@ -314,7 +361,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             &validation,
             &validation_text,
             300,
-            si_robot::Criterion::Score,
+            Criterion::Success,
             |_, _, _| {},
         )
     };
@@ -323,7 +370,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let sde_name = format!("streaming SDE, lambda = {best_sde}, sends the {readout}");
     numbers.push((
         format!(
-            "lambda and readout of the SDE chosen on {} validation seeds {VALIDATION}..{} (lambda readout: score)",
+            "lambda and readout of the SDE chosen on {} validation seeds {VALIDATION}..{} (lambda readout: score, success)",
             plan.validation,
             VALIDATION + plan.validation as u64 - 1
         ),
@@ -340,7 +387,7 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     }
     let dart_tuning = tune(&ld)?;
     numbers.push((
-        "lambda and readout of the SDE on DART data, chosen on the same validation seeds (lambda readout: score)"
+        "lambda and readout of the SDE on DART data, chosen on the same validation seeds (lambda readout: score, success)"
             .into(),
         sweep_text(&dart_tuning),
     ));
@@ -355,6 +402,26 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
     let name = format!(
         "streaming SDE, DART data, lambda = {}, sends the {}",
         dart_tuning.lambda, dart_tuning.readout
+    );
+    rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
+    let best_tuning = tune(&lb)?;
+    numbers.push((
+        "lambda and readout of the best recipe (live block, near-goal-weighted DART data), chosen on the same validation seeds (lambda readout: score, success)"
+            .into(),
+        sweep_text(&best_tuning),
+    ));
+    // the policy follows the model's context (the sidecar's), whatever `settings` says
+    let mut p = lb
+        .policy(&settings(
+            best_tuning.lambda,
+            best_tuning.readout,
+            StepperChoice::Exponential,
+            0,
+        ))?
+        .policy;
+    let name = format!(
+        "streaming SDE, live block, near-goal DART, lambda = {}, sends the {}",
+        best_tuning.lambda, best_tuning.readout
     );
     rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
     for k in [10, 100] {
@@ -464,19 +531,22 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             plan.test
         ),
         settings: format!(
-            "{} expert demonstrations (training seeds 0, 1, …); all three models 3x{} SiLU MLP, observation context \
-             = the last two observations, {} steps of batch 256, Adam 2e-3 cosine, EMA; tube sigma0 = {}, \
+            "{} expert demonstrations (training seeds 0, 1, …); all models 3x{} SiLU MLP, observation context \
+             = the last two observations at the anchor, {} steps of batch 256, Adam 2e-3 cosine, EMA; tube sigma0 = {}, \
              k = {}, T_pred = {}, T_chunk = 8, exponential step, start exactly at the measured pusher; chunked: \
              one-sided linear interpolant from N(0, I) to the 16-action chunk, K Euler steps, execute 8; DART row: \
              as many episodes of the expert settling to {DART_SETTLE} px with N(0, {DART_NOISE}^2) px noise on every \
-             executed target, each state labelled with the expert's clean path, the same network and budget; final \
-             checkpoints, one training seed; final seeds {FINAL}..{}; lambda and readout of the SDE chosen on validation seeds; training {:.0} s on {:?}",
+             executed target, each state labelled with the expert's clean path, the same network and budget; best \
+             recipe's row: the DART data with its states of coverage above {NEAR_GOAL_COVERAGE} counted \
+             {NEAR_GOAL_WEIGHT} times, the anchor's pusher with the latest block as context within a chunk (live \
+             block), {} steps; final checkpoints, one training seed; final seeds {FINAL}..{}; lambda and readout of each SDE row chosen on validation seeds by the success rate, then the score; training {:.0} s on {:?}",
             plan.demos,
             plan.width,
             plan.steps,
             TubeConfig::default().sigma0,
             TubeConfig::default().k,
             TubeConfig::default().horizon,
+            plan.best_steps,
             FINAL + plan.final_seeds as u64,
             train_s,
             tch::Device::cuda_if_available()
@@ -490,26 +560,35 @@ fn draw_traces(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError
         .iter()
         .filter(|r| r.name != "chunked MLP, K = 100")
         .flat_map(|r| r.traces.iter().map(move |e| (r.name.clone(), e)))
-        .take(10)
+        .take(12)
         .collect();
-    let cells = area.split_evenly((2, 5));
+    let cells = area.split_evenly((2, 6));
     for (cell, (title, e)) in cells.iter().zip(&picks) {
-        let (head, body) = cell.split_vertically(58);
-        head.draw(&Text::new(title.clone(), (6, 4), ("sans-serif", 14)))
-            .map_err(plot_error)?;
+        let (head, body) = cell.split_vertically(75);
         let what = match e.displaced_at {
             Some(at) => format!("seed {}, displaced after step {at}", e.seed),
             None => format!("seed {}", e.seed),
         };
-        head.draw(&Text::new(what, (6, 21), ("sans-serif", 14)))
-            .map_err(plot_error)?;
         let verdict = if e.success { "success" } else { "no success" };
-        head.draw(&Text::new(
+        let (name, setting) = title
+            .split_once(", lambda")
+            .map_or((title.as_str(), String::new()), |(a, b)| {
+                (a, format!("lambda{b}"))
+            });
+        let lines = [
+            name.to_string(),
+            setting,
+            what,
             format!("{verdict}, {} steps, score {:.2}", e.steps, e.score),
-            (6, 38),
-            ("sans-serif", 14),
-        ))
-        .map_err(plot_error)?;
+        ];
+        for (j, line) in lines.iter().filter(|l| !l.is_empty()).enumerate() {
+            head.draw(&Text::new(
+                line.clone(),
+                (6, 2 + 17 * j as i32),
+                ("sans-serif", 13),
+            ))
+            .map_err(plot_error)?;
+        }
         let (w, h) = body.dim_in_pixel();
         let side = w.min(h).saturating_sub(8);
         let square = body.shrink(((w - side) / 2, 0), (side, side));
@@ -544,13 +623,14 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
         .caption(title, ("sans-serif", 15))
         .margin(8)
         .x_label_area_size(30)
-        .y_label_area_size(220)
+        .y_label_area_size(350)
         .build_cartesian_2d(0.0..1.0f64, -0.5..n as f64 - 0.5)
         .map_err(plot_error)?;
     let labels = names.clone();
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
+        .y_label_style(("sans-serif", 11))
         .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
         .map_err(plot_error)?;
@@ -637,13 +717,14 @@ fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
         )
         .margin(8)
         .x_label_area_size(30)
-        .y_label_area_size(220)
+        .y_label_area_size(350)
         .build_cartesian_2d((1.0..hi).log_scale(), -0.5..n as f64 - 0.5)
         .map_err(plot_error)?;
     let labels: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
     c.configure_mesh()
         .disable_y_mesh()
         .y_labels(n)
+        .y_label_style(("sans-serif", 11))
         .y_label_formatter(&|y| row_label(&labels, *y))
         .draw()
         .map_err(plot_error)?;
