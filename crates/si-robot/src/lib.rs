@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 #![deny(clippy::float_cmp)]
 
+mod choices;
 pub mod chunked;
 pub mod dagger;
 pub mod encode;

@@ -7,9 +7,8 @@
 //! [`TrainedPolicy::policy`] builds the [`Policy`] that runs it: the streaming policy with the exponential
 //! or Euler–Maruyama step ([`StepperChoice`]), or the chunked baseline.
 
-use std::fmt;
+use crate::choices::named_choices;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use si_core::{Interpolant, InterpolantSource, Points, TargetSource, TimeRange};
@@ -39,19 +38,13 @@ pub enum PolicyKind {
     Chunked,
 }
 
+named_choices!(PolicyKind, "kind", "must be streaming, streaming-sde or chunked", {
+    Streaming => "streaming",
+    StreamingSde => "streaming-sde",
+    Chunked => "chunked",
+});
+
 impl PolicyKind {
-    /// Every kind, in the order of the command line's help.
-    pub const ALL: [PolicyKind; 3] = [Self::Streaming, Self::StreamingSde, Self::Chunked];
-
-    /// The name on the command line: `streaming`, `streaming-sde` or `chunked`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Streaming => "streaming",
-            Self::StreamingSde => "streaming-sde",
-            Self::Chunked => "chunked",
-        }
-    }
-
     /// The dimension of the model's state for a tube of `horizon` actions: 2 (one action) for the
     /// streaming kinds, 2T (a whole chunk) for the chunked one.
     pub fn state_dim(self, horizon: usize) -> usize {
@@ -81,26 +74,6 @@ impl PolicyKind {
             });
         }
         Ok(tube)
-    }
-}
-
-impl fmt::Display for PolicyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for PolicyKind {
-    type Err = RobotError;
-    fn from_str(s: &str) -> Result<Self, RobotError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| RobotError::InvalidParameter {
-                name: "kind",
-                value: s.to_string(),
-                reason: "must be streaming, streaming-sde or chunked",
-            })
     }
 }
 
@@ -179,35 +152,10 @@ pub enum StepperChoice {
     Euler,
 }
 
-impl StepperChoice {
-    /// The name on the command line: `exponential` or `euler`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Exponential => "exponential",
-            Self::Euler => "euler",
-        }
-    }
-}
-
-impl fmt::Display for StepperChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for StepperChoice {
-    type Err = RobotError;
-    fn from_str(s: &str) -> Result<Self, RobotError> {
-        [Self::Exponential, Self::Euler]
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| RobotError::InvalidParameter {
-                name: "stepper",
-                value: s.to_string(),
-                reason: "must be exponential or euler",
-            })
-    }
-}
+named_choices!(StepperChoice, "stepper", "must be exponential or euler", {
+    Exponential => "exponential",
+    Euler => "euler",
+});
 
 /// What is written beside a checkpoint of a trained policy ([`meta_path`]): its kind, its tube, the
 /// demonstrations it was trained on and, once tuned, the λ chosen on the validation seeds.

@@ -20,6 +20,7 @@
 //! evaluated where it never saw data could otherwise send the pusher ever farther, the next anchor with it,
 //! until the model's output overflows.
 
+use crate::choices::named_choices;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -46,38 +47,11 @@ pub enum Readout {
     Mean,
 }
 
-impl Readout {
-    /// Both readouts, in the order sweeps try them.
-    pub const ALL: [Readout; 2] = [Readout::State, Readout::Mean];
+named_choices!(Readout, "readout", "must be state or mean", {
+    State => "state",
+    Mean => "mean",
+});
 
-    /// The name on the command line: `state` or `mean`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Readout::State => "state",
-            Readout::Mean => "mean",
-        }
-    }
-}
-
-impl std::fmt::Display for Readout {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Readout {
-    type Err = RobotError;
-    fn from_str(s: &str) -> Result<Self, RobotError> {
-        Readout::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| RobotError::InvalidParameter {
-                name: "readout",
-                value: s.to_string(),
-                reason: "must be state or mean",
-            })
-    }
-}
 /// Which observations condition the field between re-anchors (module documentation). A property of the
 /// trained model: the training source pairs contexts with flow times the same way
 /// ([`crate::TubeSource::with_successors`]), and the sidecar keeps it.
@@ -97,43 +71,11 @@ pub enum ContextMode {
     LiveBlock,
 }
 
-impl ContextMode {
-    /// The three modes.
-    pub const ALL: [ContextMode; 3] = [
-        ContextMode::Anchor,
-        ContextMode::Live,
-        ContextMode::LiveBlock,
-    ];
-
-    /// The name on the command line: `anchor`, `live` or `live-block`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ContextMode::Anchor => "anchor",
-            ContextMode::Live => "live",
-            ContextMode::LiveBlock => "live-block",
-        }
-    }
-}
-
-impl std::fmt::Display for ContextMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for ContextMode {
-    type Err = RobotError;
-    fn from_str(s: &str) -> Result<Self, RobotError> {
-        ContextMode::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| RobotError::InvalidParameter {
-                name: "context",
-                value: s.to_string(),
-                reason: "must be anchor, live or live-block",
-            })
-    }
-}
+named_choices!(ContextMode, "context", "must be anchor, live or live-block", {
+    Anchor => "anchor",
+    Live => "live",
+    LiveBlock => "live-block",
+});
 
 /// Settings of the streaming policy before they are checked against the tube ([`StreamingConfig::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -8,6 +8,7 @@
 //! ([`PolicyMeta::tuning`](crate::PolicyMeta::tuning)) and evaluation uses when no λ or readout is asked
 //! for. At λ = 0 (the ODE) both readouts send the same actions, so the mean is not run there.
 
+use crate::choices::named_choices;
 use serde::{Deserialize, Serialize};
 use si_pusht::{run_seeds, Episode, Outcomes, SeedSet, Seeds};
 
@@ -45,38 +46,10 @@ pub enum Criterion {
     Success,
 }
 
-impl Criterion {
-    /// Both criteria.
-    pub const ALL: [Criterion; 2] = [Criterion::Score, Criterion::Success];
-
-    /// The name on the command line: `score` or `success`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Criterion::Score => "score",
-            Criterion::Success => "success",
-        }
-    }
-}
-
-impl std::fmt::Display for Criterion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Criterion {
-    type Err = RobotError;
-    fn from_str(s: &str) -> Result<Self, RobotError> {
-        Criterion::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| RobotError::InvalidParameter {
-                name: "criterion",
-                value: s.to_string(),
-                reason: "must be score or success",
-            })
-    }
-}
+named_choices!(Criterion, "criterion", "must be score or success", {
+    Score => "score",
+    Success => "success",
+});
 
 fn is_score(c: &Criterion) -> bool {
     *c == Criterion::Score
