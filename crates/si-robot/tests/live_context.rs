@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{ConditionalField, CoreError, Points, TargetSource};
-use si_pusht::expert::training_seeds;
-use si_pusht::{run_episode, Demonstrations, Expert, LabelledStates, Obs, Policy, TrainingData};
+use si_pusht::{Demonstrations, LabelledStates, Obs, Policy, TrainingData};
 use si_robot::{
-    encode_context, encode_obs, histories, mixed_context, successors, windows, ActionPath,
-    ContextMode, DemoOracle, PolicyKind, PolicyMeta, RobotError, StreamingConfig, StreamingPolicy,
-    TubeConfig, TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM, OBS_DIM,
+    encode_context, encode_obs, histories, mixed_context, successors, ActionPath, ContextMode,
+    DemoOracle, PolicyKind, PolicyMeta, RobotError, StreamingConfig, StreamingPolicy, TubeConfig,
+    TubeExponential, TubeMixture, TubeSource, Window, CONTEXT_DIM, OBS_DIM,
 };
+
+mod common;
 
 #[test]
 fn successors_link_the_next_state_of_the_same_episode() {
@@ -181,21 +182,8 @@ impl ConditionalField<Points> for Recording<'_> {
 /// block-only mode.
 #[test]
 fn the_live_policy_reads_the_latest_observations_at_every_step() {
-    let tube = TubeConfig {
-        sigma0: 0.05,
-        k: 2.0,
-        horizon: 16,
-    }
-    .check()
-    .unwrap();
-    let mut demos = Demonstrations::default();
-    let mut expert = Expert::default();
-    for seed in training_seeds(0).take(2) {
-        demos
-            .push_episode(&run_episode(&mut expert, seed, 60).unwrap())
-            .unwrap();
-    }
-    let oracle = DemoOracle::new(windows(&demos, 16).unwrap(), tube, 0.05).unwrap();
+    let tube = common::tube();
+    let oracle = common::oracle();
     for mode in ContextMode::ALL {
         let contexts = RefCell::new(Vec::new());
         let field = Recording {

@@ -7,35 +7,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use si_core::{Batch, ConditionalField, CoreError, Field, Points};
 use si_integrate::{integrate, TimeGrid, Trajectory};
-use si_pusht::expert::training_seeds;
-use si_pusht::{run_episode, Demonstrations, Expert, Policy, PushTError};
+use si_pusht::{run_episode, Policy, PushTError};
 use si_robot::{
-    decode_action, encode_action, encode_context, windows, DemoOracle, TubeConfig, TubeExponential,
-    TubeMixture, CONTEXT_DIM,
+    decode_action, encode_action, encode_context, DemoOracle, TubeExponential, TubeMixture,
+    CONTEXT_DIM,
 };
-use si_robot::{Readout, RobotError, StreamingConfig, StreamingPolicy, Tube, TubeStep};
+use si_robot::{Readout, RobotError, StreamingConfig, StreamingPolicy, TubeStep};
 
-fn tube() -> Tube {
-    TubeConfig {
-        sigma0: 0.05,
-        k: 2.0,
-        horizon: 16,
-    }
-    .check()
-    .unwrap()
-}
-
-/// The exact oracle over two expert demonstrations.
-fn oracle() -> DemoOracle {
-    let mut demos = Demonstrations::default();
-    let mut expert = Expert::default();
-    for seed in training_seeds(0).take(2) {
-        demos
-            .push_episode(&run_episode(&mut expert, seed, 60).unwrap())
-            .unwrap();
-    }
-    DemoOracle::new(windows(&demos, 16).unwrap(), tube(), 0.05).unwrap()
-}
+mod common;
+use common::{oracle, tube};
 
 #[test]
 fn the_actions_sent_are_the_integration_path() {
