@@ -331,6 +331,8 @@ fn the_near_goal_part_holds_the_states_whose_block_covers_the_goal() {
     s.history[2][0][2..].copy_from_slice(&goal);
     assert_eq!(s.near_goal(0.8), s.subset(&[1]).unwrap());
     assert_eq!(s.near_goal(0.999), s.subset(&[1]).unwrap());
+    // strictly above: the far blocks' coverage is exactly 0 (no overlap), and a threshold of 0 leaves them out
+    assert_eq!(s.near_goal(0.0), s.subset(&[1]).unwrap());
     // a threshold above 1 keeps nothing (the coverage of the goal is at most 1, up to rounding); below 0
     // keeps every state
     assert!(s.near_goal(1.0 + 1e-9).is_empty());
