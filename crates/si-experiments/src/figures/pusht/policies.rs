@@ -91,7 +91,7 @@ impl PushTSizes {
                 final_seeds: 500,
                 validation: 200,
                 lambdas: vec![0.0, 1.0, 2.0, 4.0, 8.0],
-                tune_lambdas: vec![0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
+                tune_lambdas: vec![0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0],
             }
         }
     }
