@@ -623,7 +623,7 @@ fn bars(area: &si_report::Area<'_>, rows: &[Row], metric: Metric) -> Result<(), 
         .caption(title, ("sans-serif", 15))
         .margin(8)
         .x_label_area_size(30)
-        .y_label_area_size(350)
+        .y_label_area_size(400)
         .build_cartesian_2d(0.0..1.0f64, -0.5..n as f64 - 0.5)
         .map_err(plot_error)?;
     let labels = names.clone();
@@ -717,7 +717,7 @@ fn latency(area: &si_report::Area<'_>, rows: &[Row]) -> Result<(), DrawError> {
         )
         .margin(8)
         .x_label_area_size(30)
-        .y_label_area_size(350)
+        .y_label_area_size(400)
         .build_cartesian_2d((1.0..hi).log_scale(), -0.5..n as f64 - 0.5)
         .map_err(plot_error)?;
     let labels: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
