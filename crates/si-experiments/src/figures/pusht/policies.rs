@@ -385,45 +385,35 @@ pub fn figure15(out: &Path, sizes: &Sizes) -> Result<Entry> {
             .policy;
         rows.push(evaluate(name, p.as_mut(), &plan, Some(&d))?);
     }
-    let dart_tuning = tune(&ld)?;
-    numbers.push((
-        "lambda and readout of the SDE on DART data, chosen on the same validation seeds (lambda readout: score, success)"
-            .into(),
-        sweep_text(&dart_tuning),
-    ));
-    let mut p = ld
-        .policy(&settings(
-            dart_tuning.lambda,
-            dart_tuning.readout,
-            StepperChoice::Exponential,
-            0,
-        ))?
-        .policy;
-    let name = format!(
-        "streaming SDE, DART data, lambda = {}, sends the {}",
-        dart_tuning.lambda, dart_tuning.readout
-    );
-    rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
-    let best_tuning = tune(&lb)?;
-    numbers.push((
-        "lambda and readout of the best recipe (live block, near-goal-weighted DART data), chosen on the same validation seeds (lambda readout: score, success)"
-            .into(),
-        sweep_text(&best_tuning),
-    ));
-    // the policy follows the model's context (the sidecar's), whatever `settings` says
-    let mut p = lb
-        .policy(&settings(
-            best_tuning.lambda,
-            best_tuning.readout,
-            StepperChoice::Exponential,
-            0,
-        ))?
-        .policy;
-    let name = format!(
-        "streaming SDE, live block, near-goal DART, lambda = {}, sends the {}",
-        best_tuning.lambda, best_tuning.readout
-    );
-    rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
+    // the DART row and the best recipe's row: each tuned, then evaluated at its choice (a live-block model's
+    // policy follows its context, the sidecar's, whatever `settings` says)
+    for (model, data, what) in [
+        (&ld, "DART data", "the SDE on DART data"),
+        (
+            &lb,
+            "live block, near-goal DART",
+            "the best recipe (live block, near-goal-weighted DART data)",
+        ),
+    ] {
+        let t = tune(model)?;
+        numbers.push((
+            format!("lambda and readout of {what}, chosen on the same validation seeds (lambda readout: score, success)"),
+            sweep_text(&t),
+        ));
+        let mut p = model
+            .policy(&settings(
+                t.lambda,
+                t.readout,
+                StepperChoice::Exponential,
+                0,
+            ))?
+            .policy;
+        let name = format!(
+            "streaming SDE, {data}, lambda = {}, sends the {}",
+            t.lambda, t.readout
+        );
+        rows.push(evaluate(&name, p.as_mut(), &plan, Some(&d))?);
+    }
     for k in [10, 100] {
         let mut p = lc
             .policy(&settings(0.0, Readout::State, StepperChoice::Euler, k))?
